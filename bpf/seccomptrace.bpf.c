@@ -1,0 +1,511 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+//go:build ignore
+
+/*
+ * seccomptrace probes: every seccomp decision (__seccomp_filter entry+exit)
+ * and every log emission (audit_seccomp / __audit_seccomp, seccomp_log where
+ * the kernel has it). One ELF: fentry/fexit programs and kprobe twins; the Go
+ * side deletes the set it does not use before load.
+ *
+ * Hook facts: ../shared/docs/kernel-semantics.md §3, §8, §9.
+ */
+#include "vmlinux.h"
+#include "bpf/bpf_helpers.h"
+#include "bpf/bpf_tracing.h"
+#include "bpf/bpf_core_read.h"
+#include "seccomptrace.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Configuration, set by the observer before load. */
+const volatile __u8 filter_targets = 0;  /* only tasks whose tgid is in `targets` */
+const volatile __u8 follow_forks = 0;    /* children of targets become targets */
+const volatile __u8 filter_comm = 0;     /* only tasks whose comm equals target_comm */
+const volatile char target_comm[ST_COMM_LEN] = {};
+const volatile __u8 send_all = 0;        /* also send cached ALLOWs (normally only counted) */
+const volatile __u8 filter_arity = 3;    /* __seccomp_filter parameters (kprobe path) */
+
+/* x86: TS_COMPAT in thread_info.status marks an ia32 (or x32) syscall. */
+#define ST_TS_COMPAT 0x0002
+#define ST_AUDIT_ARCH_X86_64 0xc000003eU
+#define ST_AUDIT_ARCH_I386 0x40000003U
+/* x86_64 kernel stack without KASAN; used only where bpf_task_pt_regs is missing (< 5.15). */
+#define ST_THREAD_SIZE (16384)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ST_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* Per-CPU sequence source: no fetch-atomics needed (5.10 lacks them). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} seq_source SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);  /* tgid */
+	__type(value, __u8);
+} targets SEC(".maps");
+
+/*
+ * A decision in flight, keyed by (tid, nesting). The TRACE re-check calls
+ * __seccomp_filter again from inside the outer call (§3), so depth 1 is the
+ * re-check; the task can sleep or migrate in between, hence a hash by tid.
+ */
+struct inflight_key {
+	__u32 tid;
+	__u32 nested;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct inflight_key);
+	__type(value, struct st_decision);
+} inflight SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct st_decision);
+} scratch SEC(".maps");
+
+/* Anchors so that the record types and enums reach BTF, for bpf2go -type. */
+const struct st_emission *unused_emission __attribute__((unused));
+const struct st_filter *unused_filter __attribute__((unused));
+const enum st_record_kind *unused_kind __attribute__((unused));
+const enum st_flags *unused_flags __attribute__((unused));
+const enum st_counter *unused_counter __attribute__((unused));
+
+/* Filters already sent: filter address -> bpf_prog address (a reused address gets a new prog). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u64);
+} sent_filters SEC(".maps");
+
+/* One slot per CPU (the observer sets max_entries): a per-CPU map cannot hold 32 KiB values. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct st_filter);
+} filter_scratch SEC(".maps");
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+	if (v)
+		*v += 1;
+}
+
+static __always_inline __u64 next_seq(void)
+{
+	__u32 zero = 0;
+	__u64 *v = bpf_map_lookup_elem(&seq_source, &zero);
+	if (!v)
+		return 0;
+	*v += 1;
+	/* CPU in the top bits keeps per-CPU sequences disjoint; never 0. */
+	return ((__u64)(bpf_get_smp_processor_id() + 1) << 48) | (*v & 0xffffffffffffULL);
+}
+
+static __always_inline bool comm_matches(void)
+{
+	char comm[ST_COMM_LEN];
+
+	bpf_get_current_comm(comm, sizeof(comm));
+#pragma unroll
+	for (int i = 0; i < ST_COMM_LEN; i++) {
+		if (comm[i] != target_comm[i])
+			return false;
+		if (!comm[i])
+			return true;
+	}
+	return true;
+}
+
+static __always_inline bool is_target(__u32 tgid)
+{
+	if (filter_targets && !bpf_map_lookup_elem(&targets, &tgid))
+		return false;
+	if (filter_comm && !comm_matches())
+		return false;
+	return true;
+}
+
+static __always_inline void fill_task(struct st_task *t)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 ugid = bpf_get_current_uid_gid();
+
+	t->ktime_ns = bpf_ktime_get_ns();
+	t->cgroup_id = bpf_get_current_cgroup_id();
+	t->tgid = id >> 32;
+	t->tid = (__u32)id;
+	t->uid = (__u32)ugid;
+	t->gid = ugid >> 32;
+	bpf_get_current_comm(t->comm, sizeof(t->comm));
+}
+
+static __always_inline bool task_is_compat(struct task_struct *task)
+{
+	return BPF_CORE_READ(task, thread_info.status) & ST_TS_COMPAT;
+}
+
+/* The action cache's answer (kernel-semantics §4): newest filter's bitmap only. */
+static __always_inline bool cache_allows(struct seccomp_filter *f, int nr, bool compat)
+{
+	unsigned long word = 0;
+	unsigned int bits, idx;
+	void *base;
+
+	if (!bpf_core_field_exists(f->cache))
+		return false;
+	if (nr < 0)
+		return false;
+	if (compat) {
+		bits = bpf_core_field_size(f->cache.allow_compat) * 8;
+		base = (void *)f + bpf_core_field_offset(f->cache.allow_compat);
+	} else {
+		bits = bpf_core_field_size(f->cache.allow_native) * 8;
+		base = (void *)f + bpf_core_field_offset(f->cache.allow_native);
+	}
+	/* The bitmap is rounded up to whole longs; the kernel bounds by NR_syscalls,
+	 * but bits past it are never set, so the rounded size is equivalent. */
+	if ((unsigned int)nr >= bits)
+		return false;
+	idx = (unsigned int)nr / 64;
+	if (bpf_probe_read_kernel(&word, sizeof(word), base + idx * 8))
+		return false;
+	return (word >> ((unsigned int)nr % 64)) & 1;
+}
+
+/* Rebuild seccomp_data the way populate_seccomp_data does (§9), from the task's user registers. */
+static __always_inline void sd_from_regs(struct st_sdata *sd, struct task_struct *task, bool compat)
+{
+	struct pt_regs *regs;
+
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_task_pt_regs)) {
+		regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	} else {
+		void *stack = BPF_CORE_READ(task, stack);
+		regs = (struct pt_regs *)(stack + ST_THREAD_SIZE) - 1;
+	}
+	sd->nr = (int)BPF_CORE_READ(regs, orig_ax);
+	sd->arch = compat ? ST_AUDIT_ARCH_I386 : ST_AUDIT_ARCH_X86_64;
+	sd->instruction_pointer = BPF_CORE_READ(regs, ip);
+	if (compat) {
+		sd->args[0] = BPF_CORE_READ(regs, bx);
+		sd->args[1] = BPF_CORE_READ(regs, cx);
+		sd->args[2] = BPF_CORE_READ(regs, dx);
+		sd->args[3] = BPF_CORE_READ(regs, si);
+		sd->args[4] = BPF_CORE_READ(regs, di);
+		sd->args[5] = BPF_CORE_READ(regs, bp);
+	} else {
+		sd->args[0] = BPF_CORE_READ(regs, di);
+		sd->args[1] = BPF_CORE_READ(regs, si);
+		sd->args[2] = BPF_CORE_READ(regs, dx);
+		sd->args[3] = BPF_CORE_READ(regs, r10);
+		sd->args[4] = BPF_CORE_READ(regs, r8);
+		sd->args[5] = BPF_CORE_READ(regs, r9);
+	}
+}
+
+/* Copy a filter's unmodified user cBPF (orig_prog, §9) to user space once. */
+static __noinline int send_filter(struct seccomp_filter *f)
+{
+	__u64 addr = (__u64)(unsigned long)f, prog_addr;
+	struct sock_fprog_kern *orig;
+	struct bpf_prog *prog;
+	struct st_filter *out;
+	__u64 *sent;
+	__u32 cpu = bpf_get_smp_processor_id(), len = 0;
+
+	prog = BPF_CORE_READ(f, prog);
+	prog_addr = (__u64)(unsigned long)prog;
+	sent = bpf_map_lookup_elem(&sent_filters, &addr);
+	if (sent && *sent == prog_addr)
+		return 0;
+	out = bpf_map_lookup_elem(&filter_scratch, &cpu);
+	if (!out)
+		return 0;
+	out->kind = ST_REC_FILTER;
+	out->flags = 0;
+	out->addr = addr;
+	out->prog = prog_addr;
+	out->log = BPF_CORE_READ(f, log);
+	orig = BPF_CORE_READ(prog, orig_prog);
+	if (orig) {
+		struct sock_filter *insns = BPF_CORE_READ(orig, filter);
+		len = BPF_CORE_READ(orig, len);
+		if (len > ST_MAX_INSNS)
+			len = ST_MAX_INSNS;
+		if (len && bpf_probe_read_kernel(out->insns, len * sizeof(struct st_insn), insns))
+			len = 0;
+	}
+	if (!len)
+		out->flags |= ST_F_NO_ORIG_PROG;
+	out->len = len;
+	if (bpf_ringbuf_output(&events, out, offsetof(struct st_filter, insns) + len * sizeof(struct st_insn), 0)) {
+		count(ST_CNT_RB_DROP_FILTER);
+		return 0;
+	}
+	bpf_map_update_elem(&sent_filters, &addr, &prog_addr, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int on_filter_enter(int this_syscall, const void *sd, bool recheck)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct seccomp_filter *f;
+	struct inflight_key key = {};
+	struct st_decision *rec, *outer;
+	__u32 zero = 0;
+	bool compat, hit = false;
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (!is_target(id >> 32))
+		return 0;
+	count(ST_CNT_DECISIONS);
+
+	f = BPF_CORE_READ(task, seccomp.filter);
+	compat = task_is_compat(task);
+	if (f && cache_allows(f, this_syscall, compat)) {
+		/* Common case: an ALLOW the kernel answers from its cache never logs (§3). */
+		count(ST_CNT_CACHED_ALLOW);
+		if (!send_all)
+			return 0;
+		hit = true;
+	}
+
+	rec = bpf_map_lookup_elem(&scratch, &zero);
+	if (!rec)
+		return 0;
+	__builtin_memset(rec, 0, sizeof(*rec));
+	rec->kind = ST_REC_DECISION;
+	fill_task(&rec->task);
+	rec->seq = next_seq();
+	rec->this_syscall = this_syscall;
+	if (recheck)
+		rec->flags |= ST_F_RECHECK;
+	if (hit)
+		rec->flags |= ST_F_CACHE_HIT;
+	if (bpf_core_field_exists(f->cache))
+		rec->flags |= ST_F_CACHE_PRESENT;
+
+	if (sd) {
+		bpf_probe_read_kernel(&rec->sd, sizeof(rec->sd), sd);
+		rec->flags |= ST_F_SD_FROM_ARG;
+	} else {
+		sd_from_regs(&rec->sd, task, compat);
+	}
+
+	/* The filter stack, newest first, as seccomp_run_filters walks it (§4). */
+#pragma unroll
+	for (int i = 0; i < ST_MAX_FILTERS; i++) {
+		if (!f)
+			break;
+		rec->filter_addr[i] = (__u64)(unsigned long)f;
+		rec->filter_log[i] = BPF_CORE_READ(f, log);
+		send_filter(f);
+		rec->depth = i + 1;
+		f = BPF_CORE_READ(f, prev);
+	}
+	if (f)
+		rec->flags |= ST_F_STACK_TRUNCATED;
+
+	/* Audited-task state for the pre-4.18 model (§7). */
+	if (bpf_core_field_exists(task->audit_context)) {
+		void *actx = BPF_CORE_READ(task, audit_context);
+		if (actx) {
+			int dummy = 0;
+			rec->flags |= ST_F_AUDIT_CTX;
+			bpf_probe_read_kernel(&dummy, sizeof(dummy), actx);
+			if (dummy)
+				rec->flags |= ST_F_AUDIT_DUMMY;
+		}
+	}
+
+	key.tid = (__u32)id;
+	outer = bpf_map_lookup_elem(&inflight, &key);
+	if (outer) {
+		rec->parent_seq = outer->seq;
+		key.nested = 1;
+	}
+	if (bpf_map_update_elem(&inflight, &key, rec, BPF_ANY))
+		count(ST_CNT_INFLIGHT_FULL);
+	return 0;
+}
+
+static __always_inline struct st_decision *current_decision(struct inflight_key *key)
+{
+	struct st_decision *rec;
+
+	key->tid = (__u32)bpf_get_current_pid_tgid();
+	key->nested = 1;
+	rec = bpf_map_lookup_elem(&inflight, key);
+	if (rec)
+		return rec;
+	key->nested = 0;
+	return bpf_map_lookup_elem(&inflight, key);
+}
+
+static __always_inline int on_filter_exit(__u64 ret)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct inflight_key key = {};
+	struct st_decision *rec;
+
+	rec = current_decision(&key);
+	if (!rec) {
+		/* Entry filtered out, cached and counted, or attached mid-call. */
+		return 0;
+	}
+	rec->ret = ret;
+	rec->exit_ns = bpf_ktime_get_ns();
+	rec->mode_at_exit = BPF_CORE_READ(task, seccomp.mode);
+	if (bpf_ringbuf_output(&events, rec, sizeof(*rec), 0))
+		count(ST_CNT_RB_DROP_DECISION);
+	bpf_map_delete_elem(&inflight, &key);
+	return 0;
+}
+
+static __always_inline int on_emission(__u32 kind, long syscall, long signr, __u32 code, __u32 requested)
+{
+	struct inflight_key key = {};
+	struct st_decision *dec;
+	struct st_emission *e;
+	__u64 seq = 0;
+	__u32 flags = 0;
+
+	dec = current_decision(&key);
+	if (dec) {
+		seq = dec->seq;
+		if (kind == ST_REC_EMISSION)
+			dec->emissions++;
+	} else {
+		if (!is_target(bpf_get_current_pid_tgid() >> 32))
+			return 0;
+		flags |= ST_F_NO_DECISION;
+	}
+	if (kind == ST_REC_EMISSION)
+		count(ST_CNT_EMISSIONS);
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(kind == ST_REC_EMISSION ? ST_CNT_RB_DROP_EMISSION : ST_CNT_RB_DROP_SECCOMP_LOG);
+		return 0;
+	}
+	e->kind = kind;
+	e->flags = flags;
+	fill_task(&e->task);
+	e->decision_seq = seq;
+	e->syscall = syscall;
+	e->signr = signr;
+	e->code = code;
+	e->requested = requested;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* ---- fentry/fexit set ---------------------------------------------------- */
+
+/* __seccomp_filter(int this_syscall, const struct seccomp_data *sd, const bool recheck_after_trace): 5.x–6.12 */
+SEC("fentry/__seccomp_filter")
+int BPF_PROG(fentry_filter3, int this_syscall, const void *sd, bool recheck)
+{
+	return on_filter_enter(this_syscall, sd, recheck);
+}
+
+SEC("fexit/__seccomp_filter")
+int BPF_PROG(fexit_filter3, int this_syscall, const void *sd, bool recheck, long ret)
+{
+	return on_filter_exit(ret);
+}
+
+/* __seccomp_filter(int this_syscall, const bool recheck_after_trace): 6.18+, bool return in 7.3 */
+SEC("fentry/__seccomp_filter")
+int BPF_PROG(fentry_filter2, int this_syscall, bool recheck)
+{
+	return on_filter_enter(this_syscall, NULL, recheck);
+}
+
+SEC("fexit/__seccomp_filter")
+int BPF_PROG(fexit_filter2, int this_syscall, bool recheck, long ret)
+{
+	return on_filter_exit(ret);
+}
+
+/* audit_seccomp(unsigned long syscall, long signr, int code); the Go side retargets it to __audit_seccomp before 4.18. */
+SEC("fentry/audit_seccomp")
+int BPF_PROG(fentry_audit_seccomp, unsigned long syscall, long signr, int code)
+{
+	return on_emission(ST_REC_EMISSION, syscall, signr, code, 0);
+}
+
+/* seccomp_log(unsigned long syscall, long signr, u32 action, bool requested): only where not inlined. */
+SEC("fentry/seccomp_log")
+int BPF_PROG(fentry_seccomp_log, unsigned long syscall, long signr, __u32 action, bool requested)
+{
+	return on_emission(ST_REC_SECCOMP_LOG, syscall, signr, action, requested);
+}
+
+/* ---- kprobe set (no BTF trampolines) -------------------------------------- */
+
+SEC("kprobe/__seccomp_filter")
+int BPF_KPROBE(kprobe_filter, long a0, long a1, long a2)
+{
+	if (filter_arity == 2)
+		return on_filter_enter((int)a0, NULL, (bool)a1);
+	return on_filter_enter((int)a0, (const void *)a1, (bool)a2);
+}
+
+SEC("kretprobe/__seccomp_filter")
+int BPF_KRETPROBE(kretprobe_filter, long ret)
+{
+	return on_filter_exit(ret);
+}
+
+SEC("kprobe/audit_seccomp")
+int BPF_KPROBE(kprobe_audit_seccomp, unsigned long syscall, long signr, int code)
+{
+	return on_emission(ST_REC_EMISSION, syscall, signr, code, 0);
+}
+
+SEC("kprobe/seccomp_log")
+int BPF_KPROBE(kprobe_seccomp_log, unsigned long syscall, long signr, __u32 action, bool requested)
+{
+	return on_emission(ST_REC_SECCOMP_LOG, syscall, signr, action, requested);
+}
+
+/* ---- target following ----------------------------------------------------- */
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(follow_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid, ctgid;
+	__u8 one = 1;
+
+	if (!follow_forks)
+		return 0;
+	ptgid = BPF_CORE_READ(parent, tgid);
+	ctgid = BPF_CORE_READ(child, tgid);
+	if (ptgid != ctgid && bpf_map_lookup_elem(&targets, &ptgid))
+		bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY);
+	return 0;
+}

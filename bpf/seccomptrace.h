@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Wire format of the ring-buffer records, shared by every BPF program and,
+ * through bpf2go's generated types, by the Go observer. No `packed`: every
+ * field sits at its natural alignment, padding is explicit.
+ */
+#ifndef SECCOMPTRACE_H
+#define SECCOMPTRACE_H
+
+#define ST_COMM_LEN 16
+/* Filters copied per decision; deeper stacks set ST_F_STACK_TRUNCATED. */
+#define ST_MAX_FILTERS 16
+
+enum st_record_kind {
+	ST_REC_DECISION = 1,    /* one __seccomp_filter call, entry to exit */
+	ST_REC_EMISSION = 2,    /* audit_seccomp / __audit_seccomp: "decided to log" */
+	ST_REC_SECCOMP_LOG = 3, /* seccomp_log, only on kernels where it is not inlined */
+	ST_REC_FILTER = 4,      /* a filter's original cBPF program, sent once per filter */
+};
+
+enum st_flags {
+	ST_F_RECHECK = 1 << 0,         /* recheck_after_trace was true */
+	ST_F_SD_FROM_ARG = 1 << 1,     /* seccomp_data copied from the sd argument */
+	ST_F_STACK_TRUNCATED = 1 << 2, /* more than ST_MAX_FILTERS filters */
+	ST_F_AUDIT_CTX = 1 << 3,       /* current->audit_context != NULL */
+	ST_F_AUDIT_DUMMY = 1 << 4,     /* audit_context->dummy != 0 */
+	ST_F_CACHE_PRESENT = 1 << 5,   /* kernel has the action cache (5.11+) */
+	ST_F_CACHE_HIT = 1 << 6,       /* newest filter's bitmap allows nr (sent only with send_all) */
+	ST_F_NO_DECISION = 1 << 7,     /* emission with no __seccomp_filter in flight (strict mode) */
+	ST_F_NO_ORIG_PROG = 1 << 8,    /* filter has no orig_prog (no CHECKPOINT_RESTORE, < 5.11) */
+};
+
+/* Per-CPU counters, exported by the observer. */
+enum st_counter {
+	ST_CNT_DECISIONS = 0,         /* __seccomp_filter entries for targeted tasks */
+	ST_CNT_CACHED_ALLOW,          /* of those, answered by the action cache: never log, not sent */
+	ST_CNT_RB_DROP_DECISION,      /* ring-buffer reservation failed */
+	ST_CNT_RB_DROP_EMISSION,
+	ST_CNT_RB_DROP_SECCOMP_LOG,
+	ST_CNT_INFLIGHT_FULL,         /* in-flight map full: a decision was not followed */
+	ST_CNT_EXIT_UNMATCHED,        /* exit without a recorded entry (attached mid-call) */
+	ST_CNT_EMISSIONS,
+	ST_CNT_RB_DROP_FILTER,        /* a filter program could not be sent: its decisions are unknown */
+	ST_CNT_MAX,
+};
+
+struct st_task {
+	__u64 ktime_ns;  /* bpf_ktime_get_ns at the event */
+	__u64 cgroup_id; /* cgroup v2 id */
+	__u32 tgid;
+	__u32 tid;
+	__u32 uid;
+	__u32 gid;
+	char comm[ST_COMM_LEN];
+};
+
+/* struct seccomp_data as the filter sees it (64 bytes, native byte order). */
+struct st_sdata {
+	__s32 nr;
+	__u32 arch;
+	__u64 instruction_pointer;
+	__u64 args[6];
+};
+
+struct st_decision {
+	__u32 kind; /* ST_REC_DECISION */
+	__u32 flags;
+	struct st_task task;
+	__u64 seq;        /* unique per decision; emissions point at it */
+	__u64 parent_seq; /* the outer decision of a TRACE re-check, else 0 */
+	__u64 exit_ns;
+	__u64 ret;        /* raw return of __seccomp_filter: int 0/-1, or bool on 7.3+ */
+	struct st_sdata sd;
+	__s32 this_syscall;
+	__u32 mode_at_exit; /* current->seccomp.mode at exit: 3 = SECCOMP_MODE_DEAD */
+	__u32 depth;        /* filters in the stack, newest first */
+	__u32 emissions;    /* audit_seccomp calls seen inside this decision */
+	__u64 filter_addr[ST_MAX_FILTERS];
+	__u8 filter_log[ST_MAX_FILTERS];
+};
+
+struct st_emission {
+	__u32 kind; /* ST_REC_EMISSION or ST_REC_SECCOMP_LOG */
+	__u32 flags;
+	struct st_task task;
+	__u64 decision_seq; /* 0 when no decision was in flight */
+	__s64 syscall;
+	__s64 signr;
+	__u32 code;      /* action (audit_seccomp) */
+	__u32 requested; /* seccomp_log only */
+};
+
+/* struct sock_filter */
+struct st_insn {
+	__u16 code;
+	__u8 jt;
+	__u8 jf;
+	__u32 k;
+};
+
+#define ST_MAX_INSNS 4096 /* BPF_MAXINSNS */
+
+/* Sent with only `len` instructions; the rest of the array is not transmitted. */
+struct st_filter {
+	__u32 kind; /* ST_REC_FILTER */
+	__u32 flags;
+	__u64 addr; /* struct seccomp_filter *, as in st_decision.filter_addr */
+	__u64 prog; /* struct bpf_prog *: with addr, the filter's identity */
+	__u32 log;  /* SECCOMP_FILTER_FLAG_LOG was set at attach */
+	__u32 len;
+	struct st_insn insns[ST_MAX_INSNS];
+};
+
+#endif /* SECCOMPTRACE_H */

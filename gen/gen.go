@@ -1,0 +1,9 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Package gen holds the bpf2go output for bpf/seccomptrace.bpf.c: the
+// compiled ELF and the Go types of its maps, programs and ring-buffer
+// records. The files are committed so that `go build` needs no clang;
+// `make generate` rebuilds them and CI checks they are up to date.
+package gen
+
+//go:generate go tool bpf2go -go-package gen -target amd64 -cc ${BPF_CLANG} -cflags ${BPF_CFLAGS} -type st_decision -type st_emission -type st_record_kind -type st_flags -type st_counter -type st_filter Seccomp ../bpf/seccomptrace.bpf.c -- -I../bpf -I../bpf/include -I../bpf/include/vmlinux
