@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Package policy is the logging oracle: given how a seccomp decision ended
+// and the kernel's logging policy, it says whether the kernel must have
+// attempted an AUDIT_SECCOMP record (kernel-semantics §2, §3). It also
+// models the kernel.seccomp.actions_logged sysctl (§5.3, §5.4).
+package policy
+
+import "fmt"
+
+// Seccomp filter return actions (SECCOMP_RET_*). A filter's 32-bit return
+// value is an action in the top 16 bits and data in the low 16 bits.
+const (
+	KillProcess uint32 = 0x80000000
+	KillThread  uint32 = 0x00000000
+	Trap        uint32 = 0x00030000
+	Errno       uint32 = 0x00050000
+	UserNotif   uint32 = 0x7fc00000
+	Trace       uint32 = 0x7ff00000
+	Log         uint32 = 0x7ffc0000
+	Allow       uint32 = 0x7fff0000
+)
+
+// Masks splitting a return value (SECCOMP_RET_ACTION_FULL, SECCOMP_RET_DATA).
+const (
+	ActionMask uint32 = 0xffff0000
+	DataMask   uint32 = 0x0000ffff
+)
+
+// ActionOnly strips the data bits from a filter return value, like the
+// kernel's ACTION_ONLY without the int32 conversion.
+func ActionOnly(ret uint32) uint32 { return ret & ActionMask }
+
+// Precedence returns the value seccomp_run_filters compares to pick the
+// winning filter: the action as a signed 32-bit integer, lowest wins
+// (kernel-semantics §4).
+func Precedence(ret uint32) int32 { return int32(ret & ActionMask) }
+
+// IsKnown reports whether the action of ret is one the kernel's switch in
+// __seccomp_filter names. Everything else takes the kill path and is
+// logged under kill_process (§3). USER_NOTIF counts as known here; on
+// kernels before 5.0 it is not (see Policy.NoUserNotif).
+func IsKnown(ret uint32) bool {
+	switch ActionOnly(ret) {
+	case KillProcess, KillThread, Trap, Errno, UserNotif, Trace, Log, Allow:
+		return true
+	}
+	return false
+}
+
+// ActionName names the action of a filter return value with the sysctl
+// names: "kill_process", "kill_thread", "trap", "errno(N)", "user_notif",
+// "trace", "log", "allow". ERRNO always shows its data (the errno value);
+// TRAP, TRACE and USER_NOTIF show it as "(N)" only when it is nonzero.
+// KILL_*, LOG and ALLOW ignore data. Other actions give "unknown(0x…)"
+// with the action in hex, as the audit record's code= field prints it.
+func ActionName(ret uint32) string {
+	data := ret & DataMask
+	withData := func(name string) string {
+		if data == 0 {
+			return name
+		}
+		return fmt.Sprintf("%s(%d)", name, data)
+	}
+	switch ActionOnly(ret) {
+	case KillProcess:
+		return "kill_process"
+	case KillThread:
+		return "kill_thread"
+	case Trap:
+		return withData("trap")
+	case Errno:
+		return fmt.Sprintf("errno(%d)", data)
+	case UserNotif:
+		return withData("user_notif")
+	case Trace:
+		return withData("trace")
+	case Log:
+		return "log"
+	case Allow:
+		return "allow"
+	}
+	return fmt.Sprintf("unknown(%#x)", ActionOnly(ret))
+}

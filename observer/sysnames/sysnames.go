@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Package sysnames maps x86 syscall numbers to kernel syscall names and
+// back, for the two audit architectures an x86_64 kernel reports in
+// seccomp_data.arch and in AUDIT_SECCOMP records (kernel-semantics §9).
+//
+// The tables are generated from golang.org/x/sys/unix (see mktables.go).
+// x/sys can lag the newest kernel syscalls; numbers it does not know yet
+// are printed as "syscall_<nr>".
+package sysnames
+
+//go:generate go run mktables.go
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Audit architecture values (linux/audit.h) as seen in seccomp_data.arch.
+const (
+	// ArchX8664 is AUDIT_ARCH_X86_64: native 64-bit and x32 syscalls.
+	ArchX8664 uint32 = 0xc000003e
+	// ArchI386 is AUDIT_ARCH_I386: int 0x80, sysenter and 32-bit tasks.
+	ArchI386 uint32 = 0x40000003
+)
+
+// X32Bit is __X32_SYSCALL_BIT: x32 syscalls arrive with
+// arch == ArchX8664 and this bit set in nr (kernel-semantics §9).
+const X32Bit int32 = 0x40000000
+
+// x32Suffix marks names of x32 syscalls.
+const x32Suffix = "(x32)"
+
+// unknownPrefix starts the name given to numbers missing from the tables.
+const unknownPrefix = "syscall_"
+
+// namesX32 holds the x32-only numbers 512-547 of
+// arch/x86/entry/syscalls/syscall_64.tbl. x/sys has no x32 table, and below
+// 512 x32 shares the x86_64 numbering.
+var namesX32 = map[int32]string{
+	512: "rt_sigaction", 513: "rt_sigreturn", 514: "ioctl", 515: "readv",
+	516: "writev", 517: "recvfrom", 518: "sendmsg", 519: "recvmsg",
+	520: "execve", 521: "ptrace", 522: "rt_sigpending", 523: "rt_sigtimedwait",
+	524: "rt_sigqueueinfo", 525: "sigaltstack", 526: "timer_create", 527: "mq_notify",
+	528: "kexec_load", 529: "waitid", 530: "set_robust_list", 531: "get_robust_list",
+	532: "vmsplice", 533: "move_pages", 534: "preadv", 535: "pwritev",
+	536: "rt_tgsigqueueinfo", 537: "recvmmsg", 538: "sendmmsg", 539: "process_vm_readv",
+	540: "process_vm_writev", 541: "setsockopt", 542: "getsockopt", 543: "io_setup",
+	544: "io_submit", 545: "execveat", 546: "preadv2", 547: "pwritev2",
+}
+
+// Reverse tables, built once from the generated maps.
+var (
+	numbersX8664 = invert(namesX8664)
+	numbersI386  = invert(namesI386)
+	numbersX32   = invert(namesX32)
+)
+
+func invert(m map[int32]string) map[string]int32 {
+	out := make(map[string]int32, len(m))
+	for nr, name := range m {
+		// Keep the lowest number if a name ever repeats, so the result
+		// does not depend on map iteration order.
+		if old, ok := out[name]; !ok || nr < old {
+			out[name] = nr
+		}
+	}
+	return out
+}
+
+// Name returns the kernel name of syscall nr on arch, e.g. "getppid".
+//
+// On ArchX8664 a number with X32Bit set is an x32 syscall and gets the
+// suffix "(x32)", e.g. "getpid(x32)". Below 512 x32 shares the x86_64
+// numbers; this does not tell x32-valid numbers from x86_64-only ones
+// (syscall_64.tbl's "64" rows), which the kernel rejects for x32.
+//
+// Numbers missing from the tables, negative numbers (a tracer may set
+// nr to -1, kernel-semantics §3) and unknown arches give "syscall_<nr>".
+func Name(arch uint32, nr int32) string {
+	switch arch {
+	case ArchX8664:
+		if nr >= 0 && nr&X32Bit != 0 {
+			base := nr &^ X32Bit
+			if name, ok := namesX32[base]; ok {
+				return name + x32Suffix
+			}
+			if name, ok := namesX8664[base]; ok && base < 512 {
+				return name + x32Suffix
+			}
+			return unknownPrefix + strconv.Itoa(int(nr))
+		}
+		if name, ok := namesX8664[nr]; ok {
+			return name
+		}
+	case ArchI386:
+		if name, ok := namesI386[nr]; ok {
+			return name
+		}
+	}
+	return unknownPrefix + strconv.Itoa(int(nr))
+}
+
+// Number returns the syscall number of name on arch. It accepts every
+// string Name returns: plain names, "<name>(x32)" on ArchX8664 (the result
+// has X32Bit set) and "syscall_<nr>" for any arch.
+func Number(arch uint32, name string) (int32, bool) {
+	if rest, ok := strings.CutPrefix(name, unknownPrefix); ok {
+		n, err := strconv.ParseInt(rest, 10, 32)
+		if err != nil {
+			return 0, false
+		}
+		return int32(n), true
+	}
+	switch arch {
+	case ArchX8664:
+		if base, ok := strings.CutSuffix(name, x32Suffix); ok {
+			if nr, ok := numbersX32[base]; ok {
+				return nr | X32Bit, true
+			}
+			if nr, ok := numbersX8664[base]; ok && nr < 512 {
+				return nr | X32Bit, true
+			}
+			return 0, false
+		}
+		nr, ok := numbersX8664[name]
+		return nr, ok
+	case ArchI386:
+		nr, ok := numbersI386[name]
+		return nr, ok
+	}
+	return 0, false
+}
+
+// ArchName returns "x86_64" or "i386" for the two x86 audit arches, and
+// the value in hex (e.g. "0xc00000b7") for any other.
+func ArchName(arch uint32) string {
+	switch arch {
+	case ArchX8664:
+		return "x86_64"
+	case ArchI386:
+		return "i386"
+	}
+	return fmt.Sprintf("0x%08x", arch)
+}
+
+// TableVersion returns the golang.org/x/sys version the tables were
+// generated from, for diagnostics.
+func TableVersion() string { return xsysVersion }

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package sysnames
+
+import "testing"
+
+func TestName(t *testing.T) {
+	tests := []struct {
+		name string
+		arch uint32
+		nr   int32
+		want string
+	}{
+		{"x86_64 getppid", ArchX8664, 110, "getppid"},
+		{"x86_64 getpid", ArchX8664, 39, "getpid"},
+		{"x86_64 read", ArchX8664, 0, "read"},
+		{"x86_64 seccomp", ArchX8664, 317, "seccomp"},
+		{"i386 getppid", ArchI386, 64, "getppid"},
+		{"i386 getpid", ArchI386, 20, "getpid"},
+		{"i386 restart_syscall", ArchI386, 0, "restart_syscall"},
+		{"i386 _llseek keeps underscore", ArchI386, 140, "_llseek"},
+		{"x86_64 hole", ArchX8664, 400, "syscall_400"},
+		{"x86_64 unknown", ArchX8664, 99999, "syscall_99999"},
+		{"tracer skip nr -1", ArchX8664, -1, "syscall_-1"},
+		{"i386 unknown", ArchI386, 5000, "syscall_5000"},
+		{"unknown arch", 0xc00000b7, 110, "syscall_110"},
+		{"x32 getpid", ArchX8664, X32Bit | 39, "getpid(x32)"},
+		{"x32 rt_sigaction", ArchX8664, X32Bit | 512, "rt_sigaction(x32)"},
+		{"x32 pwritev2", ArchX8664, X32Bit | 547, "pwritev2(x32)"},
+		{"x32 past the table", ArchX8664, X32Bit | 600, "syscall_1073742424"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Name(tt.arch, tt.nr); got != tt.want {
+				t.Errorf("Name(%#x, %d) = %q, want %q", tt.arch, tt.nr, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNumber(t *testing.T) {
+	tests := []struct {
+		name   string
+		arch   uint32
+		in     string
+		want   int32
+		wantOK bool
+	}{
+		{"x86_64 getppid", ArchX8664, "getppid", 110, true},
+		{"i386 getppid", ArchI386, "getppid", 64, true},
+		{"i386 getpid", ArchI386, "getpid", 20, true},
+		{"x32 getpid", ArchX8664, "getpid(x32)", X32Bit | 39, true},
+		{"x32 ioctl uses the x32 number", ArchX8664, "ioctl(x32)", X32Bit | 514, true},
+		{"x32 suffix on i386", ArchI386, "getpid(x32)", 0, false},
+		{"unknown form", ArchX8664, "syscall_400", 400, true},
+		{"unknown form negative", ArchX8664, "syscall_-1", -1, true},
+		{"bad unknown form", ArchX8664, "syscall_x", 0, false},
+		{"no such name", ArchX8664, "frobnicate", 0, false},
+		{"case sensitive", ArchX8664, "GETPPID", 0, false},
+		{"unknown arch", 0x1234, "getppid", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := Number(tt.arch, tt.in)
+			if got != tt.want || ok != tt.wantOK {
+				t.Errorf("Number(%#x, %q) = %d, %v; want %d, %v", tt.arch, tt.in, got, ok, tt.want, tt.wantOK)
+			}
+		})
+	}
+}
+
+// TestRoundTrip checks that Number inverts Name for every table entry and
+// for x32 and unknown numbers.
+func TestRoundTrip(t *testing.T) {
+	tables := []struct {
+		arch  uint32
+		names map[int32]string
+	}{
+		{ArchX8664, namesX8664},
+		{ArchI386, namesI386},
+	}
+	for _, tab := range tables {
+		if len(tab.names) < 300 {
+			t.Errorf("%s table has only %d entries", ArchName(tab.arch), len(tab.names))
+		}
+		for nr := range tab.names {
+			name := Name(tab.arch, nr)
+			got, ok := Number(tab.arch, name)
+			if !ok || got != nr {
+				t.Errorf("%s: Number(Name(%d) = %q) = %d, %v", ArchName(tab.arch), nr, name, got, ok)
+			}
+		}
+	}
+	for _, nr := range []int32{X32Bit | 0, X32Bit | 39, X32Bit | 471, X32Bit | 512, X32Bit | 547, 400, -1, 1 << 20} {
+		name := Name(ArchX8664, nr)
+		got, ok := Number(ArchX8664, name)
+		if !ok || got != nr {
+			t.Errorf("x86_64: Number(Name(%#x) = %q) = %#x, %v", nr, name, got, ok)
+		}
+	}
+}
+
+func TestArchName(t *testing.T) {
+	tests := []struct {
+		arch uint32
+		want string
+	}{
+		{ArchX8664, "x86_64"},
+		{ArchI386, "i386"},
+		{0xc00000b7, "0xc00000b7"},
+		{0, "0x00000000"},
+	}
+	for _, tt := range tests {
+		if got := ArchName(tt.arch); got != tt.want {
+			t.Errorf("ArchName(%#x) = %q, want %q", tt.arch, got, tt.want)
+		}
+	}
+}
+
+func TestTableVersion(t *testing.T) {
+	if TableVersion() == "" {
+		t.Error("TableVersion() is empty")
+	}
+}
