@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Command seccomptrace watches seccomp decisions and the kernel's log
+// emissions for them, so that each decision can be checked against the
+// logging policy.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/seccomptrace/seccomptrace/observer"
+	"github.com/seccomptrace/seccomptrace/observer/workload"
+)
+
+const usage = `usage: seccomptrace <command> [flags]
+
+commands:
+  doctor     check that this kernel and these privileges can trace seccomp logging
+  watch      stream seccomp decisions paired with their log emissions
+  workload   run the built-in workload: known filters in a child, known syscalls
+
+run 'seccomptrace <command> -h' for the flags of a command
+`
+
+// exitError carries an exit status without printing an error.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func main() {
+	workload.RunChildIfRequested()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	var ee exitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		os.Exit(ee.code)
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0)
+	default:
+		logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+		logger.Error("seccomptrace failed", "error", oneLine(err))
+		os.Exit(3)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitError{2}
+	}
+	switch args[0] {
+	case "doctor":
+		return runDoctor(args[1:], stdout, stderr)
+	case "watch":
+		return runWatch(ctx, args[1:], stdout, stderr)
+	case "workload":
+		return runWorkload(args[1:], stdout, stderr)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		return fmt.Errorf("unknown command %q: want doctor, watch or workload", args[0])
+	}
+}
+
+// oneLine turns an error into the advice a user can act on, on one line.
+func oneLine(err error) string {
+	switch {
+	case errors.Is(err, observer.ErrNotPrivileged):
+		return "not privileged: run as root (or with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN)"
+	case errors.Is(err, observer.ErrNoBTF):
+		return "kernel has no BTF (/sys/kernel/btf/vmlinux): boot a kernel with CONFIG_DEBUG_INFO_BTF=y"
+	case errors.Is(err, observer.ErrTracingRefused):
+		return "tracing refused by the kernel (lockdown or BPF restrictions); run `make demo` to trace inside a VM: " + err.Error()
+	}
+	return err.Error()
+}

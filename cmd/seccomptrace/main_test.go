@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/seccomptrace/seccomptrace/observer"
+	"github.com/seccomptrace/seccomptrace/observer/workload"
+)
+
+// The test binary doubles as the CLI: `watch -- <self>` runs the workload
+// command in a child, which itself re-executes for the filtered grandchild.
+const envAsCLI = "SECCOMPTRACE_TEST_AS_CLI"
+
+func TestMain(m *testing.M) {
+	workload.RunChildIfRequested()
+	if args, ok := os.LookupEnv(envAsCLI); ok {
+		if err := run(context.Background(), strings.Fields(args), os.Stdout, os.Stderr); err != nil {
+			os.Stderr.WriteString(err.Error() + "\n")
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func TestRunErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"watch", "--output", "yaml"}, `bad --output "yaml"`},
+		{[]string{"watch", "--pid", "abc"}, `bad pid "abc"`},
+		{[]string{"watch", "--pid", "-3"}, `bad pid "-3"`},
+		{[]string{"watch", "--comm", "a-very-long-command-name"}, "longer than 15 bytes"},
+		{[]string{"workload", "--count", "0"}, "bad --count 0"},
+	} {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), tc.args, &out, &errOut)
+		if err == nil || !strings.Contains(err.Error()+errOut.String(), tc.want) {
+			t.Errorf("run(%q) = %v (stderr %q), want an error containing %q", tc.args, err, errOut.String(), tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "\n") {
+			t.Errorf("run(%q): error spans lines: %q", tc.args, err)
+		}
+	}
+}
+
+func TestNoArgsPrintsUsage(t *testing.T) {
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), nil, &out, &errOut)
+	if ee, ok := err.(exitError); !ok || ee.code != 2 || !strings.Contains(errOut.String(), "usage: seccomptrace") {
+		t.Fatalf("run() = %v, stderr %q", err, errOut.String())
+	}
+}
+
+func TestEscape(t *testing.T) {
+	for in, want := range map[string]string{
+		"bash":            "bash",
+		"evil\x1b[2Jname": `evil\x1b[2Jname`,
+		"new\nline":       `new\nline`,
+		`quo"te`:          `quo\"te`,
+		"caf\u00e9":       `caf\u00e9`,
+		"\xff\xfe":        `\xff\xfe`,
+	} {
+		if got := escape(in); got != want {
+			t.Errorf("escape(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestCodeName(t *testing.T) {
+	for code, want := range map[uint32]string{0x50000: "errno", 0x7ffc0000: "log", 0x30000: "trap", 0x80000000: "kill_process", 0: "kill_thread", 0x10000: "unknown(0x10000)"} {
+		if got := codeName(code); got != want {
+			t.Errorf("codeName(%#x) = %q, want %q", code, got, want)
+		}
+	}
+}
+
+func TestTextOutputEscapesComm(t *testing.T) {
+	var buf bytes.Buffer
+	p, err := newPrinter(&buf, "text")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &observer.Decision{Task: observer.Task{Tgid: 7, Tid: 7, Comm: "x\x1b]0;pwned\x07"}, Syscall: 110, Known: true, Ret: 0x50001, Match: 0,
+		Filters: []observer.FilterRef{{Log: true}}, Skipped: true}
+	d.Data.Arch, d.Data.Nr = 0xc000003e, 110
+	if err := p.print(observer.Pair{Decision: d, Emissions: []*observer.Emission{{Syscall: 110, Code: 0x50000}}}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if strings.ContainsAny(out, "\x1b\x07") {
+		t.Fatalf("raw control characters reached the output: %q", out)
+	}
+	for _, want := range []string{"getppid", "errno(1)", "0/1", "skip", "audit(code=0x50000 sig=0)", `x\x1b]0;pwned\a`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestWatchWorkloadVM runs the real CLI path in the VM: watch follows a
+// command that runs the built-in workload, and the JSON lines must show
+// exactly the workload's decisions and emissions.
+func TestWatchWorkloadVM(t *testing.T) {
+	if os.Getenv("SECCOMPTRACE_VMTEST") != "1" {
+		t.Skip("loads BPF: runs in the VM (make vmtest)")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(envAsCLI, "workload --count 4")
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"watch", "--output", "json", "--", self}, &out, &errOut); err != nil {
+		t.Fatalf("watch: %v\nstderr: %s", err, errOut.String())
+	}
+	t.Logf("stderr: %s", errOut.String())
+	type want struct {
+		action    string
+		emissions int
+		flagLog   bool
+		skipped   bool
+	}
+	wants := map[string]want{
+		"getppid": {"errno(1)", 1, true, true},
+		"getpgrp": {"log", 1, false, false},
+		"getsid":  {"trap", 0, false, true},
+	}
+	got := map[string]int{}
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		var j pairJSON
+		if err := json.Unmarshal(sc.Bytes(), &j); err != nil {
+			t.Fatalf("bad JSON line %q: %v", sc.Text(), err)
+		}
+		w, ok := wants[j.Syscall]
+		if !ok {
+			if len(j.Emissions) != 0 {
+				t.Errorf("unexpected emission: %s", sc.Text())
+			}
+			continue
+		}
+		got[j.Syscall]++
+		if j.Action != w.action || len(j.Emissions) != w.emissions || j.FlagLog == nil || *j.FlagLog != w.flagLog ||
+			j.Skipped == nil || *j.Skipped != w.skipped || j.FilterDepth != 3 || j.Arch != "x86_64" {
+			t.Errorf("%s: got %s", j.Syscall, sc.Text())
+		}
+	}
+	for name := range wants {
+		if got[name] != 4 {
+			t.Errorf("%s: %d lines, want 4", name, got[name])
+		}
+	}
+}
+
+func TestDoctorVM(t *testing.T) {
+	if os.Getenv("SECCOMPTRACE_VMTEST") != "1" {
+		t.Skip("loads BPF: runs in the VM (make vmtest)")
+	}
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"doctor"}, &out, &errOut); err != nil {
+		t.Fatalf("doctor: %v\n%s", err, out.String())
+	}
+	t.Log("\n" + out.String())
+	for _, want := range []string{"hook decision    __seccomp_filter   fentry", "hook emission    audit_seccomp      fentry", "verdict          ready"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("doctor output lacks %q", want)
+		}
+	}
+}

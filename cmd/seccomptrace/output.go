@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/seccomptrace/seccomptrace/observer"
+	"github.com/seccomptrace/seccomptrace/observer/policy"
+	"github.com/seccomptrace/seccomptrace/observer/sysnames"
+)
+
+// pairJSON is one line of --output json: a decision and its emissions.
+type pairJSON struct {
+	Time        string         `json:"time"`
+	Pid         uint32         `json:"pid"`
+	Tid         uint32         `json:"tid"`
+	Comm        string         `json:"comm"`
+	UID         uint32         `json:"uid"`
+	CgroupID    uint64         `json:"cgroup_id"`
+	Seq         uint64         `json:"seq,omitempty"`
+	ParentSeq   uint64         `json:"parent_seq,omitempty"`
+	Syscall     string         `json:"syscall"`
+	Nr          int64          `json:"nr"`
+	Arch        string         `json:"arch,omitempty"`
+	Args        []string       `json:"args,omitempty"`
+	IP          string         `json:"ip,omitempty"`
+	Action      string         `json:"action,omitempty"`
+	Ret         string         `json:"ret,omitempty"`
+	FilterIndex *int           `json:"filter_index,omitempty"`
+	FilterDepth int            `json:"filter_depth,omitempty"`
+	FlagLog     *bool          `json:"flag_log,omitempty"`
+	Skipped     *bool          `json:"skipped,omitempty"`
+	Recheck     bool           `json:"recheck,omitempty"`
+	Unknown     string         `json:"action_unknown,omitempty"`
+	NoDecision  bool           `json:"no_decision,omitempty"`
+	Emissions   []emissionJSON `json:"emissions"`
+	SeccompLogs []emissionJSON `json:"seccomp_log,omitempty"`
+}
+
+type emissionJSON struct {
+	Syscall   int64  `json:"syscall"`
+	Signr     int64  `json:"signr"`
+	Code      string `json:"code"`
+	Action    string `json:"action"`
+	Requested *bool  `json:"requested,omitempty"`
+}
+
+func toJSON(p observer.Pair) pairJSON {
+	var out pairJSON
+	var task observer.Task
+	if d := p.Decision; d != nil {
+		task = d.Task
+		out.Seq, out.ParentSeq = d.Seq, d.ParentSeq
+		out.Nr = int64(d.Syscall)
+		out.Syscall = sysnames.Name(d.Data.Arch, d.Syscall)
+		out.Arch = sysnames.ArchName(d.Data.Arch)
+		for _, a := range d.Data.Args {
+			out.Args = append(out.Args, "0x"+strconv.FormatUint(a, 16))
+		}
+		out.IP = "0x" + strconv.FormatUint(d.Data.IP, 16)
+		out.FilterDepth = len(d.Filters)
+		skipped := d.Skipped
+		out.Skipped = &skipped
+		out.Recheck = d.Recheck
+		if d.Known {
+			out.Action = policy.ActionName(d.Ret)
+			out.Ret = fmt.Sprintf("%#x", d.Ret)
+			if d.Match >= 0 {
+				idx, log := d.Match, d.Filters[d.Match].Log
+				out.FilterIndex, out.FlagLog = &idx, &log
+			}
+		} else {
+			out.Unknown = d.Unknown
+		}
+	} else {
+		out.NoDecision = true
+	}
+	out.Emissions = []emissionJSON{}
+	for _, e := range p.Emissions {
+		task = e.Task
+		out.Emissions = append(out.Emissions, emissionJSON{Syscall: e.Syscall, Signr: e.Signr, Code: fmt.Sprintf("%#x", e.Code), Action: codeName(e.Code)})
+		if p.Decision == nil {
+			out.Nr = e.Syscall
+			out.Syscall = sysnames.Name(0, int32(e.Syscall))
+		}
+	}
+	for _, e := range p.SeccompLogs {
+		if p.Decision == nil && len(p.Emissions) == 0 {
+			task = e.Task
+		}
+		req := e.Requested
+		out.SeccompLogs = append(out.SeccompLogs, emissionJSON{Syscall: e.Syscall, Signr: e.Signr, Code: fmt.Sprintf("%#x", e.Code), Action: policy.ActionName(e.Code), Requested: &req})
+	}
+	if p.Decision != nil {
+		task = p.Decision.Task
+	}
+	out.Time = task.Time.UTC().Format(time.RFC3339Nano)
+	out.Pid, out.Tid, out.Comm, out.UID, out.CgroupID = task.Tgid, task.Tid, task.Comm, task.UID, task.CgroupID
+	return out
+}
+
+// printer writes pairs as text columns or JSON Lines.
+type printer struct {
+	w    io.Writer
+	json bool
+	enc  *json.Encoder
+	head bool
+}
+
+func newPrinter(w io.Writer, format string) (*printer, error) {
+	switch format {
+	case "text":
+		return &printer{w: w}, nil
+	case "json":
+		return &printer{w: w, json: true, enc: json.NewEncoder(w)}, nil
+	}
+	return nil, fmt.Errorf("bad --output %q: want text or json", format)
+}
+
+func (p *printer) print(pr observer.Pair) error {
+	j := toJSON(pr)
+	if p.json {
+		return p.enc.Encode(j)
+	}
+	if !p.head {
+		fmt.Fprintf(p.w, "%-15s %-7s %-7s %-16s %-22s %-16s %-6s %-4s %-6s %s\n",
+			"TIME", "PID", "TID", "COMM", "SYSCALL", "ACTION", "FILTER", "LOG", "RESULT", "EMITTED")
+		p.head = true
+	}
+	t, _ := time.Parse(time.RFC3339Nano, j.Time)
+	action, filter, flagLog, result := "?", "-", "-", "-"
+	switch {
+	case j.NoDecision:
+		action, result = "(no decision)", "-"
+	case j.Unknown != "":
+		action = "unknown"
+	default:
+		action = j.Action
+	}
+	if j.FilterIndex != nil {
+		filter = fmt.Sprintf("%d/%d", *j.FilterIndex, j.FilterDepth)
+		flagLog = "0"
+		if *j.FlagLog {
+			flagLog = "1"
+		}
+	} else if j.FilterDepth > 0 {
+		filter = fmt.Sprintf("-/%d", j.FilterDepth)
+	}
+	if j.Skipped != nil {
+		result = "run"
+		if *j.Skipped {
+			result = "skip"
+		}
+	}
+	var emitted []string
+	for _, e := range j.Emissions {
+		emitted = append(emitted, fmt.Sprintf("audit(code=%s sig=%d)", e.Code, e.Signr))
+	}
+	for _, e := range j.SeccompLogs {
+		emitted = append(emitted, fmt.Sprintf("seccomp_log(%s requested=%v)", e.Action, *e.Requested))
+	}
+	if len(emitted) == 0 {
+		emitted = []string{"-"}
+	}
+	syscallCol := j.Syscall
+	if j.Arch != "" && j.Arch != "x86_64" {
+		syscallCol += "[" + j.Arch + "]"
+	}
+	_, err := fmt.Fprintf(p.w, "%-15s %-7d %-7d %-16s %-22s %-16s %-6s %-4s %-6s %s\n",
+		t.Local().Format("15:04:05.000000"), j.Pid, j.Tid, escape(j.Comm), syscallCol, action, filter, flagLog, result, strings.Join(emitted, " "))
+	return err
+}
+
+// escape makes an untrusted string (comm, exe, path) safe for a terminal:
+// control characters, non-ASCII and quotes come out as Go escapes.
+func escape(s string) string {
+	q := strconv.QuoteToASCII(s)
+	return q[1 : len(q)-1]
+}
+
+// codeName names an audit record's code= value: the action without data.
+func codeName(code uint32) string {
+	return strings.TrimSuffix(policy.ActionName(policy.ActionOnly(code)), "(0)")
+}

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package observer
+
+import (
+	"encoding/binary"
+	"testing"
+	"unsafe"
+
+	"github.com/seccomptrace/seccomptrace/gen"
+	"github.com/seccomptrace/seccomptrace/observer/cbpf"
+)
+
+func rawOf[T any](v *T) []byte {
+	return append([]byte(nil), unsafe.Slice((*byte)(unsafe.Pointer(v)), unsafe.Sizeof(*v))...)
+}
+
+// filterRecord builds an ST_REC_FILTER record as the probe sends it: header plus len instructions.
+func filterRecord(addr uint64, log bool, prog []cbpf.Instruction) []byte {
+	var hdr gen.SeccompStFilter
+	hdr.Kind = uint32(gen.SeccompStRecordKindST_REC_FILTER)
+	hdr.Addr, hdr.Prog, hdr.Len = addr, addr+1, uint32(len(prog))
+	if log {
+		hdr.Log = 1
+	}
+	raw := rawOf(&hdr)[:unsafe.Offsetof(hdr.Insns)]
+	for _, in := range prog {
+		var b [8]byte
+		binary.NativeEndian.PutUint16(b[0:], in.Code)
+		b[2], b[3] = in.Jt, in.Jf
+		binary.NativeEndian.PutUint32(b[4:], in.K)
+		raw = append(raw, b[:]...)
+	}
+	return raw
+}
+
+// ret returns K for any nr: a one-instruction filter.
+func ret(k uint32) []cbpf.Instruction { return []cbpf.Instruction{{Code: 0x06, K: k}} }
+
+func TestDecodeDecisionReevaluates(t *testing.T) {
+	o := &Observer{filters: map[uint64]*Filter{}}
+	// Older filter: ERRNO(5) with FLAG_LOG; newer: TRAP. TRAP wins (lower precedence value, §4).
+	for _, rec := range [][]byte{filterRecord(0x1000, true, ret(0x50005)), filterRecord(0x2000, false, ret(0x30000))} {
+		ev, err := o.Decode(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f := ev.(*Filter); len(f.Insns) != 1 {
+			t.Fatalf("filter decoded with %d insns", len(f.Insns))
+		}
+	}
+	var r gen.SeccompStDecision
+	r.Kind = uint32(gen.SeccompStRecordKindST_REC_DECISION)
+	r.Seq, r.ThisSyscall, r.Depth = 42, 110, 2
+	r.Sd.Nr, r.Sd.Arch, r.Sd.Args[0] = 110, 0xc000003e, 7
+	r.FilterAddr[0], r.FilterAddr[1] = 0x2000, 0x1000
+	r.FilterLog[1] = 1
+	r.Ret = 0xffffffff // int -1: skip
+	r.Task.Tgid, r.Task.Tid = 100, 101
+	copy(r.Task.Comm[:], []int8{'s', 'h'})
+	ev, err := o.Decode(rawOf(&r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := ev.(*Decision)
+	if !d.Known || d.Ret != 0x30000 || d.Match != 0 || d.Requested() || !d.Skipped {
+		t.Fatalf("decision %+v", d)
+	}
+	if d.Comm != "sh" || d.Tgid != 100 || d.Tid != 101 || d.Data.Args[0] != 7 || len(d.Filters) != 2 || !d.Filters[1].Log {
+		t.Fatalf("decision fields %+v", d)
+	}
+
+	// A filter whose program never arrived leaves the action unknown, not guessed.
+	r.FilterAddr[1] = 0x3000
+	ev, _ = o.Decode(rawOf(&r))
+	if d := ev.(*Decision); d.Known || d.Unknown == "" {
+		t.Fatalf("missing filter program: %+v", d)
+	}
+}
+
+func TestDecodeRetKinds(t *testing.T) {
+	for _, tc := range []struct {
+		kind    RetKind
+		ret     uint64
+		skipped bool
+	}{
+		{RetInt, 0, false},
+		{RetInt, 0xffffffff, true},
+		{RetInt, 0xffffffffffffffff, true},
+		{RetBool, 1, false},
+		{RetBool, 0, true},
+		{RetBool, 0xffffff00, true}, // only the low byte is the bool
+	} {
+		o := &Observer{plan: Plan{RetKind: tc.kind}, filters: map[uint64]*Filter{}}
+		var r gen.SeccompStDecision
+		r.Kind = uint32(gen.SeccompStRecordKindST_REC_DECISION)
+		r.Ret = tc.ret
+		ev, err := o.Decode(rawOf(&r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ev.(*Decision).Skipped; got != tc.skipped {
+			t.Errorf("kind %d ret %#x: skipped %v, want %v", tc.kind, tc.ret, got, tc.skipped)
+		}
+	}
+}
+
+func TestDecodeRejectsBadRecords(t *testing.T) {
+	o := &Observer{filters: map[uint64]*Filter{}}
+	bad := [][]byte{
+		nil,
+		{1, 0},
+		{1, 0, 0, 0, 0, 0, 0, 0}, // decision, truncated
+		{9, 0, 0, 0},             // unknown kind
+	}
+	long := filterRecord(1, false, ret(0))
+	binary.NativeEndian.PutUint32(long[28:], 4096) // len beyond the record
+	bad = append(bad, long)
+	for _, raw := range bad {
+		if _, err := o.Decode(raw); err == nil {
+			t.Errorf("Decode(%v) succeeded", raw)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add(filterRecord(1, true, ret(0x7fff0000)))
+	var r gen.SeccompStDecision
+	r.Kind = 1
+	f.Add(rawOf(&r))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		o := &Observer{filters: map[uint64]*Filter{}}
+		_, _ = o.Decode(raw) // must not panic
+	})
+}
+
+func TestPairer(t *testing.T) {
+	p := NewPairer()
+	if out := p.Add(&Emission{DecisionSeq: 5, Code: 0x50000}); out != nil {
+		t.Fatalf("emission completed a pair early: %+v", out)
+	}
+	p.Add(&Emission{DecisionSeq: 5, SeccompLog: true})
+	out := p.Add(&Decision{Seq: 5})
+	if len(out) != 1 || len(out[0].Emissions) != 1 || len(out[0].SeccompLogs) != 1 || out[0].Decision.Seq != 5 {
+		t.Fatalf("pair %+v", out)
+	}
+	if out := p.Add(&Emission{Code: 0}); len(out) != 1 || out[0].Decision != nil {
+		t.Fatalf("strict-mode emission: %+v", out)
+	}
+	p.Add(&Emission{DecisionSeq: 9})
+	if left := p.Flush(); len(left) != 1 || p.Pending() != 0 {
+		t.Fatalf("flush: %+v", left)
+	}
+}

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package observer
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+	"unsafe"
+
+	"github.com/seccomptrace/seccomptrace/gen"
+	"github.com/seccomptrace/seccomptrace/observer/cbpf"
+)
+
+// SeccompModeDead is current->seccomp.mode after a kill action (5.10+, §3).
+const SeccompModeDead = 3
+
+// Task identifies the task a record came from.
+type Task struct {
+	Tgid, Tid uint32
+	UID, GID  uint32
+	// Comm is untrusted: escape it before printing.
+	Comm     string
+	CgroupID uint64
+	Time     time.Time
+}
+
+// FilterRef is one filter of a task's stack at decision time, newest first.
+type FilterRef struct {
+	Addr uint64
+	Log  bool
+}
+
+// Decision is one call of __seccomp_filter, from entry to exit.
+type Decision struct {
+	Task
+	Seq       uint64
+	ParentSeq uint64 // the outer TRACE decision of a re-check, else 0
+	Recheck   bool
+	Syscall   int32
+	Data      cbpf.Data
+	// DataFromArg says seccomp_data came from the sd argument, not rebuilt from pt_regs.
+	DataFromArg    bool
+	Filters        []FilterRef
+	StackTruncated bool
+	// Skipped is true when __seccomp_filter told the entry code to skip the syscall.
+	Skipped      bool
+	ModeAtExit   uint32
+	Emissions    int
+	AuditCtx     bool // current->audit_context != NULL
+	AuditDummy   bool // and its dummy flag (pre-4.18 "audited" test, §7)
+	CachePresent bool
+	CacheHit     bool
+	Duration     time.Duration
+
+	// Re-evaluation of the filter stack (valid when Known).
+	Known bool
+	// Unknown says why the action could not be reconstructed.
+	Unknown string
+	// Ret is the winning SECCOMP_RET_* value, data bits included.
+	Ret uint32
+	// Match indexes Filters for the filter whose action won, -1 for ALLOW.
+	Match int
+}
+
+// Requested is the deciding filter's FLAG_LOG bit (seccomp_log's `requested`).
+func (d *Decision) Requested() bool {
+	return d.Known && d.Match >= 0 && d.Match < len(d.Filters) && d.Filters[d.Match].Log
+}
+
+// Emission is one call of audit_seccomp (the kernel decided to log), or of
+// seccomp_log where the kernel has it.
+type Emission struct {
+	Task
+	// DecisionSeq links to the Decision in flight, 0 when there was none
+	// (strict mode calls audit_seccomp outside __seccomp_filter).
+	DecisionSeq uint64
+	Syscall     int64
+	Signr       int64
+	Code        uint32
+	// SeccompLog marks a seccomp_log call: Code is the action, Requested its flag.
+	SeccompLog bool
+	Requested  bool
+}
+
+// Filter is a seccomp filter's original program, copied once from the kernel.
+type Filter struct {
+	Addr, Prog uint64
+	Log        bool
+	// Insns is nil when the kernel kept no orig_prog (no CHECKPOINT_RESTORE before 5.11).
+	Insns []cbpf.Instruction
+}
+
+// Event is a *Decision, *Emission or *Filter.
+type Event interface{ isEvent() }
+
+func (*Decision) isEvent() {}
+func (*Emission) isEvent() {}
+func (*Filter) isEvent()   {}
+
+// Read blocks for the next record and decodes it. Filters are also kept
+// for re-evaluating later decisions.
+func (o *Observer) Read() (Event, error) {
+	if err := o.reader.ReadInto(&o.record); err != nil {
+		return nil, err
+	}
+	ev, err := o.Decode(o.record.RawSample)
+	if err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
+
+// Decode turns one raw ring-buffer record into an event.
+func (o *Observer) Decode(raw []byte) (Event, error) {
+	if len(raw) < 4 {
+		return nil, fmt.Errorf("decoding record: %d bytes, too short for a kind", len(raw))
+	}
+	switch gen.SeccompStRecordKind(binary.NativeEndian.Uint32(raw)) {
+	case gen.SeccompStRecordKindST_REC_DECISION:
+		var r gen.SeccompStDecision
+		if err := copyRecord(&r, raw); err != nil {
+			return nil, err
+		}
+		d := o.decision(&r)
+		return d, nil
+	case gen.SeccompStRecordKindST_REC_EMISSION, gen.SeccompStRecordKindST_REC_SECCOMP_LOG:
+		var r gen.SeccompStEmission
+		if err := copyRecord(&r, raw); err != nil {
+			return nil, err
+		}
+		return &Emission{
+			Task:        o.task(&r.Task.KtimeNs, r.Task.CgroupId, r.Task.Tgid, r.Task.Tid, r.Task.Uid, r.Task.Gid, r.Task.Comm),
+			DecisionSeq: r.DecisionSeq,
+			Syscall:     r.Syscall,
+			Signr:       r.Signr,
+			Code:        r.Code,
+			SeccompLog:  r.Kind == uint32(gen.SeccompStRecordKindST_REC_SECCOMP_LOG),
+			Requested:   r.Requested != 0,
+		}, nil
+	case gen.SeccompStRecordKindST_REC_FILTER:
+		return o.filter(raw)
+	default:
+		return nil, fmt.Errorf("decoding record: unknown kind %d", binary.NativeEndian.Uint32(raw))
+	}
+}
+
+// copyRecord copies raw into the bpf2go type; the kernel wrote it in host layout.
+func copyRecord[T any](dst *T, raw []byte) error {
+	size := int(unsafe.Sizeof(*dst))
+	if len(raw) < size {
+		return fmt.Errorf("decoding %T: %d bytes, want %d", *dst, len(raw), size)
+	}
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(dst)), size), raw)
+	return nil
+}
+
+func (o *Observer) task(ktime *uint64, cgroup uint64, tgid, tid, uid, gid uint32, comm [16]int8) Task {
+	return Task{
+		Tgid: tgid, Tid: tid, UID: uid, GID: gid,
+		Comm:     cString(comm[:]),
+		CgroupID: cgroup,
+		Time:     o.bootTime.Add(time.Duration(*ktime)),
+	}
+}
+
+func cString(b []int8) string {
+	out := make([]byte, 0, len(b))
+	for _, c := range b {
+		if c == 0 {
+			break
+		}
+		out = append(out, byte(c))
+	}
+	return string(out)
+}
+
+func (o *Observer) decision(r *gen.SeccompStDecision) *Decision {
+	flag := func(f gen.SeccompStFlags) bool { return r.Flags&uint32(f) != 0 }
+	d := &Decision{
+		Task:      o.task(&r.Task.KtimeNs, r.Task.CgroupId, r.Task.Tgid, r.Task.Tid, r.Task.Uid, r.Task.Gid, r.Task.Comm),
+		Seq:       r.Seq,
+		ParentSeq: r.ParentSeq,
+		Recheck:   flag(gen.SeccompStFlagsST_F_RECHECK),
+		Syscall:   r.ThisSyscall,
+		Data: cbpf.Data{
+			Nr: r.Sd.Nr, Arch: r.Sd.Arch, IP: r.Sd.InstructionPointer, Args: r.Sd.Args,
+		},
+		DataFromArg:    flag(gen.SeccompStFlagsST_F_SD_FROM_ARG),
+		StackTruncated: flag(gen.SeccompStFlagsST_F_STACK_TRUNCATED),
+		ModeAtExit:     r.ModeAtExit,
+		Emissions:      int(r.Emissions),
+		AuditCtx:       flag(gen.SeccompStFlagsST_F_AUDIT_CTX),
+		AuditDummy:     flag(gen.SeccompStFlagsST_F_AUDIT_DUMMY),
+		CachePresent:   flag(gen.SeccompStFlagsST_F_CACHE_PRESENT),
+		CacheHit:       flag(gen.SeccompStFlagsST_F_CACHE_HIT),
+		Duration:       time.Duration(r.ExitNs - r.Task.KtimeNs),
+		Match:          -1,
+	}
+	if o.plan.RetKind == RetBool {
+		d.Skipped = uint8(r.Ret) == 0
+	} else {
+		d.Skipped = int32(r.Ret) != 0
+	}
+	depth := min(int(r.Depth), len(r.FilterAddr))
+	d.Filters = make([]FilterRef, depth)
+	for i := range depth {
+		d.Filters[i] = FilterRef{Addr: r.FilterAddr[i], Log: r.FilterLog[i] != 0}
+	}
+	o.reevaluate(d)
+	return d
+}
+
+// reevaluate runs the captured filters over the captured seccomp_data the way
+// seccomp_run_filters does (§4), giving the action, its data and the deciding filter.
+func (o *Observer) reevaluate(d *Decision) {
+	switch {
+	case d.StackTruncated:
+		d.Unknown = fmt.Sprintf("filter stack deeper than %d", len(d.Filters))
+		return
+	case len(d.Filters) == 0:
+		d.Unknown = "no filter attached"
+		return
+	}
+	stack := make([]cbpf.Filter, len(d.Filters))
+	o.mu.Lock()
+	for i, ref := range d.Filters {
+		f := o.filters[ref.Addr]
+		if f == nil {
+			o.mu.Unlock()
+			d.Unknown = fmt.Sprintf("program of filter %#x was never received", ref.Addr)
+			return
+		}
+		if f.Insns == nil {
+			o.mu.Unlock()
+			d.Unknown = fmt.Sprintf("kernel kept no original program for filter %#x", ref.Addr)
+			return
+		}
+		stack[i] = cbpf.Filter{Prog: f.Insns, Log: ref.Log}
+	}
+	o.mu.Unlock()
+	ret, match := cbpf.RunStack(stack, &d.Data)
+	d.Known, d.Ret, d.Match = true, ret, match
+}
+
+func (o *Observer) filter(raw []byte) (*Filter, error) {
+	var hdr gen.SeccompStFilter
+	hdrSize := int(unsafe.Offsetof(hdr.Insns))
+	if len(raw) < hdrSize {
+		return nil, fmt.Errorf("decoding filter record: %d bytes, want at least %d", len(raw), hdrSize)
+	}
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(&hdr)), hdrSize), raw)
+	n := int(hdr.Len)
+	if n > len(hdr.Insns) || len(raw) < hdrSize+8*n {
+		return nil, errors.New("decoding filter record: instruction count exceeds the record")
+	}
+	f := &Filter{Addr: hdr.Addr, Prog: hdr.Prog, Log: hdr.Log != 0}
+	if hdr.Flags&uint32(gen.SeccompStFlagsST_F_NO_ORIG_PROG) == 0 {
+		f.Insns = make([]cbpf.Instruction, n)
+		for i := range n {
+			b := raw[hdrSize+8*i:]
+			f.Insns[i] = cbpf.Instruction{
+				Code: binary.NativeEndian.Uint16(b),
+				Jt:   b[2],
+				Jf:   b[3],
+				K:    binary.NativeEndian.Uint32(b[4:]),
+			}
+		}
+	}
+	o.mu.Lock()
+	o.filters[f.Addr] = f
+	o.mu.Unlock()
+	return f, nil
+}

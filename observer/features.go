@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package observer
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/btf"
+	"github.com/cilium/ebpf/link"
+	"golang.org/x/sys/unix"
+)
+
+// Errors the CLI turns into one-line advice.
+var (
+	// ErrNoBTF means the kernel exposes no /sys/kernel/btf/vmlinux.
+	ErrNoBTF = errors.New("kernel has no BTF (/sys/kernel/btf/vmlinux); boot a kernel built with CONFIG_DEBUG_INFO_BTF=y")
+	// ErrTracingRefused means the kernel refused both fentry and kprobe programs.
+	ErrTracingRefused = errors.New("tracing refused by the kernel")
+	// ErrNotPrivileged means the process lacks the capabilities to load tracing programs.
+	ErrNotPrivileged = errors.New("not privileged: run as root or with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN")
+	// ErrNoSymbol means a hook's kernel function does not exist (inlined or compiled out).
+	ErrNoSymbol = errors.New("kernel function not found")
+)
+
+// funcInfo is what BTF says about a kernel function.
+type funcInfo struct {
+	params  int
+	retBool bool
+}
+
+var kernelBTF = sync.OnceValues(func() (*btf.Spec, error) {
+	spec, err := btf.LoadKernelSpec()
+	if err != nil {
+		return nil, fmt.Errorf("loading kernel BTF: %w", errors.Join(ErrNoBTF, err))
+	}
+	return spec, nil
+})
+
+// btfFunc looks a function up in the kernel BTF.
+func btfFunc(name string) (funcInfo, error) {
+	spec, err := kernelBTF()
+	if err != nil {
+		return funcInfo{}, err
+	}
+	var fn *btf.Func
+	if err := spec.TypeByName(name, &fn); err != nil {
+		return funcInfo{}, fmt.Errorf("looking up %s in kernel BTF: %w", name, ErrNoSymbol)
+	}
+	proto, ok := fn.Type.(*btf.FuncProto)
+	if !ok {
+		return funcInfo{}, fmt.Errorf("reading %s prototype: not a function prototype", name)
+	}
+	info := funcInfo{params: len(proto.Params)}
+	if in, ok := btf.UnderlyingType(proto.Return).(*btf.Int); ok && in.Encoding == btf.Bool {
+		info.retBool = true
+	}
+	return info, nil
+}
+
+// kallsyms lists the text symbols of the running kernel, including the
+// .constprop/.isra clones that BTF leaves out.
+var kallsyms = sync.OnceValues(func() (map[string]bool, error) {
+	f, err := os.Open("/proc/kallsyms")
+	if err != nil {
+		return nil, fmt.Errorf("reading /proc/kallsyms: %w", err)
+	}
+	defer f.Close()
+	syms := make(map[string]bool)
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 3 || (fields[1] != "t" && fields[1] != "T") {
+			continue
+		}
+		if len(fields) > 3 { // module symbol
+			continue
+		}
+		syms[fields[2]] = true
+	}
+	return syms, sc.Err()
+})
+
+// symbolState says whether name can be hooked, and if not, why in words.
+func symbolState(name string) (inBTF bool, inKallsyms bool, why string) {
+	_, err := btfFunc(name)
+	inBTF = err == nil
+	syms, kerr := kallsyms()
+	if kerr == nil {
+		inKallsyms = syms[name]
+	}
+	switch {
+	case inBTF || inKallsyms:
+		return inBTF, inKallsyms, ""
+	case kerr == nil:
+		for s := range syms {
+			if strings.HasPrefix(s, name+".") {
+				return false, false, fmt.Sprintf("%s exists only as the compiler clone %s (altered ABI, not hookable)", name, s)
+			}
+		}
+		return false, false, fmt.Sprintf("%s is not in kallsyms or BTF: inlined or compiled out", name)
+	default:
+		return false, false, fmt.Sprintf("%s is not in BTF and kallsyms is unreadable: %v", name, kerr)
+	}
+}
+
+// probeResult caches one named feature probe.
+type probeResult struct {
+	once sync.Once
+	err  error
+}
+
+func (p *probeResult) do(fn func() error) error {
+	p.once.Do(func() { p.err = fn() })
+	return p.err
+}
+
+// Probe results per target function: a refusal is usually global, but a
+// missing ftrace entry is per function.
+var (
+	probesMu                   sync.Mutex
+	fentryProbes, kprobeProbes = map[string]*probeResult{}, map[string]*probeResult{}
+)
+
+func cachedProbe(m map[string]*probeResult, target string) *probeResult {
+	probesMu.Lock()
+	defer probesMu.Unlock()
+	if m[target] == nil {
+		m[target] = &probeResult{}
+	}
+	return m[target]
+}
+
+// haveFentry loads and attaches a trivial fentry program on target: the
+// program type existing is not enough, lockdown refuses the load itself.
+func haveFentry(target string) error {
+	return cachedProbe(fentryProbes, target).do(func() error {
+		prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
+			Name:         "st_probe_fentry",
+			Type:         ebpf.Tracing,
+			AttachType:   ebpf.AttachTraceFEntry,
+			AttachTo:     target,
+			Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()},
+			License:      "GPL",
+		})
+		if err != nil {
+			return classify("loading fentry probe", err)
+		}
+		defer prog.Close()
+		l, err := link.AttachTracing(link.TracingOptions{Program: prog})
+		if err != nil {
+			return classify("attaching fentry probe", err)
+		}
+		return l.Close()
+	})
+}
+
+// haveKprobe loads and attaches a trivial kprobe on target.
+func haveKprobe(target string) error {
+	return cachedProbe(kprobeProbes, target).do(func() error {
+		prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
+			Name:         "st_probe_kprobe",
+			Type:         ebpf.Kprobe,
+			Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()},
+			License:      "GPL",
+		})
+		if err != nil {
+			return classify("loading kprobe probe", err)
+		}
+		defer prog.Close()
+		l, err := link.Kprobe(target, prog, nil)
+		if err != nil {
+			return classify("attaching kprobe probe", err)
+		}
+		return l.Close()
+	})
+}
+
+// classify turns the kernel's EPERM into the reason a user can act on.
+func classify(action string, err error) error {
+	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+		if os.Geteuid() != 0 {
+			return fmt.Errorf("%s: %w", action, errors.Join(ErrNotPrivileged, err))
+		}
+		if lockdown := kernelLockdown(); lockdown != "" {
+			return fmt.Errorf("%s: %w (kernel lockdown %q): %w", action, ErrTracingRefused, lockdown, err)
+		}
+		return fmt.Errorf("%s: %w: %w", action, ErrTracingRefused, err)
+	}
+	return fmt.Errorf("%s: %w", action, err)
+}
+
+// kernelLockdown returns the active lockdown mode, or "" when none or unknown.
+func kernelLockdown() string {
+	b, err := os.ReadFile("/sys/kernel/security/lockdown")
+	if err != nil {
+		return ""
+	}
+	s := string(b)
+	if i := strings.IndexByte(s, '['); i >= 0 {
+		if j := strings.IndexByte(s[i:], ']'); j > 0 {
+			mode := s[i+1 : i+j]
+			if mode != "none" {
+				return mode
+			}
+		}
+	}
+	return ""
+}

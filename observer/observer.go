@@ -1,0 +1,469 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Package observer loads seccomptrace's BPF probes into the kernel, streams
+// every seccomp decision and log emission through a ring buffer and decodes
+// them into typed events. It returns errors and never logs.
+//
+// The data path: bpf/seccomptrace.bpf.c → gen (bpf2go) → observer → cmd.
+package observer
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
+
+	"github.com/seccomptrace/seccomptrace/gen"
+)
+
+// Options select what the probes follow.
+type Options struct {
+	// PIDs restricts tracing to these thread-group ids (and, with
+	// FollowForks, their descendants). Empty means every task, unless Comm is set.
+	PIDs []int
+	// FollowForks adds every process forked by a target to the targets.
+	FollowForks bool
+	// Comm restricts tracing to tasks with this exact comm (at most 15 bytes).
+	Comm string
+	// SendAll also sends decisions the action cache answers with ALLOW;
+	// normally they are only counted, since they can never log.
+	SendAll bool
+	// ForceKprobe skips fentry/fexit even where the kernel allows them.
+	ForceKprobe bool
+}
+
+// Strategy is how a hook is attached.
+type Strategy string
+
+// Attach strategies, best first.
+const (
+	StrategyFentry      Strategy = "fentry"
+	StrategyKprobe      Strategy = "kprobe"
+	StrategyUnavailable Strategy = "unavailable"
+)
+
+// Hook names.
+const (
+	HookDecision   = "decision"
+	HookEmission   = "emission"
+	HookSeccompLog = "seccomp_log"
+	HookFork       = "fork"
+)
+
+// HookStatus reports how one hook was attached, or why it was not.
+type HookStatus struct {
+	Name     string
+	Symbol   string
+	Strategy Strategy
+	// Detail says why the strategy was chosen or why the hook is missing.
+	Detail string
+	// Required hooks make Open fail when unavailable.
+	Required bool
+}
+
+// RetKind is how __seccomp_filter reports "skip the syscall".
+type RetKind int
+
+const (
+	// RetInt is int: 0 runs the syscall, -1 skips it (up to 7.2).
+	RetInt RetKind = iota
+	// RetBool is bool: true runs the syscall (7.3+).
+	RetBool
+)
+
+// Plan is the attach plan chosen from BTF and kallsyms, before anything loads.
+type Plan struct {
+	Hooks         []HookStatus
+	FilterArity   int
+	RetKind       RetKind
+	EmissionSym   string
+	HasSeccompLog bool
+}
+
+// Observer holds the loaded probes and the ring-buffer reader.
+type Observer struct {
+	plan     Plan
+	objs     *ebpf.Collection
+	links    []link.Link
+	reader   *ringbuf.Reader
+	record   ringbuf.Record
+	bootTime time.Time
+
+	mu      sync.Mutex
+	filters map[uint64]*Filter
+}
+
+// Discover chooses a strategy for each hook without loading the probes.
+func Discover(opts Options) (Plan, error) {
+	var plan Plan
+	// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK; the probes below load programs.
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return plan, fmt.Errorf("removing memlock limit: %w", err)
+	}
+	if _, err := kernelBTF(); err != nil {
+		return plan, err
+	}
+
+	// Decision hook: __seccomp_filter; its arity differs by kernel (§1, §8).
+	dec := HookStatus{Name: HookDecision, Symbol: "__seccomp_filter", Required: true}
+	fi, err := btfFunc(dec.Symbol)
+	switch {
+	case err != nil:
+		dec.Strategy, dec.Detail = StrategyUnavailable, err.Error()
+	case fi.params != 2 && fi.params != 3:
+		dec.Strategy, dec.Detail = StrategyUnavailable, fmt.Sprintf("%s has %d parameters; only 2 or 3 are known", dec.Symbol, fi.params)
+	default:
+		plan.FilterArity = fi.params
+		if fi.retBool {
+			plan.RetKind = RetBool
+		}
+		dec.Strategy, dec.Detail = pickStrategy(dec.Symbol, opts.ForceKprobe)
+	}
+	plan.Hooks = append(plan.Hooks, dec)
+
+	// Emission hook: audit_seccomp from 4.18, __audit_seccomp before (§5.1).
+	em := HookStatus{Name: HookEmission, Required: true}
+	for _, sym := range []string{"audit_seccomp", "__audit_seccomp"} {
+		inBTF, inSyms, _ := symbolState(sym)
+		if inBTF || inSyms {
+			em.Symbol = sym
+			break
+		}
+	}
+	if em.Symbol == "" {
+		em.Symbol = "audit_seccomp"
+		em.Strategy = StrategyUnavailable
+		em.Detail = "neither audit_seccomp nor __audit_seccomp exists: kernel built without CONFIG_AUDITSYSCALL, so it can log no seccomp records"
+	} else {
+		em.Strategy, em.Detail = pickStrategy(em.Symbol, opts.ForceKprobe)
+	}
+	plan.EmissionSym = em.Symbol
+	plan.Hooks = append(plan.Hooks, em)
+
+	// seccomp_log: inlined on distribution kernels, present on rebuilt ones.
+	sl := HookStatus{Name: HookSeccompLog, Symbol: "seccomp_log"}
+	if inBTF, inSyms, why := symbolState(sl.Symbol); inBTF || inSyms {
+		sl.Strategy, sl.Detail = pickStrategy(sl.Symbol, opts.ForceKprobe)
+		plan.HasSeccompLog = sl.Strategy != StrategyUnavailable
+	} else {
+		sl.Strategy, sl.Detail = StrategyUnavailable, why+" (optional: decisions are reconstructed from the filters)"
+	}
+	plan.Hooks = append(plan.Hooks, sl)
+
+	fork := HookStatus{Name: HookFork, Symbol: "sched_process_fork", Strategy: StrategyUnavailable, Detail: "not needed: not following forks"}
+	if opts.FollowForks {
+		fork.Strategy, fork.Detail, fork.Required = "tp_btf", "", true
+	}
+	plan.Hooks = append(plan.Hooks, fork)
+	return plan, nil
+}
+
+// pickStrategy tries fentry, then kprobe, and explains the choice.
+func pickStrategy(symbol string, forceKprobe bool) (Strategy, string) {
+	inBTF, inSyms, why := symbolState(symbol)
+	var fentryErr error
+	switch {
+	case forceKprobe:
+		fentryErr = errors.New("fentry skipped on request")
+	case !inBTF:
+		fentryErr = fmt.Errorf("%s has no BTF entry", symbol)
+	default:
+		fentryErr = haveFentry(symbol)
+	}
+	if fentryErr == nil {
+		return StrategyFentry, ""
+	}
+	if !inSyms {
+		if why == "" {
+			why = symbol + " is not in kallsyms"
+		}
+		return StrategyUnavailable, fmt.Sprintf("fentry: %v; kprobe: %s", fentryErr, why)
+	}
+	if err := haveKprobe(symbol); err != nil {
+		return StrategyUnavailable, fmt.Sprintf("fentry: %v; kprobe: %v", fentryErr, err)
+	}
+	return StrategyKprobe, fmt.Sprintf("fentry unavailable: %v", fentryErr)
+}
+
+// Open discovers the hooks, loads the probes, attaches them and starts the reader.
+func Open(opts Options) (*Observer, error) {
+	if len(opts.Comm) > 15 {
+		return nil, fmt.Errorf("checking comm filter %q: longer than 15 bytes, the kernel's comm is truncated there", opts.Comm)
+	}
+	plan, err := Discover(opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range plan.Hooks {
+		if h.Required && h.Strategy == StrategyUnavailable {
+			return nil, fmt.Errorf("attaching %s hook (%s): %s", h.Name, h.Symbol, h.Detail)
+		}
+	}
+
+	spec, err := gen.LoadSeccomp()
+	if err != nil {
+		return nil, fmt.Errorf("loading probe spec: %w", err)
+	}
+	keep := map[string]bool{}
+	hook := func(name string) HookStatus {
+		for _, h := range plan.Hooks {
+			if h.Name == name {
+				return h
+			}
+		}
+		return HookStatus{}
+	}
+	decision, emission, logHook := hook(HookDecision), hook(HookEmission), hook(HookSeccompLog)
+	switch decision.Strategy {
+	case StrategyFentry:
+		if plan.FilterArity == 3 {
+			keep[gen.SeccompProgFentryFilter3], keep[gen.SeccompProgFexitFilter3] = true, true
+		} else {
+			keep[gen.SeccompProgFentryFilter2], keep[gen.SeccompProgFexitFilter2] = true, true
+		}
+	case StrategyKprobe:
+		keep[gen.SeccompProgKprobeFilter], keep[gen.SeccompProgKretprobeFilter] = true, true
+	}
+	emissionProg := gen.SeccompProgFentryAuditSeccomp
+	if emission.Strategy == StrategyKprobe {
+		emissionProg = gen.SeccompProgKprobeAuditSeccomp
+	}
+	keep[emissionProg] = true
+	spec.Programs[emissionProg].AttachTo = emission.Symbol
+	slogProg := ""
+	switch logHook.Strategy {
+	case StrategyFentry:
+		slogProg = gen.SeccompProgFentrySeccompLog
+	case StrategyKprobe:
+		slogProg = gen.SeccompProgKprobeSeccompLog
+	}
+	if slogProg != "" {
+		keep[slogProg] = true
+	}
+	if opts.FollowForks {
+		keep[gen.SeccompProgFollowFork] = true
+	}
+	// One ELF serves every kernel: drop the programs this kernel will not run before load.
+	for name := range spec.Programs {
+		if !keep[name] {
+			delete(spec.Programs, name)
+		}
+	}
+
+	cpus, err := ebpf.PossibleCPU()
+	if err != nil {
+		return nil, fmt.Errorf("counting possible CPUs: %w", err)
+	}
+	spec.Maps[gen.SeccompMapFilterScratch].MaxEntries = uint32(cpus)
+	vars := map[string]any{
+		gen.SeccompVarFilterTargets: boolByte(len(opts.PIDs) > 0),
+		gen.SeccompVarFollowForks:   boolByte(opts.FollowForks),
+		gen.SeccompVarFilterComm:    boolByte(opts.Comm != ""),
+		gen.SeccompVarSendAll:       boolByte(opts.SendAll),
+		gen.SeccompVarFilterArity:   uint8(plan.FilterArity),
+	}
+	var comm [16]byte
+	copy(comm[:], opts.Comm)
+	vars[gen.SeccompVarTargetComm] = comm
+	for name, v := range vars {
+		if err := spec.Variables[name].Set(v); err != nil {
+			return nil, fmt.Errorf("setting %s: %w", name, err)
+		}
+	}
+
+	coll, err := ebpf.NewCollection(spec)
+	if err != nil {
+		var verr *ebpf.VerifierError
+		if errors.As(err, &verr) {
+			return nil, fmt.Errorf("loading probes: %+v", verr)
+		}
+		return nil, classify("loading probes", err)
+	}
+	o := &Observer{plan: plan, objs: coll, filters: make(map[uint64]*Filter), bootTime: bootTime()}
+	fail := func(err error) (*Observer, error) {
+		o.Close()
+		return nil, err
+	}
+	for _, pid := range opts.PIDs {
+		if err := o.AddTarget(pid); err != nil {
+			return fail(err)
+		}
+	}
+
+	// Emission hooks first, decision exit before entry: no entry is ever seen without its exit hook.
+	attachOne := func(prog, symbol string, strategy Strategy, ret bool) error {
+		p := coll.Programs[prog]
+		var l link.Link
+		var err error
+		switch strategy {
+		case StrategyFentry, "tp_btf":
+			l, err = link.AttachTracing(link.TracingOptions{Program: p})
+		case StrategyKprobe:
+			if ret {
+				l, err = link.Kretprobe(symbol, p, &link.KprobeOptions{})
+			} else {
+				l, err = link.Kprobe(symbol, p, nil)
+			}
+		}
+		if err != nil {
+			return classify(fmt.Sprintf("attaching %s to %s", prog, symbol), err)
+		}
+		o.links = append(o.links, l)
+		return nil
+	}
+	if err := attachOne(emissionProg, emission.Symbol, emission.Strategy, false); err != nil {
+		return fail(err)
+	}
+	if slogProg != "" {
+		if err := attachOne(slogProg, logHook.Symbol, logHook.Strategy, false); err != nil {
+			return fail(err)
+		}
+	}
+	if opts.FollowForks {
+		if err := attachOne(gen.SeccompProgFollowFork, "sched_process_fork", "tp_btf", false); err != nil {
+			return fail(err)
+		}
+	}
+	switch decision.Strategy {
+	case StrategyFentry:
+		exit, entry := gen.SeccompProgFexitFilter3, gen.SeccompProgFentryFilter3
+		if plan.FilterArity == 2 {
+			exit, entry = gen.SeccompProgFexitFilter2, gen.SeccompProgFentryFilter2
+		}
+		if err := attachOne(exit, decision.Symbol, StrategyFentry, true); err != nil {
+			return fail(err)
+		}
+		if err := attachOne(entry, decision.Symbol, StrategyFentry, false); err != nil {
+			return fail(err)
+		}
+	case StrategyKprobe:
+		if err := attachOne(gen.SeccompProgKretprobeFilter, decision.Symbol, StrategyKprobe, true); err != nil {
+			return fail(err)
+		}
+		if err := attachOne(gen.SeccompProgKprobeFilter, decision.Symbol, StrategyKprobe, false); err != nil {
+			return fail(err)
+		}
+	}
+
+	o.reader, err = ringbuf.NewReader(coll.Maps[gen.SeccompMapEvents])
+	if err != nil {
+		return fail(fmt.Errorf("opening ring buffer reader: %w", err))
+	}
+	return o, nil
+}
+
+// Plan reports how each hook was attached.
+func (o *Observer) Plan() Plan { return o.plan }
+
+// AddTarget adds a thread-group id to the traced set.
+func (o *Observer) AddTarget(pid int) error {
+	one := uint8(1)
+	if err := o.objs.Maps[gen.SeccompMapTargets].Put(uint32(pid), one); err != nil {
+		return fmt.Errorf("adding target pid %d: %w", pid, err)
+	}
+	return nil
+}
+
+// Close detaches every probe and frees the maps. It is safe to call twice.
+func (o *Observer) Close() error {
+	var errs []error
+	if o.reader != nil {
+		errs = append(errs, o.reader.Close())
+		o.reader = nil
+	}
+	for _, l := range o.links {
+		errs = append(errs, l.Close())
+	}
+	o.links = nil
+	if o.objs != nil {
+		o.objs.Close()
+		o.objs = nil
+	}
+	return errors.Join(errs...)
+}
+
+// Flush makes a blocked or later Read return ErrDrained once every record
+// already in the ring buffer has been read: a barrier without sleeps.
+func (o *Observer) Flush() error { return o.reader.Flush() }
+
+// SetDeadline makes Read return os.ErrDeadlineExceeded after t.
+func (o *Observer) SetDeadline(t time.Time) { o.reader.SetDeadline(t) }
+
+// ErrDrained is returned by Read after Flush once the ring buffer is empty.
+var ErrDrained = ringbuf.ErrFlushed
+
+// Counters are the kernel-side counts, summed over CPUs.
+type Counters struct {
+	// Decisions is every __seccomp_filter entry of a targeted task.
+	Decisions uint64
+	// CachedAllow is the part of Decisions answered by the action cache
+	// (never logs), counted but not sent unless Options.SendAll.
+	CachedAllow uint64
+	// Emissions is every audit_seccomp call seen.
+	Emissions uint64
+	// Ring-buffer reservations that failed, per record kind.
+	DroppedDecisions, DroppedEmissions, DroppedSeccompLogs, DroppedFilters uint64
+	// InflightFull counts decisions that could not be followed to their exit.
+	InflightFull uint64
+}
+
+// Lost is the number of records the kernel side could not deliver.
+func (c Counters) Lost() uint64 {
+	return c.DroppedDecisions + c.DroppedEmissions + c.DroppedSeccompLogs + c.DroppedFilters + c.InflightFull
+}
+
+// Counters reads the per-CPU counters.
+func (o *Observer) Counters() (Counters, error) {
+	var c Counters
+	m := o.objs.Maps[gen.SeccompMapCounters]
+	sum := func(idx gen.SeccompStCounter) (uint64, error) {
+		var per []uint64
+		if err := m.Lookup(uint32(idx), &per); err != nil {
+			return 0, fmt.Errorf("reading counter %d: %w", idx, err)
+		}
+		var s uint64
+		for _, v := range per {
+			s += v
+		}
+		return s, nil
+	}
+	for idx, dst := range map[gen.SeccompStCounter]*uint64{
+		gen.SeccompStCounterST_CNT_DECISIONS:           &c.Decisions,
+		gen.SeccompStCounterST_CNT_CACHED_ALLOW:        &c.CachedAllow,
+		gen.SeccompStCounterST_CNT_EMISSIONS:           &c.Emissions,
+		gen.SeccompStCounterST_CNT_RB_DROP_DECISION:    &c.DroppedDecisions,
+		gen.SeccompStCounterST_CNT_RB_DROP_EMISSION:    &c.DroppedEmissions,
+		gen.SeccompStCounterST_CNT_RB_DROP_SECCOMP_LOG: &c.DroppedSeccompLogs,
+		gen.SeccompStCounterST_CNT_RB_DROP_FILTER:      &c.DroppedFilters,
+		gen.SeccompStCounterST_CNT_INFLIGHT_FULL:       &c.InflightFull,
+	} {
+		v, err := sum(idx)
+		if err != nil {
+			return c, err
+		}
+		*dst = v
+	}
+	return c, nil
+}
+
+func boolByte(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// bootTime is the wall-clock instant of CLOCK_MONOTONIC zero, for bpf_ktime_get_ns stamps.
+func bootTime() time.Time {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		return time.Time{}
+	}
+	return time.Now().Add(-time.Duration(ts.Nano()))
+}

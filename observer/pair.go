@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package observer
+
+// Pair is one decision with the emissions it caused, or (Decision nil) an
+// emission that happened outside any decision, or one whose decision record
+// never arrived.
+type Pair struct {
+	Decision    *Decision
+	Emissions   []*Emission // audit_seccomp calls
+	SeccompLogs []*Emission // seccomp_log calls, where the kernel has the symbol
+}
+
+// Pairer joins emissions to their decision by sequence number. A task's
+// emissions reach the ring buffer before its decision (the decision record is
+// sent at __seccomp_filter exit), so an emission waits until its decision comes.
+type Pairer struct {
+	pending map[uint64]*Pair
+}
+
+// NewPairer returns an empty Pairer.
+func NewPairer() *Pairer { return &Pairer{pending: make(map[uint64]*Pair)} }
+
+// Add takes one event and returns the pairs it completes.
+func (p *Pairer) Add(ev Event) []Pair {
+	switch e := ev.(type) {
+	case *Emission:
+		if e.DecisionSeq == 0 {
+			return []Pair{p.single(e)}
+		}
+		pp := p.pending[e.DecisionSeq]
+		if pp == nil {
+			pp = &Pair{}
+			p.pending[e.DecisionSeq] = pp
+		}
+		if e.SeccompLog {
+			pp.SeccompLogs = append(pp.SeccompLogs, e)
+		} else {
+			pp.Emissions = append(pp.Emissions, e)
+		}
+	case *Decision:
+		pp := p.pending[e.Seq]
+		delete(p.pending, e.Seq)
+		if pp == nil {
+			pp = &Pair{}
+		}
+		pp.Decision = e
+		return []Pair{*pp}
+	}
+	return nil
+}
+
+func (p *Pairer) single(e *Emission) Pair {
+	if e.SeccompLog {
+		return Pair{SeccompLogs: []*Emission{e}}
+	}
+	return Pair{Emissions: []*Emission{e}}
+}
+
+// Flush returns the emissions whose decision never arrived (a dropped
+// record, or a decision still in flight) and forgets them.
+func (p *Pairer) Flush() []Pair {
+	var out []Pair
+	for seq, pp := range p.pending {
+		out = append(out, *pp)
+		delete(p.pending, seq)
+	}
+	return out
+}
+
+// Pending is the number of decisions with emissions waiting.
+func (p *Pairer) Pending() int { return len(p.pending) }

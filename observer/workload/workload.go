@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Package workload runs known seccomp scenarios in a child process: the
+// child installs the filters, makes exactly the requested syscalls and
+// reports what each returned. Filters are never installed in the caller,
+// as in the kernel selftests' harness.
+//
+// A program that uses Spawn must call RunChildIfRequested first thing in
+// main (or TestMain): the child is the same binary, re-executed.
+package workload
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/seccomptrace/seccomptrace/observer/cbpf"
+)
+
+const (
+	envScenario = "SECCOMPTRACE_WORKLOAD"
+	envResult   = "SECCOMPTRACE_WORKLOAD_RESULT"
+
+	auditArchX86_64 = 0xc000003e
+
+	// SECCOMP_FILTER_FLAG_*.
+	flagTSync = 1 << 0
+	flagLog   = 1 << 1
+)
+
+// Rule makes a filter return Action (data bits included) for syscall Nr.
+type Rule struct {
+	Nr     int32  `json:"nr"`
+	Action uint32 `json:"action"`
+}
+
+// FilterSpec is one filter: the rules for native x86_64 syscalls, ALLOW otherwise.
+type FilterSpec struct {
+	Rules []Rule `json:"rules"`
+	// Log installs the filter with SECCOMP_FILTER_FLAG_LOG.
+	Log bool `json:"log"`
+}
+
+// Call is a syscall made Count times with Args, through RawSyscall6.
+type Call struct {
+	Nr    int32     `json:"nr"`
+	Args  [6]uint64 `json:"args"`
+	Count int       `json:"count"`
+}
+
+// Scenario is installed filters (oldest first) and the calls made under them.
+type Scenario struct {
+	Filters []FilterSpec `json:"filters"`
+	Calls   []Call       `json:"calls"`
+}
+
+// CallResult is what one Call returned.
+type CallResult struct {
+	Nr int32 `json:"nr"`
+	// Errnos counts the errno of each call (0 for success).
+	Errnos map[int]int `json:"errnos"`
+}
+
+// Result is the child's report.
+type Result struct {
+	Pid   int          `json:"pid"`
+	Calls []CallResult `json:"calls"`
+	Error string `json:"error,omitempty"`
+}
+
+// Program builds the classic-BPF program of f: arch check, one JEQ per rule.
+func (f FilterSpec) Program() []cbpf.Instruction {
+	const (
+		ldAbsW = 0x20 // BPF_LD|BPF_W|BPF_ABS
+		jeqK   = 0x15 // BPF_JMP|BPF_JEQ|BPF_K
+		retK   = 0x06 // BPF_RET|BPF_K
+		allow  = 0x7fff0000
+	)
+	n := len(f.Rules)
+	prog := []cbpf.Instruction{
+		{Code: ldAbsW, K: 4}, // arch
+		// Not x86_64: jump over the nr load and every rule pair to ALLOW.
+		{Code: jeqK, Jt: 0, Jf: uint8(1 + 2*n), K: auditArchX86_64},
+		{Code: ldAbsW, K: 0}, // nr
+	}
+	for _, r := range f.Rules {
+		prog = append(prog,
+			cbpf.Instruction{Code: jeqK, Jt: 0, Jf: 1, K: uint32(r.Nr)},
+			cbpf.Instruction{Code: retK, K: r.Action})
+	}
+	return append(prog, cbpf.Instruction{Code: retK, K: allow})
+}
+
+// Spawn starts the scenario in a re-executed child of this binary. Wait on
+// the returned command, then read the result with ReadResult(resultPath).
+func Spawn(s Scenario, resultPath string) (*exec.Cmd, error) {
+	spec, err := json.Marshal(s)
+	if err != nil {
+		return nil, fmt.Errorf("encoding scenario: %w", err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("finding own executable: %w", err)
+	}
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), envScenario+"="+string(spec), envResult+"="+resultPath)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting workload child: %w", err)
+	}
+	return cmd, nil
+}
+
+// ReadResult reads the report a child wrote.
+func ReadResult(path string) (*Result, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading workload result: %w", err)
+	}
+	var r Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("decoding workload result: %w", err)
+	}
+	if r.Error != "" {
+		return &r, fmt.Errorf("workload child: %s", r.Error)
+	}
+	return &r, nil
+}
+
+// RunChildIfRequested runs the scenario and exits when this process is a
+// workload child; otherwise it returns at once.
+func RunChildIfRequested() {
+	spec, ok := os.LookupEnv(envScenario)
+	if !ok {
+		return
+	}
+	res := runChild(spec)
+	out, _ := json.Marshal(res)
+	if path := os.Getenv(envResult); path != "" {
+		if err := os.WriteFile(path, out, 0o600); err != nil {
+			fmt.Fprintf(os.Stderr, "workload: writing result: %v\n", err)
+			os.Exit(2)
+		}
+	}
+	if res.Error != "" {
+		fmt.Fprintf(os.Stderr, "workload: %s\n", res.Error)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+func runChild(spec string) Result {
+	res := Result{Pid: os.Getpid()}
+	var s Scenario
+	if err := json.Unmarshal([]byte(spec), &s); err != nil {
+		res.Error = fmt.Sprintf("decoding scenario: %v", err)
+		return res
+	}
+	// TRAP raises SIGSYS, which the Go runtime treats as fatal unless told
+	// to ignore seccomp's SIGSYS (the switch os uses for its pidfd probe).
+	ignoreSIGSYS()
+	runtime.LockOSThread()
+
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		res.Error = fmt.Sprintf("setting no_new_privs: %v", err)
+		return res
+	}
+	for i, f := range s.Filters {
+		if err := install(f); err != nil {
+			res.Error = fmt.Sprintf("installing filter %d: %v", i, err)
+			return res
+		}
+	}
+	for _, c := range s.Calls {
+		cr := CallResult{Nr: c.Nr, Errnos: map[int]int{}}
+		for range c.Count {
+			_, _, errno := unix.RawSyscall6(uintptr(c.Nr), uintptr(c.Args[0]), uintptr(c.Args[1]),
+				uintptr(c.Args[2]), uintptr(c.Args[3]), uintptr(c.Args[4]), uintptr(c.Args[5]))
+			cr.Errnos[int(errno)]++
+		}
+		res.Calls = append(res.Calls, cr)
+	}
+	return res
+}
+
+// install attaches one filter to every thread of this process (TSYNC).
+func install(f FilterSpec) error {
+	prog := f.Program()
+	if err := cbpf.Validate(prog); err != nil {
+		return err
+	}
+	raw := make([]unix.SockFilter, len(prog))
+	for i, in := range prog {
+		raw[i] = unix.SockFilter{Code: in.Code, Jt: in.Jt, Jf: in.Jf, K: in.K}
+	}
+	fprog := unix.SockFprog{Len: uint16(len(raw)), Filter: &raw[0]}
+	flags := uintptr(flagTSync)
+	if f.Log {
+		flags |= flagLog
+	}
+	r, _, errno := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, flags, uintptr(unsafe.Pointer(&fprog)))
+	runtime.KeepAlive(raw)
+	if errno != 0 {
+		return fmt.Errorf("seccomp(SET_MODE_FILTER): %w", errno)
+	}
+	if r != 0 {
+		return errors.New("seccomp(SET_MODE_FILTER, TSYNC): thread " + fmt.Sprint(r) + " could not be synchronised")
+	}
+	return nil
+}
+
+// ignoreSIGSYS makes the runtime drop SIGSYS sent by seccomp (Go issue 69065).
+//
+//go:linkname ignoreSIGSYS os.ignoreSIGSYS
+func ignoreSIGSYS()
