@@ -71,7 +71,7 @@ type CallResult struct {
 type Result struct {
 	Pid   int          `json:"pid"`
 	Calls []CallResult `json:"calls"`
-	Error string `json:"error,omitempty"`
+	Error string       `json:"error,omitempty"`
 }
 
 // Program builds the classic-BPF program of f: arch check, one JEQ per rule.
