@@ -24,6 +24,9 @@ const volatile __u8 filter_comm = 0;     /* only tasks whose comm equals target_
 const volatile char target_comm[ST_COMM_LEN] = {};
 const volatile __u8 send_all = 0;        /* also send cached ALLOWs (normally only counted) */
 const volatile __u8 filter_arity = 3;    /* __seccomp_filter parameters (kprobe path) */
+/* Addresses from kallsyms (KALLSYMS_ALL): static u32 seccomp_actions_logged, u32 audit_enabled. 0 = unknown. */
+const volatile __u64 actions_logged_addr = 0;
+const volatile __u64 audit_enabled_addr = 0;
 
 /* x86: TS_COMPAT in thread_info.status marks an ia32 (or x32) syscall. */
 #define ST_TS_COMPAT 0x0002
@@ -86,6 +89,7 @@ struct {
 /* Anchors so that the record types and enums reach BTF, for bpf2go -type. */
 const struct st_emission *unused_emission __attribute__((unused));
 const struct st_filter *unused_filter __attribute__((unused));
+const struct st_sysctl *unused_sysctl __attribute__((unused));
 const enum st_record_kind *unused_kind __attribute__((unused));
 const enum st_flags *unused_flags __attribute__((unused));
 const enum st_counter *unused_counter __attribute__((unused));
@@ -160,6 +164,15 @@ static __always_inline void fill_task(struct st_task *t)
 	t->uid = (__u32)ugid;
 	t->gid = ugid >> 32;
 	bpf_get_current_comm(t->comm, sizeof(t->comm));
+}
+
+static __always_inline __u32 read_u32(__u64 addr)
+{
+	__u32 v = 0;
+
+	if (addr)
+		bpf_probe_read_kernel(&v, sizeof(v), (void *)(unsigned long)addr);
+	return v;
 }
 
 static __always_inline bool task_is_compat(struct task_struct *task)
@@ -307,6 +320,11 @@ static __always_inline int on_filter_enter(int this_syscall, const void *sd, boo
 		rec->flags |= ST_F_CACHE_HIT;
 	if (bpf_core_field_exists(f->cache))
 		rec->flags |= ST_F_CACHE_PRESENT;
+	if (actions_logged_addr) {
+		rec->flags |= ST_F_POLICY_READ;
+		rec->actions_logged_entry = read_u32(actions_logged_addr);
+		rec->audit_enabled = read_u32(audit_enabled_addr);
+	}
 
 	if (sd) {
 		bpf_probe_read_kernel(&rec->sd, sizeof(rec->sd), sd);
@@ -379,6 +397,7 @@ static __always_inline int on_filter_exit(__u64 ret)
 	rec->ret = ret;
 	rec->exit_ns = bpf_ktime_get_ns();
 	rec->mode_at_exit = BPF_CORE_READ(task, seccomp.mode);
+	rec->actions_logged_exit = read_u32(actions_logged_addr);
 	if (bpf_ringbuf_output(&events, rec, sizeof(*rec), 0))
 		count(ST_CNT_RB_DROP_DECISION);
 	bpf_map_delete_elem(&inflight, &key);
@@ -465,6 +484,29 @@ int BPF_PROG(fentry_seccomp_log, unsigned long syscall, long signr, __u32 action
 	return on_emission(ST_REC_SECCOMP_LOG, syscall, signr, action, requested);
 }
 
+/* seccomp_actions_logged_handler(table, int write, buffer, lenp, ppos): every write attempt returns here. */
+SEC("fexit/seccomp_actions_logged_handler")
+int BPF_PROG(fexit_actions_logged, const void *table, int write, void *buffer, void *lenp, void *ppos, int ret)
+{
+	struct st_sysctl *s;
+
+	if (!write)
+		return 0;
+	s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
+	if (!s) {
+		count(ST_CNT_RB_DROP_SYSCTL);
+		return 0;
+	}
+	s->kind = ST_REC_SYSCTL;
+	s->flags = actions_logged_addr ? ST_F_POLICY_READ : 0;
+	fill_task(&s->task);
+	s->ret = ret;
+	s->write = 1;
+	s->new_value = read_u32(actions_logged_addr);
+	bpf_ringbuf_submit(s, 0);
+	return 0;
+}
+
 /* ---- kprobe set (no BTF trampolines) -------------------------------------- */
 
 SEC("kprobe/__seccomp_filter")
@@ -485,6 +527,27 @@ SEC("kprobe/audit_seccomp")
 int BPF_KPROBE(kprobe_audit_seccomp, unsigned long syscall, long signr, int code)
 {
 	return on_emission(ST_REC_EMISSION, syscall, signr, code, 0);
+}
+
+SEC("kretprobe/seccomp_actions_logged_handler")
+int BPF_KRETPROBE(kretprobe_actions_logged, int ret)
+{
+	struct st_sysctl *s;
+
+	/* A kretprobe cannot see `write`; reads are rare and harmless to send. */
+	s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
+	if (!s) {
+		count(ST_CNT_RB_DROP_SYSCTL);
+		return 0;
+	}
+	s->kind = ST_REC_SYSCTL;
+	s->flags = actions_logged_addr ? ST_F_POLICY_READ : 0;
+	fill_task(&s->task);
+	s->ret = ret;
+	s->write = 0;
+	s->new_value = read_u32(actions_logged_addr);
+	bpf_ringbuf_submit(s, 0);
+	return 0;
 }
 
 SEC("kprobe/seccomp_log")

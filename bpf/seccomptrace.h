@@ -16,6 +16,7 @@ enum st_record_kind {
 	ST_REC_EMISSION = 2,    /* audit_seccomp / __audit_seccomp: "decided to log" */
 	ST_REC_SECCOMP_LOG = 3, /* seccomp_log, only on kernels where it is not inlined */
 	ST_REC_FILTER = 4,      /* a filter's original cBPF program, sent once per filter */
+	ST_REC_SYSCTL = 5,      /* a write to kernel.seccomp.actions_logged returned */
 };
 
 enum st_flags {
@@ -28,6 +29,7 @@ enum st_flags {
 	ST_F_CACHE_HIT = 1 << 6,       /* newest filter's bitmap allows nr (sent only with send_all) */
 	ST_F_NO_DECISION = 1 << 7,     /* emission with no __seccomp_filter in flight (strict mode) */
 	ST_F_NO_ORIG_PROG = 1 << 8,    /* filter has no orig_prog (no CHECKPOINT_RESTORE, < 5.11) */
+	ST_F_POLICY_READ = 1 << 9,     /* actions_logged / audit_enabled read from kernel memory */
 };
 
 /* Per-CPU counters, exported by the observer. */
@@ -41,6 +43,7 @@ enum st_counter {
 	ST_CNT_EXIT_UNMATCHED,        /* exit without a recorded entry (attached mid-call) */
 	ST_CNT_EMISSIONS,
 	ST_CNT_RB_DROP_FILTER,        /* a filter program could not be sent: its decisions are unknown */
+	ST_CNT_RB_DROP_SYSCTL,        /* a sysctl write record was lost: the policy timeline is broken */
 	ST_CNT_MAX,
 };
 
@@ -75,6 +78,12 @@ struct st_decision {
 	__u32 mode_at_exit; /* current->seccomp.mode at exit: 3 = SECCOMP_MODE_DEAD */
 	__u32 depth;        /* filters in the stack, newest first */
 	__u32 emissions;    /* audit_seccomp calls seen inside this decision */
+	/* seccomp_actions_logged and audit_enabled at entry and exit (ST_F_POLICY_READ):
+	 * seccomp_log reads the former in between (kernel-semantics §2). */
+	__u32 actions_logged_entry;
+	__u32 actions_logged_exit;
+	__u32 audit_enabled;
+	__u32 _pad;
 	__u64 filter_addr[ST_MAX_FILTERS];
 	__u8 filter_log[ST_MAX_FILTERS];
 };
@@ -88,6 +97,15 @@ struct st_emission {
 	__s64 signr;
 	__u32 code;      /* action (audit_seccomp) */
 	__u32 requested; /* seccomp_log only */
+};
+
+struct st_sysctl {
+	__u32 kind; /* ST_REC_SYSCTL */
+	__u32 flags;
+	struct st_task task;
+	__s64 ret;        /* handler's return: 0 or -errno */
+	__u32 write;      /* always 1: reads are not sent */
+	__u32 new_value;  /* seccomp_actions_logged after the write (ST_F_POLICY_READ) */
 };
 
 /* struct sock_filter */

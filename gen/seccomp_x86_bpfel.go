@@ -31,7 +31,8 @@ const (
 	SeccompStCounterST_CNT_EXIT_UNMATCHED      SeccompStCounter = 6
 	SeccompStCounterST_CNT_EMISSIONS           SeccompStCounter = 7
 	SeccompStCounterST_CNT_RB_DROP_FILTER      SeccompStCounter = 8
-	SeccompStCounterST_CNT_MAX                 SeccompStCounter = 9
+	SeccompStCounterST_CNT_RB_DROP_SYSCTL      SeccompStCounter = 9
+	SeccompStCounterST_CNT_MAX                 SeccompStCounter = 10
 )
 
 type SeccompStDecision struct {
@@ -59,12 +60,16 @@ type SeccompStDecision struct {
 		InstructionPointer uint64
 		Args               [6]uint64
 	}
-	ThisSyscall int32
-	ModeAtExit  uint32
-	Depth       uint32
-	Emissions   uint32
-	FilterAddr  [16]uint64
-	FilterLog   [16]uint8
+	ThisSyscall        int32
+	ModeAtExit         uint32
+	Depth              uint32
+	Emissions          uint32
+	ActionsLoggedEntry uint32
+	ActionsLoggedExit  uint32
+	AuditEnabled       uint32
+	Pad                uint32
+	FilterAddr         [16]uint64
+	FilterLog          [16]uint8
 }
 
 type SeccompStEmission struct {
@@ -117,6 +122,7 @@ const (
 	SeccompStFlagsST_F_CACHE_HIT       SeccompStFlags = 64
 	SeccompStFlagsST_F_NO_DECISION     SeccompStFlags = 128
 	SeccompStFlagsST_F_NO_ORIG_PROG    SeccompStFlags = 256
+	SeccompStFlagsST_F_POLICY_READ     SeccompStFlags = 512
 )
 
 type SeccompStRecordKind uint32
@@ -126,42 +132,67 @@ const (
 	SeccompStRecordKindST_REC_EMISSION    SeccompStRecordKind = 2
 	SeccompStRecordKindST_REC_SECCOMP_LOG SeccompStRecordKind = 3
 	SeccompStRecordKindST_REC_FILTER      SeccompStRecordKind = 4
+	SeccompStRecordKindST_REC_SYSCTL      SeccompStRecordKind = 5
 )
+
+type SeccompStSysctl struct {
+	_     structs.HostLayout
+	Kind  uint32
+	Flags uint32
+	Task  struct {
+		_        structs.HostLayout
+		KtimeNs  uint64
+		CgroupId uint64
+		Tgid     uint32
+		Tid      uint32
+		Uid      uint32
+		Gid      uint32
+		Comm     [16]int8
+	}
+	Ret      int64
+	Write    uint32
+	NewValue uint32
+}
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	SeccompMapCounters            = "counters"
-	SeccompMapEvents              = "events"
-	SeccompMapFilterScratch       = "filter_scratch"
-	SeccompMapInflight            = "inflight"
-	SeccompMapScratch             = "scratch"
-	SeccompMapSentFilters         = "sent_filters"
-	SeccompMapSeqSource           = "seq_source"
-	SeccompMapTargets             = "targets"
-	SeccompProgFentryAuditSeccomp = "fentry_audit_seccomp"
-	SeccompProgFentryFilter2      = "fentry_filter2"
-	SeccompProgFentryFilter3      = "fentry_filter3"
-	SeccompProgFentrySeccompLog   = "fentry_seccomp_log"
-	SeccompProgFexitFilter2       = "fexit_filter2"
-	SeccompProgFexitFilter3       = "fexit_filter3"
-	SeccompProgFollowFork         = "follow_fork"
-	SeccompProgKprobeAuditSeccomp = "kprobe_audit_seccomp"
-	SeccompProgKprobeFilter       = "kprobe_filter"
-	SeccompProgKprobeSeccompLog   = "kprobe_seccomp_log"
-	SeccompProgKretprobeFilter    = "kretprobe_filter"
-	SeccompVarFilterArity         = "filter_arity"
-	SeccompVarFilterComm          = "filter_comm"
-	SeccompVarFilterTargets       = "filter_targets"
-	SeccompVarFollowForks         = "follow_forks"
-	SeccompVarSendAll             = "send_all"
-	SeccompVarTargetComm          = "target_comm"
-	SeccompVarUnusedCounter       = "unused_counter"
-	SeccompVarUnusedEmission      = "unused_emission"
-	SeccompVarUnusedFilter        = "unused_filter"
-	SeccompVarUnusedFlags         = "unused_flags"
-	SeccompVarUnusedKind          = "unused_kind"
+	SeccompMapCounters                = "counters"
+	SeccompMapEvents                  = "events"
+	SeccompMapFilterScratch           = "filter_scratch"
+	SeccompMapInflight                = "inflight"
+	SeccompMapScratch                 = "scratch"
+	SeccompMapSentFilters             = "sent_filters"
+	SeccompMapSeqSource               = "seq_source"
+	SeccompMapTargets                 = "targets"
+	SeccompProgFentryAuditSeccomp     = "fentry_audit_seccomp"
+	SeccompProgFentryFilter2          = "fentry_filter2"
+	SeccompProgFentryFilter3          = "fentry_filter3"
+	SeccompProgFentrySeccompLog       = "fentry_seccomp_log"
+	SeccompProgFexitActionsLogged     = "fexit_actions_logged"
+	SeccompProgFexitFilter2           = "fexit_filter2"
+	SeccompProgFexitFilter3           = "fexit_filter3"
+	SeccompProgFollowFork             = "follow_fork"
+	SeccompProgKprobeAuditSeccomp     = "kprobe_audit_seccomp"
+	SeccompProgKprobeFilter           = "kprobe_filter"
+	SeccompProgKprobeSeccompLog       = "kprobe_seccomp_log"
+	SeccompProgKretprobeActionsLogged = "kretprobe_actions_logged"
+	SeccompProgKretprobeFilter        = "kretprobe_filter"
+	SeccompVarActionsLoggedAddr       = "actions_logged_addr"
+	SeccompVarAuditEnabledAddr        = "audit_enabled_addr"
+	SeccompVarFilterArity             = "filter_arity"
+	SeccompVarFilterComm              = "filter_comm"
+	SeccompVarFilterTargets           = "filter_targets"
+	SeccompVarFollowForks             = "follow_forks"
+	SeccompVarSendAll                 = "send_all"
+	SeccompVarTargetComm              = "target_comm"
+	SeccompVarUnusedCounter           = "unused_counter"
+	SeccompVarUnusedEmission          = "unused_emission"
+	SeccompVarUnusedFilter            = "unused_filter"
+	SeccompVarUnusedFlags             = "unused_flags"
+	SeccompVarUnusedKind              = "unused_kind"
+	SeccompVarUnusedSysctl            = "unused_sysctl"
 )
 
 // LoadSeccomp returns the embedded CollectionSpec for Seccomp.
@@ -206,17 +237,19 @@ type SeccompSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type SeccompProgramSpecs struct {
-	FentryAuditSeccomp *ebpf.ProgramSpec `ebpf:"fentry_audit_seccomp"`
-	FentryFilter2      *ebpf.ProgramSpec `ebpf:"fentry_filter2"`
-	FentryFilter3      *ebpf.ProgramSpec `ebpf:"fentry_filter3"`
-	FentrySeccompLog   *ebpf.ProgramSpec `ebpf:"fentry_seccomp_log"`
-	FexitFilter2       *ebpf.ProgramSpec `ebpf:"fexit_filter2"`
-	FexitFilter3       *ebpf.ProgramSpec `ebpf:"fexit_filter3"`
-	FollowFork         *ebpf.ProgramSpec `ebpf:"follow_fork"`
-	KprobeAuditSeccomp *ebpf.ProgramSpec `ebpf:"kprobe_audit_seccomp"`
-	KprobeFilter       *ebpf.ProgramSpec `ebpf:"kprobe_filter"`
-	KprobeSeccompLog   *ebpf.ProgramSpec `ebpf:"kprobe_seccomp_log"`
-	KretprobeFilter    *ebpf.ProgramSpec `ebpf:"kretprobe_filter"`
+	FentryAuditSeccomp     *ebpf.ProgramSpec `ebpf:"fentry_audit_seccomp"`
+	FentryFilter2          *ebpf.ProgramSpec `ebpf:"fentry_filter2"`
+	FentryFilter3          *ebpf.ProgramSpec `ebpf:"fentry_filter3"`
+	FentrySeccompLog       *ebpf.ProgramSpec `ebpf:"fentry_seccomp_log"`
+	FexitActionsLogged     *ebpf.ProgramSpec `ebpf:"fexit_actions_logged"`
+	FexitFilter2           *ebpf.ProgramSpec `ebpf:"fexit_filter2"`
+	FexitFilter3           *ebpf.ProgramSpec `ebpf:"fexit_filter3"`
+	FollowFork             *ebpf.ProgramSpec `ebpf:"follow_fork"`
+	KprobeAuditSeccomp     *ebpf.ProgramSpec `ebpf:"kprobe_audit_seccomp"`
+	KprobeFilter           *ebpf.ProgramSpec `ebpf:"kprobe_filter"`
+	KprobeSeccompLog       *ebpf.ProgramSpec `ebpf:"kprobe_seccomp_log"`
+	KretprobeActionsLogged *ebpf.ProgramSpec `ebpf:"kretprobe_actions_logged"`
+	KretprobeFilter        *ebpf.ProgramSpec `ebpf:"kretprobe_filter"`
 }
 
 // SeccompMapSpecs contains maps before they are loaded into the kernel.
@@ -237,17 +270,20 @@ type SeccompMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type SeccompVariableSpecs struct {
-	FilterArity    *ebpf.VariableSpec `ebpf:"filter_arity"`
-	FilterComm     *ebpf.VariableSpec `ebpf:"filter_comm"`
-	FilterTargets  *ebpf.VariableSpec `ebpf:"filter_targets"`
-	FollowForks    *ebpf.VariableSpec `ebpf:"follow_forks"`
-	SendAll        *ebpf.VariableSpec `ebpf:"send_all"`
-	TargetComm     *ebpf.VariableSpec `ebpf:"target_comm"`
-	UnusedCounter  *ebpf.VariableSpec `ebpf:"unused_counter"`
-	UnusedEmission *ebpf.VariableSpec `ebpf:"unused_emission"`
-	UnusedFilter   *ebpf.VariableSpec `ebpf:"unused_filter"`
-	UnusedFlags    *ebpf.VariableSpec `ebpf:"unused_flags"`
-	UnusedKind     *ebpf.VariableSpec `ebpf:"unused_kind"`
+	ActionsLoggedAddr *ebpf.VariableSpec `ebpf:"actions_logged_addr"`
+	AuditEnabledAddr  *ebpf.VariableSpec `ebpf:"audit_enabled_addr"`
+	FilterArity       *ebpf.VariableSpec `ebpf:"filter_arity"`
+	FilterComm        *ebpf.VariableSpec `ebpf:"filter_comm"`
+	FilterTargets     *ebpf.VariableSpec `ebpf:"filter_targets"`
+	FollowForks       *ebpf.VariableSpec `ebpf:"follow_forks"`
+	SendAll           *ebpf.VariableSpec `ebpf:"send_all"`
+	TargetComm        *ebpf.VariableSpec `ebpf:"target_comm"`
+	UnusedCounter     *ebpf.VariableSpec `ebpf:"unused_counter"`
+	UnusedEmission    *ebpf.VariableSpec `ebpf:"unused_emission"`
+	UnusedFilter      *ebpf.VariableSpec `ebpf:"unused_filter"`
+	UnusedFlags       *ebpf.VariableSpec `ebpf:"unused_flags"`
+	UnusedKind        *ebpf.VariableSpec `ebpf:"unused_kind"`
+	UnusedSysctl      *ebpf.VariableSpec `ebpf:"unused_sysctl"`
 }
 
 // SeccompObjects contains all objects after they have been loaded into the kernel.
@@ -297,34 +333,39 @@ func (m *SeccompMaps) Close() error {
 //
 // It can be passed to LoadSeccompObjects or ebpf.CollectionSpec.LoadAndAssign.
 type SeccompVariables struct {
-	FilterArity    *ebpf.Variable `ebpf:"filter_arity"`
-	FilterComm     *ebpf.Variable `ebpf:"filter_comm"`
-	FilterTargets  *ebpf.Variable `ebpf:"filter_targets"`
-	FollowForks    *ebpf.Variable `ebpf:"follow_forks"`
-	SendAll        *ebpf.Variable `ebpf:"send_all"`
-	TargetComm     *ebpf.Variable `ebpf:"target_comm"`
-	UnusedCounter  *ebpf.Variable `ebpf:"unused_counter"`
-	UnusedEmission *ebpf.Variable `ebpf:"unused_emission"`
-	UnusedFilter   *ebpf.Variable `ebpf:"unused_filter"`
-	UnusedFlags    *ebpf.Variable `ebpf:"unused_flags"`
-	UnusedKind     *ebpf.Variable `ebpf:"unused_kind"`
+	ActionsLoggedAddr *ebpf.Variable `ebpf:"actions_logged_addr"`
+	AuditEnabledAddr  *ebpf.Variable `ebpf:"audit_enabled_addr"`
+	FilterArity       *ebpf.Variable `ebpf:"filter_arity"`
+	FilterComm        *ebpf.Variable `ebpf:"filter_comm"`
+	FilterTargets     *ebpf.Variable `ebpf:"filter_targets"`
+	FollowForks       *ebpf.Variable `ebpf:"follow_forks"`
+	SendAll           *ebpf.Variable `ebpf:"send_all"`
+	TargetComm        *ebpf.Variable `ebpf:"target_comm"`
+	UnusedCounter     *ebpf.Variable `ebpf:"unused_counter"`
+	UnusedEmission    *ebpf.Variable `ebpf:"unused_emission"`
+	UnusedFilter      *ebpf.Variable `ebpf:"unused_filter"`
+	UnusedFlags       *ebpf.Variable `ebpf:"unused_flags"`
+	UnusedKind        *ebpf.Variable `ebpf:"unused_kind"`
+	UnusedSysctl      *ebpf.Variable `ebpf:"unused_sysctl"`
 }
 
 // SeccompPrograms contains all programs after they have been loaded into the kernel.
 //
 // It can be passed to LoadSeccompObjects or ebpf.CollectionSpec.LoadAndAssign.
 type SeccompPrograms struct {
-	FentryAuditSeccomp *ebpf.Program `ebpf:"fentry_audit_seccomp"`
-	FentryFilter2      *ebpf.Program `ebpf:"fentry_filter2"`
-	FentryFilter3      *ebpf.Program `ebpf:"fentry_filter3"`
-	FentrySeccompLog   *ebpf.Program `ebpf:"fentry_seccomp_log"`
-	FexitFilter2       *ebpf.Program `ebpf:"fexit_filter2"`
-	FexitFilter3       *ebpf.Program `ebpf:"fexit_filter3"`
-	FollowFork         *ebpf.Program `ebpf:"follow_fork"`
-	KprobeAuditSeccomp *ebpf.Program `ebpf:"kprobe_audit_seccomp"`
-	KprobeFilter       *ebpf.Program `ebpf:"kprobe_filter"`
-	KprobeSeccompLog   *ebpf.Program `ebpf:"kprobe_seccomp_log"`
-	KretprobeFilter    *ebpf.Program `ebpf:"kretprobe_filter"`
+	FentryAuditSeccomp     *ebpf.Program `ebpf:"fentry_audit_seccomp"`
+	FentryFilter2          *ebpf.Program `ebpf:"fentry_filter2"`
+	FentryFilter3          *ebpf.Program `ebpf:"fentry_filter3"`
+	FentrySeccompLog       *ebpf.Program `ebpf:"fentry_seccomp_log"`
+	FexitActionsLogged     *ebpf.Program `ebpf:"fexit_actions_logged"`
+	FexitFilter2           *ebpf.Program `ebpf:"fexit_filter2"`
+	FexitFilter3           *ebpf.Program `ebpf:"fexit_filter3"`
+	FollowFork             *ebpf.Program `ebpf:"follow_fork"`
+	KprobeAuditSeccomp     *ebpf.Program `ebpf:"kprobe_audit_seccomp"`
+	KprobeFilter           *ebpf.Program `ebpf:"kprobe_filter"`
+	KprobeSeccompLog       *ebpf.Program `ebpf:"kprobe_seccomp_log"`
+	KretprobeActionsLogged *ebpf.Program `ebpf:"kretprobe_actions_logged"`
+	KretprobeFilter        *ebpf.Program `ebpf:"kretprobe_filter"`
 }
 
 func (p *SeccompPrograms) Close() error {
@@ -333,12 +374,14 @@ func (p *SeccompPrograms) Close() error {
 		p.FentryFilter2,
 		p.FentryFilter3,
 		p.FentrySeccompLog,
+		p.FexitActionsLogged,
 		p.FexitFilter2,
 		p.FexitFilter3,
 		p.FollowFork,
 		p.KprobeAuditSeccomp,
 		p.KprobeFilter,
 		p.KprobeSeccompLog,
+		p.KretprobeActionsLogged,
 		p.KretprobeFilter,
 	)
 }

@@ -53,6 +53,12 @@ type Decision struct {
 	CachePresent bool
 	CacheHit     bool
 	Duration     time.Duration
+	// PolicyRead says the probe read seccomp_actions_logged (and audit_enabled)
+	// from kernel memory at entry and exit of this decision.
+	PolicyRead         bool
+	ActionsLoggedEntry uint32
+	ActionsLoggedExit  uint32
+	AuditEnabled       uint32
 
 	// Re-evaluation of the filter stack (valid when Known).
 	Known bool
@@ -92,12 +98,24 @@ type Filter struct {
 	Insns []cbpf.Instruction
 }
 
-// Event is a *Decision, *Emission or *Filter.
+// SysctlWrite is a write to kernel.seccomp.actions_logged that reached the
+// kernel's handler (kretprobe fallback: any access, Write false).
+type SysctlWrite struct {
+	Task
+	Ret   int64
+	Write bool
+	// NewValue is seccomp_actions_logged after the call, when ValueKnown.
+	NewValue   uint32
+	ValueKnown bool
+}
+
+// Event is a *Decision, *Emission, *Filter or *SysctlWrite.
 type Event interface{ isEvent() }
 
-func (*Decision) isEvent() {}
-func (*Emission) isEvent() {}
-func (*Filter) isEvent()   {}
+func (*SysctlWrite) isEvent() {}
+func (*Decision) isEvent()    {}
+func (*Emission) isEvent()    {}
+func (*Filter) isEvent()      {}
 
 // Read blocks for the next record and decodes it. Filters are also kept
 // for re-evaluating later decisions.
@@ -141,6 +159,18 @@ func (o *Observer) Decode(raw []byte) (Event, error) {
 		}, nil
 	case gen.SeccompStRecordKindST_REC_FILTER:
 		return o.filter(raw)
+	case gen.SeccompStRecordKindST_REC_SYSCTL:
+		var r gen.SeccompStSysctl
+		if err := copyRecord(&r, raw); err != nil {
+			return nil, err
+		}
+		return &SysctlWrite{
+			Task:       o.task(&r.Task.KtimeNs, r.Task.CgroupId, r.Task.Tgid, r.Task.Tid, r.Task.Uid, r.Task.Gid, r.Task.Comm),
+			Ret:        r.Ret,
+			Write:      r.Write != 0,
+			NewValue:   r.NewValue,
+			ValueKnown: r.Flags&uint32(gen.SeccompStFlagsST_F_POLICY_READ) != 0,
+		}, nil
 	default:
 		return nil, fmt.Errorf("decoding record: unknown kind %d", binary.NativeEndian.Uint32(raw))
 	}
@@ -187,16 +217,20 @@ func (o *Observer) decision(r *gen.SeccompStDecision) *Decision {
 		Data: cbpf.Data{
 			Nr: r.Sd.Nr, Arch: r.Sd.Arch, IP: r.Sd.InstructionPointer, Args: r.Sd.Args,
 		},
-		DataFromArg:    flag(gen.SeccompStFlagsST_F_SD_FROM_ARG),
-		StackTruncated: flag(gen.SeccompStFlagsST_F_STACK_TRUNCATED),
-		ModeAtExit:     r.ModeAtExit,
-		Emissions:      int(r.Emissions),
-		AuditCtx:       flag(gen.SeccompStFlagsST_F_AUDIT_CTX),
-		AuditDummy:     flag(gen.SeccompStFlagsST_F_AUDIT_DUMMY),
-		CachePresent:   flag(gen.SeccompStFlagsST_F_CACHE_PRESENT),
-		CacheHit:       flag(gen.SeccompStFlagsST_F_CACHE_HIT),
-		Duration:       time.Duration(r.ExitNs - r.Task.KtimeNs),
-		Match:          -1,
+		DataFromArg:        flag(gen.SeccompStFlagsST_F_SD_FROM_ARG),
+		StackTruncated:     flag(gen.SeccompStFlagsST_F_STACK_TRUNCATED),
+		ModeAtExit:         r.ModeAtExit,
+		Emissions:          int(r.Emissions),
+		AuditCtx:           flag(gen.SeccompStFlagsST_F_AUDIT_CTX),
+		AuditDummy:         flag(gen.SeccompStFlagsST_F_AUDIT_DUMMY),
+		CachePresent:       flag(gen.SeccompStFlagsST_F_CACHE_PRESENT),
+		CacheHit:           flag(gen.SeccompStFlagsST_F_CACHE_HIT),
+		PolicyRead:         flag(gen.SeccompStFlagsST_F_POLICY_READ),
+		ActionsLoggedEntry: r.ActionsLoggedEntry,
+		ActionsLoggedExit:  r.ActionsLoggedExit,
+		AuditEnabled:       r.AuditEnabled,
+		Duration:           time.Duration(r.ExitNs - r.Task.KtimeNs),
+		Match:              -1,
 	}
 	if o.plan.RetKind == RetBool {
 		d.Skipped = uint8(r.Ret) == 0

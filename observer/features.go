@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -86,6 +87,29 @@ var kallsyms = sync.OnceValues(func() (map[string]bool, error) {
 	}
 	return syms, sc.Err()
 })
+
+// kallsymsData returns the address of a kernel data symbol (needs
+// CONFIG_KALLSYMS_ALL and a kptr_restrict that shows root the addresses).
+func kallsymsData(name string) uint64 {
+	f, err := os.Open("/proc/kallsyms")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) != 3 || fields[2] != name || !strings.ContainsAny(fields[1], "dDbB") {
+			continue
+		}
+		addr, err := strconv.ParseUint(fields[0], 16, 64)
+		if err != nil {
+			return 0
+		}
+		return addr
+	}
+	return 0
+}
 
 // symbolState says whether name can be hooked, and if not, why in words.
 func symbolState(name string) (inBTF bool, inKallsyms bool, why string) {

@@ -54,6 +54,7 @@ const (
 	HookEmission   = "emission"
 	HookSeccompLog = "seccomp_log"
 	HookFork       = "fork"
+	HookSysctl     = "sysctl"
 )
 
 // HookStatus reports how one hook was attached, or why it was not.
@@ -84,6 +85,10 @@ type Plan struct {
 	RetKind       RetKind
 	EmissionSym   string
 	HasSeccompLog bool
+	// ActionsLoggedAddr and AuditEnabledAddr are the kernel variables'
+	// addresses from kallsyms, read by the probes at each decision; 0 when
+	// hidden (no KALLSYMS_ALL, kptr_restrict).
+	ActionsLoggedAddr, AuditEnabledAddr uint64
 }
 
 // Observer holds the loaded probes and the ring-buffer reader.
@@ -155,6 +160,13 @@ func Discover(opts Options) (Plan, error) {
 		sl.Strategy, sl.Detail = StrategyUnavailable, why+" (optional: decisions are reconstructed from the filters)"
 	}
 	plan.Hooks = append(plan.Hooks, sl)
+
+	// Writes to actions_logged: every attempt returns through this handler (§5.3).
+	sc := HookStatus{Name: HookSysctl, Symbol: "seccomp_actions_logged_handler"}
+	sc.Strategy, sc.Detail = pickStrategy(sc.Symbol, opts.ForceKprobe)
+	plan.Hooks = append(plan.Hooks, sc)
+	plan.ActionsLoggedAddr = kallsymsData("seccomp_actions_logged")
+	plan.AuditEnabledAddr = kallsymsData("audit_enabled")
 
 	fork := HookStatus{Name: HookFork, Symbol: "sched_process_fork", Strategy: StrategyUnavailable, Detail: "not needed: not following forks"}
 	if opts.FollowForks {
@@ -249,6 +261,17 @@ func Open(opts Options) (*Observer, error) {
 	if opts.FollowForks {
 		keep[gen.SeccompProgFollowFork] = true
 	}
+	sysctl := hook(HookSysctl)
+	sysctlProg := ""
+	switch sysctl.Strategy {
+	case StrategyFentry:
+		sysctlProg = gen.SeccompProgFexitActionsLogged
+	case StrategyKprobe:
+		sysctlProg = gen.SeccompProgKretprobeActionsLogged
+	}
+	if sysctlProg != "" {
+		keep[sysctlProg] = true
+	}
 	// One ELF serves every kernel: drop the programs this kernel will not run before load.
 	for name := range spec.Programs {
 		if !keep[name] {
@@ -262,11 +285,13 @@ func Open(opts Options) (*Observer, error) {
 	}
 	spec.Maps[gen.SeccompMapFilterScratch].MaxEntries = uint32(cpus)
 	vars := map[string]any{
-		gen.SeccompVarFilterTargets: boolByte(len(opts.PIDs) > 0),
-		gen.SeccompVarFollowForks:   boolByte(opts.FollowForks),
-		gen.SeccompVarFilterComm:    boolByte(opts.Comm != ""),
-		gen.SeccompVarSendAll:       boolByte(opts.SendAll),
-		gen.SeccompVarFilterArity:   uint8(plan.FilterArity),
+		gen.SeccompVarFilterTargets:     boolByte(len(opts.PIDs) > 0),
+		gen.SeccompVarFollowForks:       boolByte(opts.FollowForks),
+		gen.SeccompVarFilterComm:        boolByte(opts.Comm != ""),
+		gen.SeccompVarSendAll:           boolByte(opts.SendAll),
+		gen.SeccompVarFilterArity:       uint8(plan.FilterArity),
+		gen.SeccompVarActionsLoggedAddr: plan.ActionsLoggedAddr,
+		gen.SeccompVarAuditEnabledAddr:  plan.AuditEnabledAddr,
 	}
 	var comm [16]byte
 	copy(comm[:], opts.Comm)
@@ -322,6 +347,11 @@ func Open(opts Options) (*Observer, error) {
 	}
 	if slogProg != "" {
 		if err := attachOne(slogProg, logHook.Symbol, logHook.Strategy, false); err != nil {
+			return fail(err)
+		}
+	}
+	if sysctlProg != "" {
+		if err := attachOne(sysctlProg, sysctl.Symbol, sysctl.Strategy, true); err != nil {
 			return fail(err)
 		}
 	}
@@ -408,14 +438,14 @@ type Counters struct {
 	// Emissions is every audit_seccomp call seen.
 	Emissions uint64
 	// Ring-buffer reservations that failed, per record kind.
-	DroppedDecisions, DroppedEmissions, DroppedSeccompLogs, DroppedFilters uint64
+	DroppedDecisions, DroppedEmissions, DroppedSeccompLogs, DroppedFilters, DroppedSysctls uint64
 	// InflightFull counts decisions that could not be followed to their exit.
 	InflightFull uint64
 }
 
 // Lost is the number of records the kernel side could not deliver.
 func (c Counters) Lost() uint64 {
-	return c.DroppedDecisions + c.DroppedEmissions + c.DroppedSeccompLogs + c.DroppedFilters + c.InflightFull
+	return c.DroppedDecisions + c.DroppedEmissions + c.DroppedSeccompLogs + c.DroppedFilters + c.DroppedSysctls + c.InflightFull
 }
 
 // Counters reads the per-CPU counters.
@@ -441,6 +471,7 @@ func (o *Observer) Counters() (Counters, error) {
 		gen.SeccompStCounterST_CNT_RB_DROP_EMISSION:    &c.DroppedEmissions,
 		gen.SeccompStCounterST_CNT_RB_DROP_SECCOMP_LOG: &c.DroppedSeccompLogs,
 		gen.SeccompStCounterST_CNT_RB_DROP_FILTER:      &c.DroppedFilters,
+		gen.SeccompStCounterST_CNT_RB_DROP_SYSCTL:      &c.DroppedSysctls,
 		gen.SeccompStCounterST_CNT_INFLIGHT_FULL:       &c.InflightFull,
 	} {
 		v, err := sum(idx)

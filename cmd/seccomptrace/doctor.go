@@ -67,6 +67,11 @@ func runDoctor(args []string, stdout, stderr io.Writer) error {
 			ready = false
 		}
 	}
+	if plan.ActionsLoggedAddr != 0 {
+		fmt.Fprintf(stdout, "%-16s read by the probes at each decision (seccomp_actions_logged at %#x, audit_enabled at %#x)\n", "policy", plan.ActionsLoggedAddr, plan.AuditEnabledAddr)
+	} else {
+		fmt.Fprintf(stdout, "%-16s read from the sysctl at start and after each write (kernel address hidden: no KALLSYMS_ALL or kptr_restrict)\n", "policy")
+	}
 	if !ready {
 		why := "a required hook is unavailable"
 		for _, h := range plan.Hooks {

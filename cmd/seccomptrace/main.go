@@ -24,7 +24,8 @@ const usage = `usage: seccomptrace <command> [flags]
 
 commands:
   doctor     check that this kernel and these privileges can trace seccomp logging
-  watch      stream seccomp decisions paired with their log emissions
+  watch      stream seccomp decisions paired with their log emissions and verdicts
+  check      run a command and judge every decision it causes against the logging policy
   workload   run the built-in workload: known filters in a child, known syscalls
 
 run 'seccomptrace <command> -h' for the flags of a command
@@ -64,13 +65,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runDoctor(args[1:], stdout, stderr)
 	case "watch":
 		return runWatch(ctx, args[1:], stdout, stderr)
+	case "check":
+		return runCheck(ctx, args[1:], stdout, stderr)
 	case "workload":
 		return runWorkload(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
-		return fmt.Errorf("unknown command %q: want doctor, watch or workload", args[0])
+		return fmt.Errorf("unknown command %q: want doctor, watch, check or workload", args[0])
 	}
 }
 

@@ -94,14 +94,15 @@ func TestTextOutputEscapesComm(t *testing.T) {
 	d := &observer.Decision{Task: observer.Task{Tgid: 7, Tid: 7, Comm: "x\x1b]0;pwned\x07"}, Syscall: 110, Known: true, Ret: 0x50001, Match: 0,
 		Filters: []observer.FilterRef{{Log: true}}, Skipped: true}
 	d.Data.Arch, d.Data.Nr = 0xc000003e, 110
-	if err := p.print(observer.Pair{Decision: d, Emissions: []*observer.Emission{{Syscall: 110, Code: 0x50000}}}); err != nil {
+	pair := observer.Pair{Decision: d, Emissions: []*observer.Emission{{Syscall: 110, Code: 0x50000}}}
+	if err := p.print(observer.Judged{Pair: pair, Verdict: observer.OKLogged, Expected: true, Reason: "requested-and-logged"}); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
 	if strings.ContainsAny(out, "\x1b\x07") {
 		t.Fatalf("raw control characters reached the output: %q", out)
 	}
-	for _, want := range []string{"getppid", "errno(1)", "0/1", "skip", "audit(code=0x50000 sig=0)", `x\x1b]0;pwned\a`} {
+	for _, want := range []string{"getppid", "errno(1)", "0/1", "skip", "audit(code=0x50000 sig=0)", `x\x1b]0;pwned\a`, "ok-logged"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text output lacks %q:\n%s", want, out)
 		}
@@ -176,5 +177,58 @@ func TestDoctorVM(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("doctor output lacks %q", want)
 		}
+	}
+}
+
+// TestCheckActionsVM: every action with FLAG_LOG on and off, stacked
+// filters and the kill actions; on a stock kernel every decision must be
+// judged ok and the counts must be exact.
+func TestCheckActionsVM(t *testing.T) {
+	if os.Getenv("SECCOMPTRACE_VMTEST") != "1" {
+		t.Skip("loads BPF: runs in the VM (make vmtest)")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 2
+	t.Setenv(envAsCLI, "workload --scenario actions --count 2")
+	var out, errOut bytes.Buffer
+	err = run(context.Background(), []string{"check", "--output", "json", "--", self}, &out, &errOut)
+	t.Logf("summary: %s\nstderr: %s", out.String(), errOut.String())
+	if err != nil {
+		t.Fatalf("check: %v", err)
+	}
+	var sum checkSummary
+	if err := json.Unmarshal(out.Bytes(), &sum); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Result != "pass" || len(sum.Violations) != 0 || len(sum.Inconclusive) != 0 || sum.Lost != 0 {
+		t.Fatalf("result %s, %d violations, %d inconclusive, %d lost", sum.Result, len(sum.Violations), len(sum.Inconclusive), sum.Lost)
+	}
+	avail, _ := os.ReadFile("/proc/sys/kernel/seccomp/actions_avail")
+	want := map[string]actionSummary{
+		"errno":            {2 * n, n, n},
+		"trap":             {2 * n, n, n},
+		"trace":            {2 * n, n, n},
+		"log":              {2 * n, 2 * n, 0},
+		"kill_thread":      {1, 1, 0},
+		"kill_process":     {1, 1, 0},
+		"unknown(0x10000)": {1, 1, 0},
+	}
+	if strings.Contains(string(avail), "user_notif") {
+		want["user_notif"] = actionSummary{2 * n, n, n}
+	}
+	for name, w := range want {
+		got := sum.PerAction[name]
+		if got == nil || *got != w {
+			t.Errorf("%s: got %+v, want %+v", name, got, w)
+		}
+	}
+	if a := sum.PerAction["allow"]; a == nil || a.Decisions < n || a.Logged != 0 {
+		t.Errorf("allow: got %+v, want at least %d decisions, none logged", a, n)
+	}
+	if _, ok := sum.PerAction["unknown"]; ok {
+		t.Errorf("decisions with an unknown action: %+v", sum.PerAction["unknown"])
 	}
 }

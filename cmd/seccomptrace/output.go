@@ -41,6 +41,12 @@ type pairJSON struct {
 	NoDecision  bool           `json:"no_decision,omitempty"`
 	Emissions   []emissionJSON `json:"emissions"`
 	SeccompLogs []emissionJSON `json:"seccomp_log,omitempty"`
+	Verdict     string         `json:"verdict"`
+	Expected    bool           `json:"expected_log"`
+	Reason      string         `json:"reason"`
+	Path        string         `json:"path,omitempty"`
+	Policy      string         `json:"actions_logged"`
+	Model       string         `json:"model"`
 }
 
 type emissionJSON struct {
@@ -51,8 +57,12 @@ type emissionJSON struct {
 	Requested *bool  `json:"requested,omitempty"`
 }
 
-func toJSON(p observer.Pair) pairJSON {
-	var out pairJSON
+func toJSON(j observer.Judged) pairJSON {
+	p := j.Pair
+	out := pairJSON{Verdict: string(j.Verdict), Expected: j.Expected, Reason: j.Reason, Policy: j.ActionsLogged.AuditString(), Model: j.Model.String()}
+	if j.Path != policy.PathFilter {
+		out.Path = j.Path.String()
+	}
 	var task observer.Task
 	if d := p.Decision; d != nil {
 		task = d.Task
@@ -123,14 +133,14 @@ func newPrinter(w io.Writer, format string) (*printer, error) {
 	return nil, fmt.Errorf("bad --output %q: want text or json", format)
 }
 
-func (p *printer) print(pr observer.Pair) error {
-	j := toJSON(pr)
+func (p *printer) print(jd observer.Judged) error {
+	j := toJSON(jd)
 	if p.json {
 		return p.enc.Encode(j)
 	}
 	if !p.head {
-		fmt.Fprintf(p.w, "%-15s %-7s %-7s %-16s %-22s %-16s %-6s %-4s %-6s %s\n",
-			"TIME", "PID", "TID", "COMM", "SYSCALL", "ACTION", "FILTER", "LOG", "RESULT", "EMITTED")
+		fmt.Fprintf(p.w, "%-15s %-7s %-7s %-16s %-18s %-14s %-6s %-3s %-6s %-15s %s\n",
+			"TIME", "PID", "TID", "COMM", "SYSCALL", "ACTION", "FILTER", "LOG", "RESULT", "VERDICT", "EMITTED")
 		p.head = true
 	}
 	t, _ := time.Parse(time.RFC3339Nano, j.Time)
@@ -172,8 +182,12 @@ func (p *printer) print(pr observer.Pair) error {
 	if j.Arch != "" && j.Arch != "x86_64" {
 		syscallCol += "[" + j.Arch + "]"
 	}
-	_, err := fmt.Fprintf(p.w, "%-15s %-7d %-7d %-16s %-22s %-16s %-6s %-4s %-6s %s\n",
-		t.Local().Format("15:04:05.000000"), j.Pid, j.Tid, escape(j.Comm), syscallCol, action, filter, flagLog, result, strings.Join(emitted, " "))
+	verdict := j.Verdict
+	if jd.Verdict != observer.OKLogged && jd.Verdict != observer.OKSilent {
+		verdict += " (" + j.Reason + ")"
+	}
+	_, err := fmt.Fprintf(p.w, "%-15s %-7d %-7d %-16s %-18s %-14s %-6s %-3s %-6s %-15s %s\n",
+		t.Local().Format("15:04:05.000000"), j.Pid, j.Tid, escape(j.Comm), syscallCol, action, filter, flagLog, result, verdict, strings.Join(emitted, " "))
 	return err
 }
 

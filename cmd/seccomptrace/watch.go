@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/seccomptrace/seccomptrace/observer"
+	"github.com/seccomptrace/seccomptrace/observer/audit"
+	"github.com/seccomptrace/seccomptrace/observer/policy"
 )
 
 // pidList is a repeatable, comma-separated --pid flag.
@@ -31,30 +33,47 @@ func (p *pidList) Set(s string) error {
 	return nil
 }
 
-func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: seccomptrace watch [flags] [-- CMD ARGS...]\n\nWith CMD, follow CMD and its descendants and stop when it exits.")
-		fs.PrintDefaults()
+// streamFlags are the flags watch and check share.
+type streamFlags struct {
+	pids      pidList
+	comm      string
+	output    string
+	model     string
+	sendAll   bool
+	kprobe    bool
+	follow    bool
+	readyFile string
+	// cmdStdout receives CMD's standard output: stderr for watch, whose stdout is the stream.
+	cmdStdout *os.File
+}
+
+func (f *streamFlags) register(fs *flag.FlagSet, withTargets bool) {
+	if withTargets {
+		fs.Var(&f.pids, "pid", "trace only these process ids (repeatable, comma-separated)")
+		fs.StringVar(&f.comm, "comm", "", "trace only tasks with this exact comm")
+		fs.BoolVar(&f.follow, "follow-forks", true, "with --pid, also trace processes they fork")
 	}
-	var pids pidList
-	fs.Var(&pids, "pid", "trace only these process ids (repeatable, comma-separated)")
-	comm := fs.String("comm", "", "trace only tasks with this exact comm")
-	output := fs.String("output", "text", "output format: text or json (JSON Lines)")
-	sendAll := fs.Bool("send-all", false, "also stream ALLOWs answered by the kernel's action cache (normally only counted)")
-	kprobe := fs.Bool("kprobe", false, "attach with kprobes even where fentry works")
-	follow := fs.Bool("follow-forks", true, "with --pid, also trace processes they fork")
-	readyFile := fs.String("ready-file", "", "create this file once the probes are attached")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	pr, err := newPrinter(stdout, *output)
-	if err != nil {
-		return err
-	}
-	command := fs.Args()
-	opts := observer.Options{PIDs: pids, Comm: *comm, SendAll: *sendAll, ForceKprobe: *kprobe, FollowForks: *follow && len(pids) > 0}
+	fs.StringVar(&f.output, "output", "text", "output format: text or json (JSON Lines)")
+	fs.StringVar(&f.model, "model", "auto", "kernel logging model: auto, 4.18+ or 4.14-4.17")
+	fs.BoolVar(&f.sendAll, "send-all", false, "also stream ALLOWs answered by the kernel's action cache (normally only counted)")
+	fs.BoolVar(&f.kprobe, "kprobe", false, "attach with kprobes even where fentry works")
+	fs.StringVar(&f.readyFile, "ready-file", "", "create this file once the probes are attached")
+}
+
+// streamResult is what a finished stream saw.
+type streamResult struct {
+	counters observer.Counters
+	model    policy.Model
+	plan     observer.Plan
+	cmdErr   error
+	ran      bool
+}
+
+// stream attaches the probes, runs command (if any) and feeds every judged
+// decision to each until the command exits or ctx ends.
+func stream(ctx context.Context, f *streamFlags, command []string, stderr io.Writer, each func(observer.Judged) error) (streamResult, error) {
+	var res streamResult
+	opts := observer.Options{PIDs: f.pids, Comm: f.comm, SendAll: f.sendAll, ForceKprobe: f.kprobe, FollowForks: f.follow && len(f.pids) > 0}
 	if len(command) > 0 {
 		// Follow ourselves: every process forked from here on, CMD included, is traced
 		// from its first syscall. This process has no filter, so it makes no decisions.
@@ -63,62 +82,100 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	o, err := observer.Open(opts)
 	if err != nil {
-		return err
+		return res, err
 	}
 	defer o.Close()
-	if *readyFile != "" {
-		if err := os.WriteFile(*readyFile, nil, 0o644); err != nil {
-			return fmt.Errorf("writing ready file: %w", err)
+	res.plan = o.Plan()
+	res.model = observer.ModelFor(res.plan)
+	if f.model != "auto" {
+		if res.model, err = policy.ParseModel(f.model); err != nil {
+			return res, fmt.Errorf("bad --model: %w", err)
+		}
+	}
+	auditOn := false
+	if st, err := audit.GetStatus(); err == nil {
+		auditOn = st.Enabled != 0
+	}
+	checker, err := observer.NewChecker(res.model, auditOn)
+	if err != nil {
+		return res, err
+	}
+	if f.readyFile != "" {
+		if err := os.WriteFile(f.readyFile, nil, 0o644); err != nil {
+			return res, fmt.Errorf("writing ready file: %w", err)
 		}
 	}
 
 	cmdDone := make(chan error, 1)
 	if len(command) > 0 {
-		cmd := exec.CommandContext(ctx, command[0], command[1:]...)
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stderr, stderr
+		cmd := exec.Command(command[0], command[1:]...)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, f.cmdStdout, os.Stderr
 		if err := cmd.Start(); err != nil {
-			return fmt.Errorf("starting %s: %w", command[0], err)
+			return res, fmt.Errorf("starting %s: %w", command[0], err)
 		}
+		res.ran = true
 		go func() { cmdDone <- cmd.Wait() }()
 	}
 	// Stop reading when CMD exits or on SIGINT/SIGTERM: Flush drains what is already queued.
-	var cmdErr error
+	stopped := make(chan struct{})
 	go func() {
 		select {
-		case cmdErr = <-cmdDone:
+		case res.cmdErr = <-cmdDone:
 		case <-ctx.Done():
 		}
 		_ = o.Flush()
+		close(stopped)
 	}()
-
-	p := observer.NewPairer()
 	for {
 		ev, err := o.Read()
 		if errors.Is(err, observer.ErrDrained) {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("reading events: %w", err)
+			return res, fmt.Errorf("reading events: %w", err)
 		}
-		for _, pair := range p.Add(ev) {
-			if err := pr.print(pair); err != nil {
-				return fmt.Errorf("writing output: %w", err)
+		for _, j := range checker.Add(ev) {
+			if err := each(j); err != nil {
+				return res, err
 			}
 		}
 	}
-	for _, pair := range p.Flush() {
-		if err := pr.print(pair); err != nil {
-			return fmt.Errorf("writing output: %w", err)
+	<-stopped
+	for _, j := range checker.Flush() {
+		if err := each(j); err != nil {
+			return res, err
 		}
 	}
-	c, err := o.Counters()
+	res.counters, err = o.Counters()
+	return res, err
+}
+
+func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: seccomptrace watch [flags] [-- CMD ARGS...]\n\nWith CMD, follow CMD and its descendants and stop when it exits.")
+		fs.PrintDefaults()
+	}
+	f := streamFlags{cmdStdout: os.Stderr}
+	f.register(fs, true)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	pr, err := newPrinter(stdout, f.output)
 	if err != nil {
 		return err
 	}
+	command := fs.Args()
+	res, err := stream(ctx, &f, command, stderr, pr.print)
+	if err != nil {
+		return err
+	}
+	c := res.counters
 	fmt.Fprintf(stderr, "seccomptrace: %d decisions (%d cached ALLOWs counted, not streamed), %d emissions, %d records lost\n",
 		c.Decisions, c.CachedAllow, c.Emissions, c.Lost())
-	if len(command) > 0 && cmdErr != nil {
-		fmt.Fprintf(stderr, "seccomptrace: %s: %v\n", command[0], cmdErr)
+	if res.ran && res.cmdErr != nil {
+		fmt.Fprintf(stderr, "seccomptrace: %s: %v\n", command[0], res.cmdErr)
 	}
 	if c.Lost() > 0 {
 		return fmt.Errorf("lost %d records: the stream above is incomplete (%+v)", c.Lost(), c)

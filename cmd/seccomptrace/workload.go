@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -30,33 +32,117 @@ func demoScenario(n int) workload.Scenario {
 	}
 }
 
+// Actions and syscalls of the "actions" scenario. The syscalls are ones
+// the Go runtime never makes, so every decision on them is the workload's.
+const (
+	actKillProcess = 0x80000000
+	actKillThread  = 0x00000000
+	actTrap        = 0x00030000
+	actErrno       = 0x00050000
+	actUserNotif   = 0x7fc00000
+	actTrace       = 0x7ff00000
+	actLog         = 0x7ffc0000
+	actAllow       = 0x7fff0000
+	actUnknown     = 0x00010000
+)
+
+// child is one workload process and how it must end.
+type child struct {
+	name     string
+	scenario workload.Scenario
+	// killed: the last call kills the whole process with SIGSYS.
+	killed bool
+}
+
+// actionsChildren exercises every action with FLAG_LOG on (older filter)
+// and off (newer filter), plus the kill actions in children of their own.
+func actionsChildren(n int, userNotif bool) []child {
+	logged := workload.FilterSpec{Log: true, Rules: []workload.Rule{
+		{Nr: unix.SYS_GETPPID, Action: actErrno | 1},
+		{Nr: unix.SYS_GETSID, Action: actTrap},
+		{Nr: unix.SYS_GETPRIORITY, Action: actTrace}, // no tracer: -ENOSYS, skip, logged if requested
+		{Nr: unix.SYS_TIMES, Action: actLog},
+		{Nr: unix.SYS_GETPGID, Action: actAllow | 7}, // ALLOW with data: evaluated, never cached, never logged
+	}}
+	silent := workload.FilterSpec{Rules: []workload.Rule{
+		{Nr: unix.SYS_GETPGRP, Action: actErrno | 2},
+		{Nr: unix.SYS_SCHED_GETSCHEDULER, Action: actTrap},
+		{Nr: unix.SYS_SCHED_GET_PRIORITY_MIN, Action: actTrace},
+		{Nr: unix.SYS_SYSINFO, Action: actLog},
+	}}
+	calls := []workload.Call{}
+	for _, nr := range []int32{unix.SYS_GETPPID, unix.SYS_GETSID, unix.SYS_GETPRIORITY, unix.SYS_TIMES, unix.SYS_GETPGID,
+		unix.SYS_GETPGRP, unix.SYS_SCHED_GETSCHEDULER, unix.SYS_SCHED_GET_PRIORITY_MIN, unix.SYS_SYSINFO} {
+		calls = append(calls, workload.Call{Nr: nr, Count: n})
+	}
+	if userNotif {
+		// No listener: -ENOSYS, skip, logged if requested (§3).
+		logged.Rules = append(logged.Rules, workload.Rule{Nr: unix.SYS_SCHED_GET_PRIORITY_MAX, Action: actUserNotif})
+		silent.Rules = append(silent.Rules, workload.Rule{Nr: unix.SYS_SCHED_RR_GET_INTERVAL, Action: actUserNotif})
+		calls = append(calls, workload.Call{Nr: unix.SYS_SCHED_GET_PRIORITY_MAX, Count: n}, workload.Call{Nr: unix.SYS_SCHED_RR_GET_INTERVAL, Count: n})
+	}
+	one := func(action uint32, log bool) workload.Scenario {
+		return workload.Scenario{
+			Filters: []workload.FilterSpec{{Log: log, Rules: []workload.Rule{{Nr: unix.SYS_GETPPID, Action: action}}}},
+			Calls:   []workload.Call{{Nr: unix.SYS_GETPPID, Count: 1, Thread: action == actKillThread}},
+		}
+	}
+	return []child{
+		{name: "stacked filters, FLAG_LOG on and off", scenario: workload.Scenario{Filters: []workload.FilterSpec{logged, silent}, Calls: calls}},
+		{name: "kill_thread", scenario: one(actKillThread, false)},
+		{name: "kill_process", scenario: one(actKillProcess, false), killed: true},
+		{name: "unknown action 0x10000", scenario: one(actUnknown, true), killed: true},
+	}
+}
+
 func runWorkload(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("workload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	count := fs.Int("count", 3, "calls per syscall")
+	scenario := fs.String("scenario", "demo", "demo (three stacked filters) or actions (every action, FLAG_LOG on and off, kills)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *count < 1 || *count > 1000000 {
 		return fmt.Errorf("bad --count %d: want 1 to 1000000", *count)
 	}
+	var children []child
+	switch *scenario {
+	case "demo":
+		children = []child{{name: "demo", scenario: demoScenario(*count)}}
+	case "actions":
+		avail, _ := os.ReadFile("/proc/sys/kernel/seccomp/actions_avail")
+		children = actionsChildren(*count, strings.Contains(string(avail), "user_notif"))
+	default:
+		return fmt.Errorf("bad --scenario %q: want demo or actions", *scenario)
+	}
 	dir, err := os.MkdirTemp("", "seccomptrace-workload")
 	if err != nil {
 		return fmt.Errorf("creating result folder: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "result.json")
-	cmd, err := workload.Spawn(demoScenario(*count), path)
-	if err != nil {
-		return err
+	for i, c := range children {
+		path := filepath.Join(dir, fmt.Sprintf("result-%d.json", i))
+		cmd, err := workload.Spawn(c.scenario, path)
+		if err != nil {
+			return err
+		}
+		werr := cmd.Wait()
+		if c.killed {
+			if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGSYS {
+				return fmt.Errorf("workload %s: want death by SIGSYS, got %v", c.name, cmd.ProcessState)
+			}
+			fmt.Fprintf(stdout, "workload: pid %d: %s: killed by SIGSYS as expected\n", cmd.Process.Pid, c.name)
+			continue
+		}
+		if werr != nil {
+			return fmt.Errorf("workload %s: %w", c.name, werr)
+		}
+		res, err := workload.ReadResult(path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "workload: pid %d: %s: %d syscalls made\n", res.Pid, c.name, len(c.scenario.Calls)*(*count))
 	}
-	if err := cmd.Wait(); err != nil {
-		return fmt.Errorf("workload child: %w", err)
-	}
-	res, err := workload.ReadResult(path)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "workload: pid %d: getppid, getpgrp, getsid x%d each under 3 filters\n", res.Pid, *count)
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -52,6 +53,11 @@ type Call struct {
 	Nr    int32     `json:"nr"`
 	Args  [6]uint64 `json:"args"`
 	Count int       `json:"count"`
+	// Thread makes the calls from a new thread and waits for it to end:
+	// for KILL_THREAD, which ends only the calling thread.
+	Thread bool `json:"thread,omitempty"`
+	// Each records every call's errno in order (differential tests).
+	Each bool `json:"each,omitempty"`
 }
 
 // Scenario is installed filters (oldest first) and the calls made under them.
@@ -65,6 +71,10 @@ type CallResult struct {
 	Nr int32 `json:"nr"`
 	// Errnos counts the errno of each call (0 for success).
 	Errnos map[int]int `json:"errnos"`
+	// Sequence is every call's errno in order, with Call.Each.
+	Sequence []int `json:"sequence,omitempty"`
+	// ThreadDied says a Thread call's thread ended inside the syscall.
+	ThreadDied bool `json:"thread_died,omitempty"`
 }
 
 // Result is the child's report.
@@ -179,14 +189,54 @@ func runChild(spec string) Result {
 	}
 	for _, c := range s.Calls {
 		cr := CallResult{Nr: c.Nr, Errnos: map[int]int{}}
-		for range c.Count {
-			_, _, errno := unix.RawSyscall6(uintptr(c.Nr), uintptr(c.Args[0]), uintptr(c.Args[1]),
-				uintptr(c.Args[2]), uintptr(c.Args[3]), uintptr(c.Args[4]), uintptr(c.Args[5]))
-			cr.Errnos[int(errno)]++
+		if c.Thread {
+			cr.ThreadDied = inThread(func() { makeCalls(c, &cr) })
+		} else {
+			makeCalls(c, &cr)
 		}
 		res.Calls = append(res.Calls, cr)
 	}
 	return res
+}
+
+func makeCalls(c Call, cr *CallResult) {
+	for range c.Count {
+		_, _, errno := unix.RawSyscall6(uintptr(c.Nr), uintptr(c.Args[0]), uintptr(c.Args[1]),
+			uintptr(c.Args[2]), uintptr(c.Args[3]), uintptr(c.Args[4]), uintptr(c.Args[5]))
+		cr.Errnos[int(errno)]++
+		if c.Each {
+			cr.Sequence = append(cr.Sequence, int(errno))
+		}
+	}
+}
+
+// inThread runs fn on a thread of its own and reports whether the thread
+// died before fn returned (KILL_THREAD). A killed thread signals nothing to
+// Go, so its end is seen by its /proc/self/task entry going away.
+func inThread(fn func()) (died bool) {
+	tids := make(chan int, 1)
+	done := make(chan struct{})
+	go func() {
+		// Never unlocked: the thread ends with this goroutine, or in the kill.
+		runtime.LockOSThread()
+		tids <- unix.Gettid()
+		fn()
+		close(done)
+	}()
+	task := fmt.Sprintf("/proc/self/task/%d", <-tids)
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-done:
+			return false
+		default:
+		}
+		if _, err := os.Stat(task); errors.Is(err, os.ErrNotExist) {
+			return true
+		}
+		runtime.Gosched()
+	}
+	return false
 }
 
 // install attaches one filter to every thread of this process (TSYNC).

@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sort"
+
+	"github.com/seccomptrace/seccomptrace/observer"
+	"github.com/seccomptrace/seccomptrace/observer/policy"
+)
+
+// Exit statuses of check.
+const (
+	exitOK           = 0
+	exitViolations   = 1
+	exitInconclusive = 2
+	exitToolError    = 3
+)
+
+// checkSummary is check's report; also its --output json form.
+type checkSummary struct {
+	Model        string                    `json:"model"`
+	Command      []string                  `json:"command"`
+	CommandExit  string                    `json:"command_exit"`
+	Decisions    int                       `json:"decisions"`
+	CachedAllow  uint64                    `json:"cached_allow"`
+	Lost         uint64                    `json:"records_lost"`
+	PerAction    map[string]*actionSummary `json:"per_action"`
+	Violations   []pairJSON                `json:"violations"`
+	Inconclusive []pairJSON                `json:"inconclusive"`
+	Result       string                    `json:"result"`
+}
+
+type actionSummary struct {
+	Decisions int `json:"decisions"`
+	Logged    int `json:"logged"`
+	Silent    int `json:"silent"`
+}
+
+func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: seccomptrace check [flags] -- CMD ARGS...\n\n"+
+			"Run CMD, follow it and its descendants, and judge every seccomp decision against\n"+
+			"the logging policy. Exit 0: all ok; 1: violations; 2: inconclusive; 3: tool error.")
+		fs.PrintDefaults()
+	}
+	f := streamFlags{cmdStdout: os.Stdout}
+	f.register(fs, false)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	command := fs.Args()
+	if len(command) == 0 {
+		return errors.New("check needs a command: seccomptrace check [flags] -- CMD ARGS")
+	}
+	if f.output != "text" && f.output != "json" {
+		return fmt.Errorf("bad --output %q: want text or json", f.output)
+	}
+	sum := checkSummary{Command: command, PerAction: map[string]*actionSummary{}}
+	res, err := stream(ctx, &f, command, stderr, func(j observer.Judged) error {
+		if j.Decision != nil {
+			sum.Decisions++
+			name := "unknown"
+			if j.Decision.Known {
+				name = codeName(policy.ActionOnly(j.Decision.Ret))
+			}
+			a := sum.PerAction[name]
+			if a == nil {
+				a = &actionSummary{}
+				sum.PerAction[name] = a
+			}
+			a.Decisions++
+			if len(j.Emissions) > 0 {
+				a.Logged++
+			} else {
+				a.Silent++
+			}
+		}
+		switch {
+		case j.Verdict.Violation():
+			sum.Violations = append(sum.Violations, toJSON(j))
+		case j.Verdict == observer.Inconclusive:
+			sum.Inconclusive = append(sum.Inconclusive, toJSON(j))
+		}
+		return nil
+	})
+	if err != nil {
+		return exitWith(exitToolError, err)
+	}
+	sum.Model = res.model.String()
+	sum.CachedAllow, sum.Lost = res.counters.CachedAllow, res.counters.Lost()
+	sum.CommandExit = "0"
+	var ee *exec.ExitError
+	switch {
+	case errors.As(res.cmdErr, &ee):
+		sum.CommandExit = ee.ProcessState.String()
+	case res.cmdErr != nil:
+		sum.CommandExit = res.cmdErr.Error()
+	}
+	code := exitOK
+	sum.Result = "pass"
+	switch {
+	case len(sum.Violations) > 0:
+		code, sum.Result = exitViolations, "violations"
+	case len(sum.Inconclusive) > 0 || sum.Lost > 0:
+		code, sum.Result = exitInconclusive, "inconclusive"
+	}
+	if f.output == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(sum); err != nil {
+			return exitWith(exitToolError, err)
+		}
+	} else {
+		printSummary(stdout, &sum)
+	}
+	if code != exitOK {
+		return exitError{code}
+	}
+	return nil
+}
+
+func printSummary(w io.Writer, s *checkSummary) {
+	fmt.Fprintf(w, "\nseccomptrace check: %d decisions judged (model %s; %d cached ALLOWs counted), %d records lost; command exit: %s\n",
+		s.Decisions, s.Model, s.CachedAllow, s.Lost, s.CommandExit)
+	names := make([]string, 0, len(s.PerAction))
+	for n := range s.PerAction {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintf(w, "  %-16s %9s %7s %7s\n", "ACTION", "DECISIONS", "LOGGED", "SILENT")
+	for _, n := range names {
+		a := s.PerAction[n]
+		fmt.Fprintf(w, "  %-16s %9d %7d %7d\n", n, a.Decisions, a.Logged, a.Silent)
+	}
+	for _, v := range s.Violations {
+		fmt.Fprintf(w, "  VIOLATION %s: pid %d %s action=%s filter=%s flag_log=%s actions_logged=%s: %s\n",
+			v.Verdict, v.Pid, v.Syscall, v.Action, idxString(v.FilterIndex), boolString(v.FlagLog), v.Policy, v.Reason)
+	}
+	for _, v := range s.Inconclusive {
+		fmt.Fprintf(w, "  INCONCLUSIVE: pid %d %s: %s\n", v.Pid, v.Syscall, v.Reason)
+	}
+	fmt.Fprintf(w, "result: %s\n", s.Result)
+}
+
+func idxString(i *int) string {
+	if i == nil {
+		return "-"
+	}
+	return fmt.Sprint(*i)
+}
+
+func boolString(b *bool) string {
+	if b == nil {
+		return "-"
+	}
+	return fmt.Sprint(*b)
+}
+
+func exitWith(code int, err error) error {
+	fmt.Fprintln(os.Stderr, "seccomptrace: "+oneLine(err))
+	return exitError{code}
+}
