@@ -383,9 +383,22 @@ static __always_inline struct st_decision *current_decision(struct inflight_key 
 	return bpf_map_lookup_elem(&inflight, key);
 }
 
-static __always_inline int on_filter_exit(__u64 ret)
+static __always_inline int finish_decision(struct st_decision *rec, struct inflight_key *key, __u64 ret)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	rec->ret = ret;
+	rec->exit_ns = bpf_ktime_get_ns();
+	rec->mode_at_exit = BPF_CORE_READ(task, seccomp.mode);
+	rec->actions_logged_exit = read_u32(actions_logged_addr);
+	if (bpf_ringbuf_output(&events, rec, sizeof(*rec), 0))
+		count(ST_CNT_RB_DROP_DECISION);
+	bpf_map_delete_elem(&inflight, key);
+	return 0;
+}
+
+static __always_inline int on_filter_exit(__u64 ret)
+{
 	struct inflight_key key = {};
 	struct st_decision *rec;
 
@@ -394,14 +407,7 @@ static __always_inline int on_filter_exit(__u64 ret)
 		/* Entry filtered out, cached and counted, or attached mid-call. */
 		return 0;
 	}
-	rec->ret = ret;
-	rec->exit_ns = bpf_ktime_get_ns();
-	rec->mode_at_exit = BPF_CORE_READ(task, seccomp.mode);
-	rec->actions_logged_exit = read_u32(actions_logged_addr);
-	if (bpf_ringbuf_output(&events, rec, sizeof(*rec), 0))
-		count(ST_CNT_RB_DROP_DECISION);
-	bpf_map_delete_elem(&inflight, &key);
-	return 0;
+	return finish_decision(rec, &key, ret);
 }
 
 static __always_inline int on_emission(__u32 kind, long syscall, long signr, __u32 code, __u32 requested)
@@ -557,6 +563,28 @@ int BPF_KPROBE(kprobe_seccomp_log, unsigned long syscall, long signr, __u32 acti
 }
 
 /* ---- target following ----------------------------------------------------- */
+
+/*
+ * KILL_THREAD in a multi-threaded process calls do_exit() inside
+ * __seccomp_filter (§3): the exit hook never runs, so the decision is sent
+ * from here, and its in-flight slot freed before the tid can be reused.
+ */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(task_exit, struct task_struct *p)
+{
+	struct inflight_key key = {};
+	struct st_decision *rec;
+
+#pragma unroll
+	for (int i = 0; i < 2; i++) {
+		rec = current_decision(&key);
+		if (!rec)
+			return 0;
+		rec->flags |= ST_F_TASK_EXITED;
+		finish_decision(rec, &key, (__u64)-1);
+	}
+	return 0;
+}
 
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(follow_fork, struct task_struct *parent, struct task_struct *child)

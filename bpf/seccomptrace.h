@@ -30,6 +30,7 @@ enum st_flags {
 	ST_F_NO_DECISION = 1 << 7,     /* emission with no __seccomp_filter in flight (strict mode) */
 	ST_F_NO_ORIG_PROG = 1 << 8,    /* filter has no orig_prog (no CHECKPOINT_RESTORE, < 5.11) */
 	ST_F_POLICY_READ = 1 << 9,     /* actions_logged / audit_enabled read from kernel memory */
+	ST_F_TASK_EXITED = 1 << 10,    /* the task exited inside __seccomp_filter (KILL_THREAD's do_exit) */
 };
 
 /* Per-CPU counters, exported by the observer. */

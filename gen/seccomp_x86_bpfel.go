@@ -123,6 +123,7 @@ const (
 	SeccompStFlagsST_F_NO_DECISION     SeccompStFlags = 128
 	SeccompStFlagsST_F_NO_ORIG_PROG    SeccompStFlags = 256
 	SeccompStFlagsST_F_POLICY_READ     SeccompStFlags = 512
+	SeccompStFlagsST_F_TASK_EXITED     SeccompStFlags = 1024
 )
 
 type SeccompStRecordKind uint32
@@ -179,6 +180,7 @@ const (
 	SeccompProgKprobeSeccompLog       = "kprobe_seccomp_log"
 	SeccompProgKretprobeActionsLogged = "kretprobe_actions_logged"
 	SeccompProgKretprobeFilter        = "kretprobe_filter"
+	SeccompProgTaskExit               = "task_exit"
 	SeccompVarActionsLoggedAddr       = "actions_logged_addr"
 	SeccompVarAuditEnabledAddr        = "audit_enabled_addr"
 	SeccompVarFilterArity             = "filter_arity"
@@ -250,6 +252,7 @@ type SeccompProgramSpecs struct {
 	KprobeSeccompLog       *ebpf.ProgramSpec `ebpf:"kprobe_seccomp_log"`
 	KretprobeActionsLogged *ebpf.ProgramSpec `ebpf:"kretprobe_actions_logged"`
 	KretprobeFilter        *ebpf.ProgramSpec `ebpf:"kretprobe_filter"`
+	TaskExit               *ebpf.ProgramSpec `ebpf:"task_exit"`
 }
 
 // SeccompMapSpecs contains maps before they are loaded into the kernel.
@@ -366,6 +369,7 @@ type SeccompPrograms struct {
 	KprobeSeccompLog       *ebpf.Program `ebpf:"kprobe_seccomp_log"`
 	KretprobeActionsLogged *ebpf.Program `ebpf:"kretprobe_actions_logged"`
 	KretprobeFilter        *ebpf.Program `ebpf:"kretprobe_filter"`
+	TaskExit               *ebpf.Program `ebpf:"task_exit"`
 }
 
 func (p *SeccompPrograms) Close() error {
@@ -383,6 +387,7 @@ func (p *SeccompPrograms) Close() error {
 		p.KprobeSeccompLog,
 		p.KretprobeActionsLogged,
 		p.KretprobeFilter,
+		p.TaskExit,
 	)
 }
 

@@ -45,7 +45,10 @@ type Decision struct {
 	Filters        []FilterRef
 	StackTruncated bool
 	// Skipped is true when __seccomp_filter told the entry code to skip the syscall.
-	Skipped      bool
+	Skipped bool
+	// Exited says the task exited inside __seccomp_filter (KILL_THREAD's do_exit):
+	// the decision was sent from the exit hook and Skipped is set.
+	Exited       bool
 	ModeAtExit   uint32
 	Emissions    int
 	AuditCtx     bool // current->audit_context != NULL
@@ -236,6 +239,9 @@ func (o *Observer) decision(r *gen.SeccompStDecision) *Decision {
 		d.Skipped = uint8(r.Ret) == 0
 	} else {
 		d.Skipped = int32(r.Ret) != 0
+	}
+	if flag(gen.SeccompStFlagsST_F_TASK_EXITED) {
+		d.Exited, d.Skipped = true, true
 	}
 	depth := min(int(r.Depth), len(r.FilterAddr))
 	d.Filters = make([]FilterRef, depth)

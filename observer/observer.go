@@ -261,6 +261,7 @@ func Open(opts Options) (*Observer, error) {
 	if opts.FollowForks {
 		keep[gen.SeccompProgFollowFork] = true
 	}
+	keep[gen.SeccompProgTaskExit] = true
 	sysctl := hook(HookSysctl)
 	sysctlProg := ""
 	switch sysctl.Strategy {
@@ -349,6 +350,9 @@ func Open(opts Options) (*Observer, error) {
 		if err := attachOne(slogProg, logHook.Symbol, logHook.Strategy, false); err != nil {
 			return fail(err)
 		}
+	}
+	if err := attachOne(gen.SeccompProgTaskExit, "sched_process_exit", "tp_btf", false); err != nil {
+		return fail(err)
 	}
 	if sysctlProg != "" {
 		if err := attachOne(sysctlProg, sysctl.Symbol, sysctl.Strategy, true); err != nil {

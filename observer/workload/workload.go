@@ -41,14 +41,16 @@ type Rule struct {
 	Action uint32 `json:"action"`
 }
 
-// FilterSpec is one filter: the rules for native x86_64 syscalls, ALLOW otherwise.
+// FilterSpec is one filter: the rules for native x86_64 syscalls, ALLOW
+// otherwise; or, when Program is set, that program as it is.
 type FilterSpec struct {
-	Rules []Rule `json:"rules"`
+	Rules   []Rule             `json:"rules,omitempty"`
+	Program []cbpf.Instruction `json:"program,omitempty"`
 	// Log installs the filter with SECCOMP_FILTER_FLAG_LOG.
 	Log bool `json:"log"`
 }
 
-// Call is a syscall made Count times with Args, through RawSyscall6.
+// Call is a syscall made Count times with Args, through unix.Syscall6.
 type Call struct {
 	Nr    int32     `json:"nr"`
 	Args  [6]uint64 `json:"args"`
@@ -84,8 +86,11 @@ type Result struct {
 	Error string       `json:"error,omitempty"`
 }
 
-// Program builds the classic-BPF program of f: arch check, one JEQ per rule.
-func (f FilterSpec) Program() []cbpf.Instruction {
+// Build returns the classic-BPF program of f: Program, or an arch check and one JEQ per rule.
+func (f FilterSpec) Build() []cbpf.Instruction {
+	if f.Program != nil {
+		return f.Program
+	}
 	const (
 		ldAbsW = 0x20 // BPF_LD|BPF_W|BPF_ABS
 		jeqK   = 0x15 // BPF_JMP|BPF_JEQ|BPF_K
@@ -201,7 +206,9 @@ func runChild(spec string) Result {
 
 func makeCalls(c Call, cr *CallResult) {
 	for range c.Count {
-		_, _, errno := unix.RawSyscall6(uintptr(c.Nr), uintptr(c.Args[0]), uintptr(c.Args[1]),
+		// Syscall6, not RawSyscall6: it tells the scheduler the thread is in
+		// a syscall, so a thread that KILL_THREAD ends does not hold its P forever.
+		_, _, errno := unix.Syscall6(uintptr(c.Nr), uintptr(c.Args[0]), uintptr(c.Args[1]),
 			uintptr(c.Args[2]), uintptr(c.Args[3]), uintptr(c.Args[4]), uintptr(c.Args[5]))
 		cr.Errnos[int(errno)]++
 		if c.Each {
@@ -241,7 +248,7 @@ func inThread(fn func()) (died bool) {
 
 // install attaches one filter to every thread of this process (TSYNC).
 func install(f FilterSpec) error {
-	prog := f.Program()
+	prog := f.Build()
 	if err := cbpf.Validate(prog); err != nil {
 		return err
 	}

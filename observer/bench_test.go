@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package observer
+
+import (
+	"testing"
+
+	"github.com/seccomptrace/seccomptrace/gen"
+	"github.com/seccomptrace/seccomptrace/observer/cbpf"
+	"github.com/seccomptrace/seccomptrace/observer/policy"
+)
+
+// allowList is a container-runtime-like profile: arch check, then one JEQ
+// per allowed syscall (n of them), default ERRNO(EPERM).
+func allowList(n int) []cbpf.Instruction {
+	prog := []cbpf.Instruction{
+		cbpf.Stmt(cbpf.ClassLD|cbpf.SizeW|cbpf.ModeABS, 4),
+		cbpf.Jump(cbpf.ClassJMP|cbpf.OpJEQ|cbpf.SrcK, 0xc000003e, 1, 0),
+		cbpf.Stmt(cbpf.ClassRET|cbpf.SrcK, policy.KillProcess),
+		cbpf.Stmt(cbpf.ClassLD|cbpf.SizeW|cbpf.ModeABS, 0),
+	}
+	for i := range n {
+		// Each allowed nr jumps to the shared ALLOW at the end.
+		prog = append(prog, cbpf.Jump(cbpf.ClassJMP|cbpf.OpJEQ|cbpf.SrcK, uint32(i), uint8(min(n-i, 255)), 0))
+	}
+	return append(prog,
+		cbpf.Stmt(cbpf.ClassRET|cbpf.SrcK, policy.Errno|1),
+		cbpf.Stmt(cbpf.ClassRET|cbpf.SrcK, policy.Allow))
+}
+
+// BenchmarkDecodeJudge: one decision record through decode, re-evaluation
+// of a 300-rule allow list and the verdict, as the reader loop does it.
+func BenchmarkDecodeJudge(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		nr   int32
+	}{{"denied", 400}, {"allowed-last", 250}, {"allowed-first", 0}} {
+		b.Run(tc.name, func(b *testing.B) {
+			prog := allowList(250)
+			if err := cbpf.Validate(prog); err != nil {
+				b.Fatal(err)
+			}
+			o := &Observer{filters: map[uint64]*Filter{}}
+			if _, err := o.Decode(filterRecord(0x1000, true, prog)); err != nil {
+				b.Fatal(err)
+			}
+			var r gen.SeccompStDecision
+			r.Kind = uint32(gen.SeccompStRecordKindST_REC_DECISION)
+			r.Depth, r.FilterAddr[0], r.FilterLog[0] = 1, 0x1000, 1
+			r.ThisSyscall, r.Sd.Nr, r.Sd.Arch = tc.nr, tc.nr, 0xc000003e
+			raw := rawOf(&r)
+			c := &Checker{pairer: NewPairer(), actionsLogged: policy.DefaultLogged, rechecked: map[uint64]bool{}}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				r.Seq = uint64(i + 1)
+				ev, err := o.Decode(raw)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if js := c.Add(ev); len(js) != 1 || js[0].Verdict == Inconclusive {
+					b.Fatalf("judged %+v", js)
+				}
+			}
+		})
+	}
+}
