@@ -66,6 +66,26 @@ type Call struct {
 type Scenario struct {
 	Filters []FilterSpec `json:"filters"`
 	Calls   []Call       `json:"calls"`
+	// Notif adds a newest filter returning USER_NOTIF, answered by a supervisor thread.
+	Notif *NotifSpec `json:"notif,omitempty"`
+	// Trace makes Run trace the calling thread with PTRACE_O_TRACESECCOMP.
+	Trace *TraceSpec `json:"trace,omitempty"`
+}
+
+// NotifSpec is a USER_NOTIF filter for Nr on the calling thread (a listener
+// cannot be installed with TSYNC) and how its supervisor answers.
+type NotifSpec struct {
+	Nr  int32 `json:"nr"`
+	Log bool  `json:"log"`
+	// Continue answers SECCOMP_USER_NOTIF_FLAG_CONTINUE; otherwise the call fails with Errno.
+	Continue bool `json:"continue"`
+	Errno    int  `json:"errno"`
+}
+
+// TraceSpec is what the tracer does at each PTRACE_EVENT_SECCOMP stop.
+type TraceSpec struct {
+	// SkipSyscall sets orig_rax to -1: the kernel skips the call (and logs it, §3).
+	SkipSyscall bool `json:"skip_syscall"`
 }
 
 // CallResult is what one Call returned.
@@ -115,6 +135,13 @@ func (f FilterSpec) Build() []cbpf.Instruction {
 // Spawn starts the scenario in a re-executed child of this binary. Wait on
 // the returned command, then read the result with ReadResult(resultPath).
 func Spawn(s Scenario, resultPath string) (*exec.Cmd, error) {
+	if s.Trace != nil {
+		return nil, errors.New("starting workload child: a traced scenario needs Run")
+	}
+	return spawn(s, resultPath, nil)
+}
+
+func spawn(s Scenario, resultPath string, extra []*os.File) (*exec.Cmd, error) {
 	spec, err := json.Marshal(s)
 	if err != nil {
 		return nil, fmt.Errorf("encoding scenario: %w", err)
@@ -126,6 +153,7 @@ func Spawn(s Scenario, resultPath string) (*exec.Cmd, error) {
 	cmd := exec.Command(self)
 	cmd.Env = append(os.Environ(), envScenario+"="+string(spec), envResult+"="+resultPath)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.ExtraFiles = extra
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting workload child: %w", err)
 	}
@@ -186,9 +214,28 @@ func runChild(spec string) Result {
 		res.Error = fmt.Sprintf("setting no_new_privs: %v", err)
 		return res
 	}
+	if s.Trace != nil {
+		// Tell the tracer which thread to seize, then wait until it has.
+		if err := waitForTracer(); err != nil {
+			res.Error = err.Error()
+			return res
+		}
+	}
 	for i, f := range s.Filters {
 		if err := install(f); err != nil {
 			res.Error = fmt.Sprintf("installing filter %d: %v", i, err)
+			return res
+		}
+	}
+	if n := s.Notif; n != nil {
+		expected := 0
+		for _, c := range s.Calls {
+			if c.Nr == n.Nr {
+				expected += c.Count
+			}
+		}
+		if err := startSupervisor(*n, expected); err != nil {
+			res.Error = err.Error()
 			return res
 		}
 	}
@@ -256,20 +303,28 @@ func install(f FilterSpec) error {
 	for i, in := range prog {
 		raw[i] = unix.SockFilter{Code: in.Code, Jt: in.Jt, Jf: in.Jf, K: in.K}
 	}
-	fprog := unix.SockFprog{Len: uint16(len(raw)), Filter: &raw[0]}
 	flags := uintptr(flagTSync)
 	if f.Log {
 		flags |= flagLog
 	}
-	r, _, errno := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, flags, uintptr(unsafe.Pointer(&fprog)))
-	runtime.KeepAlive(raw)
-	if errno != 0 {
-		return fmt.Errorf("seccomp(SET_MODE_FILTER): %w", errno)
+	r, err := setFilter(raw, flags)
+	if err != nil {
+		return err
 	}
 	if r != 0 {
 		return errors.New("seccomp(SET_MODE_FILTER, TSYNC): thread " + fmt.Sprint(r) + " could not be synchronised")
 	}
 	return nil
+}
+
+func setFilter(raw []unix.SockFilter, flags uintptr) (uintptr, error) {
+	fprog := unix.SockFprog{Len: uint16(len(raw)), Filter: &raw[0]}
+	r, _, errno := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, flags, uintptr(unsafe.Pointer(&fprog)))
+	runtime.KeepAlive(raw)
+	if errno != 0 {
+		return 0, fmt.Errorf("seccomp(SET_MODE_FILTER): %w", errno)
+	}
+	return r, nil
 }
 
 // ignoreSIGSYS makes the runtime drop SIGSYS sent by seccomp (Go issue 69065).
