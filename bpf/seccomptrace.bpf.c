@@ -90,6 +90,8 @@ struct {
 const struct st_emission *unused_emission __attribute__((unused));
 const struct st_filter *unused_filter __attribute__((unused));
 const struct st_sysctl *unused_sysctl __attribute__((unused));
+const struct st_audit_drop *unused_audit_drop __attribute__((unused));
+const enum st_drop_stage *unused_drop_stage __attribute__((unused));
 const enum st_record_kind *unused_kind __attribute__((unused));
 const enum st_flags *unused_flags __attribute__((unused));
 const enum st_counter *unused_counter __attribute__((unused));
@@ -101,6 +103,14 @@ struct {
 	__type(key, __u64);
 	__type(value, __u64);
 } sent_filters SEC(".maps");
+
+/* bpf_prog address -> filter address, to forget a filter when its program is destroyed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u64);
+} sent_progs SEC(".maps");
 
 /* One slot per CPU (the observer sets max_entries): a per-CPU map cannot hold 32 KiB values. */
 struct {
@@ -279,6 +289,23 @@ static __noinline int send_filter(struct seccomp_filter *f)
 		return 0;
 	}
 	bpf_map_update_elem(&sent_filters, &addr, &prog_addr, BPF_ANY);
+	bpf_map_update_elem(&sent_progs, &prog_addr, &addr, BPF_ANY);
+	return 0;
+}
+
+/*
+ * seccomp_filter_free() destroys the filter's program, then frees the
+ * filter: both addresses can come back for a new filter, which must be sent
+ * again. Other programs (socket filters) are not in sent_progs.
+ */
+static __always_inline int on_prog_destroy(__u64 prog_addr)
+{
+	__u64 *filter = bpf_map_lookup_elem(&sent_progs, &prog_addr);
+
+	if (!filter)
+		return 0;
+	bpf_map_delete_elem(&sent_filters, filter);
+	bpf_map_delete_elem(&sent_progs, &prog_addr);
 	return 0;
 }
 
@@ -451,27 +478,33 @@ static __always_inline int on_emission(__u32 kind, long syscall, long signr, __u
 /* ---- fentry/fexit set ---------------------------------------------------- */
 
 /* __seccomp_filter(int this_syscall, const struct seccomp_data *sd, const bool recheck_after_trace): 5.x–6.12 */
+/*
+ * A bool argument is defined only in its register's low byte: 5.10 passes
+ * recheck_after_trace=false with garbage above it. Read it as a u64, mask it.
+ */
+#define ARG_BOOL(x) (((x) & 0xff) != 0)
+
 SEC("fentry/__seccomp_filter")
-int BPF_PROG(fentry_filter3, int this_syscall, const void *sd, bool recheck)
+int BPF_PROG(fentry_filter3, int this_syscall, const void *sd, __u64 recheck)
 {
-	return on_filter_enter(this_syscall, sd, recheck);
+	return on_filter_enter(this_syscall, sd, ARG_BOOL(recheck));
 }
 
 SEC("fexit/__seccomp_filter")
-int BPF_PROG(fexit_filter3, int this_syscall, const void *sd, bool recheck, long ret)
+int BPF_PROG(fexit_filter3, int this_syscall, const void *sd, __u64 recheck, long ret)
 {
 	return on_filter_exit(ret);
 }
 
 /* __seccomp_filter(int this_syscall, const bool recheck_after_trace): 6.18+, bool return in 7.3 */
 SEC("fentry/__seccomp_filter")
-int BPF_PROG(fentry_filter2, int this_syscall, bool recheck)
+int BPF_PROG(fentry_filter2, int this_syscall, __u64 recheck)
 {
-	return on_filter_enter(this_syscall, NULL, recheck);
+	return on_filter_enter(this_syscall, NULL, ARG_BOOL(recheck));
 }
 
 SEC("fexit/__seccomp_filter")
-int BPF_PROG(fexit_filter2, int this_syscall, bool recheck, long ret)
+int BPF_PROG(fexit_filter2, int this_syscall, __u64 recheck, long ret)
 {
 	return on_filter_exit(ret);
 }
@@ -485,20 +518,17 @@ int BPF_PROG(fentry_audit_seccomp, unsigned long syscall, long signr, int code)
 
 /* seccomp_log(unsigned long syscall, long signr, u32 action, bool requested): only where not inlined. */
 SEC("fentry/seccomp_log")
-int BPF_PROG(fentry_seccomp_log, unsigned long syscall, long signr, __u32 action, bool requested)
+int BPF_PROG(fentry_seccomp_log, unsigned long syscall, long signr, __u32 action, __u64 requested)
 {
-	return on_emission(ST_REC_SECCOMP_LOG, syscall, signr, action, requested);
+	return on_emission(ST_REC_SECCOMP_LOG, syscall, signr, action, ARG_BOOL(requested));
 }
 
 /* seccomp_actions_logged_handler(table, int write, buffer, lenp, ppos): every write attempt returns here. */
-SEC("fexit/seccomp_actions_logged_handler")
-int BPF_PROG(fexit_actions_logged, const void *table, int write, void *buffer, void *lenp, void *ppos, int ret)
+/* A write to actions_logged returned; write is 0 when the hook cannot tell (kretprobe). */
+static __always_inline int on_sysctl(__u32 write, long ret)
 {
-	struct st_sysctl *s;
+	struct st_sysctl *s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
 
-	if (!write)
-		return 0;
-	s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
 	if (!s) {
 		count(ST_CNT_RB_DROP_SYSCTL);
 		return 0;
@@ -507,10 +537,71 @@ int BPF_PROG(fexit_actions_logged, const void *table, int write, void *buffer, v
 	s->flags = actions_logged_addr ? ST_F_POLICY_READ : 0;
 	fill_task(&s->task);
 	s->ret = ret;
-	s->write = 1;
+	s->write = write;
 	s->new_value = read_u32(actions_logged_addr);
 	bpf_ringbuf_submit(s, 0);
 	return 0;
+}
+
+/* seccomp_actions_logged_handler(table, int write, buffer, lenp, ppos): every write attempt returns here. */
+SEC("fexit/seccomp_actions_logged_handler")
+int BPF_PROG(fexit_actions_logged, const void *table, int write, void *buffer, void *lenp, void *ppos, int ret)
+{
+	if (!write)
+		return 0;
+	return on_sysctl(1, ret);
+}
+
+SEC("fentry/bpf_prog_destroy")
+int BPF_PROG(fentry_prog_destroy, struct bpf_prog *fp)
+{
+	return on_prog_destroy((__u64)(unsigned long)fp);
+}
+
+/* ---- where a decided record dies (kernel-semantics §6) ------------------- */
+
+#define ST_AUDIT_SECCOMP 1326
+#define ST_AUDIT_CONFIG_CHANGE 1305
+
+static __always_inline int on_audit_drop(__u32 stage, int type, const char *reason)
+{
+	struct inflight_key key = {};
+	struct st_decision *dec;
+	struct st_audit_drop *d;
+
+	d = bpf_ringbuf_reserve(&events, sizeof(*d), 0);
+	if (!d) {
+		count(ST_CNT_RB_DROP_AUDIT_DROP);
+		return 0;
+	}
+	d->kind = ST_REC_AUDIT_DROP;
+	d->stage = stage;
+	fill_task(&d->task);
+	dec = current_decision(&key);
+	d->decision_seq = dec ? dec->seq : 0;
+	d->type = type;
+	d->_pad = 0;
+	d->reason[0] = 0;
+	if (reason)
+		bpf_probe_read_kernel_str(d->reason, sizeof(d->reason), reason);
+	bpf_ringbuf_submit(d, 0);
+	return 0;
+}
+
+/* audit_log_start(ctx, gfp_mask, type): NULL means the record was never built. */
+SEC("fexit/audit_log_start")
+int BPF_PROG(fexit_audit_log_start, void *actx, unsigned int gfp, int type, void *ret)
+{
+	if (ret || (type != ST_AUDIT_SECCOMP && type != ST_AUDIT_CONFIG_CHANGE))
+		return 0;
+	return on_audit_drop(ST_DROP_START_REFUSED, type, NULL);
+}
+
+/* audit_log_lost(const char *message): backlog, rate limit, hold queue, ENOMEM. */
+SEC("fentry/audit_log_lost")
+int BPF_PROG(fentry_audit_log_lost, const char *message)
+{
+	return on_audit_drop(ST_DROP_LOST, 0, message);
 }
 
 /* ---- kprobe set (no BTF trampolines) -------------------------------------- */
@@ -519,8 +610,8 @@ SEC("kprobe/__seccomp_filter")
 int BPF_KPROBE(kprobe_filter, long a0, long a1, long a2)
 {
 	if (filter_arity == 2)
-		return on_filter_enter((int)a0, NULL, (bool)a1);
-	return on_filter_enter((int)a0, (const void *)a1, (bool)a2);
+		return on_filter_enter((int)a0, NULL, ARG_BOOL(a1));
+	return on_filter_enter((int)a0, (const void *)a1, ARG_BOOL(a2));
 }
 
 SEC("kretprobe/__seccomp_filter")
@@ -535,31 +626,40 @@ int BPF_KPROBE(kprobe_audit_seccomp, unsigned long syscall, long signr, int code
 	return on_emission(ST_REC_EMISSION, syscall, signr, code, 0);
 }
 
+SEC("kretprobe/audit_log_start")
+int BPF_KRETPROBE(kretprobe_audit_log_start, void *ret)
+{
+	/* The type argument is gone at return: report every refusal in a decision. */
+	struct inflight_key key = {};
+
+	if (ret || !current_decision(&key))
+		return 0;
+	return on_audit_drop(ST_DROP_START_REFUSED, 0, NULL);
+}
+
+SEC("kprobe/audit_log_lost")
+int BPF_KPROBE(kprobe_audit_log_lost, const char *message)
+{
+	return on_audit_drop(ST_DROP_LOST, 0, message);
+}
+
+SEC("kprobe/bpf_prog_destroy")
+int BPF_KPROBE(kprobe_prog_destroy, struct bpf_prog *fp)
+{
+	return on_prog_destroy((__u64)(unsigned long)fp);
+}
+
+/* A kretprobe cannot see `write`; reads are rare and harmless to send. */
 SEC("kretprobe/seccomp_actions_logged_handler")
 int BPF_KRETPROBE(kretprobe_actions_logged, int ret)
 {
-	struct st_sysctl *s;
-
-	/* A kretprobe cannot see `write`; reads are rare and harmless to send. */
-	s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
-	if (!s) {
-		count(ST_CNT_RB_DROP_SYSCTL);
-		return 0;
-	}
-	s->kind = ST_REC_SYSCTL;
-	s->flags = actions_logged_addr ? ST_F_POLICY_READ : 0;
-	fill_task(&s->task);
-	s->ret = ret;
-	s->write = 0;
-	s->new_value = read_u32(actions_logged_addr);
-	bpf_ringbuf_submit(s, 0);
-	return 0;
+	return on_sysctl(0, ret);
 }
 
 SEC("kprobe/seccomp_log")
-int BPF_KPROBE(kprobe_seccomp_log, unsigned long syscall, long signr, __u32 action, bool requested)
+int BPF_KPROBE(kprobe_seccomp_log, unsigned long syscall, long signr, __u32 action, __u64 requested)
 {
-	return on_emission(ST_REC_SECCOMP_LOG, syscall, signr, action, requested);
+	return on_emission(ST_REC_SECCOMP_LOG, syscall, signr, action, ARG_BOOL(requested));
 }
 
 /* ---- target following ----------------------------------------------------- */

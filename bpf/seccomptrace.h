@@ -17,6 +17,7 @@ enum st_record_kind {
 	ST_REC_SECCOMP_LOG = 3, /* seccomp_log, only on kernels where it is not inlined */
 	ST_REC_FILTER = 4,      /* a filter's original cBPF program, sent once per filter */
 	ST_REC_SYSCTL = 5,      /* a write to kernel.seccomp.actions_logged returned */
+	ST_REC_AUDIT_DROP = 6,  /* audit_log_start refused a SECCOMP/CONFIG_CHANGE record, or audit_log_lost ran */
 };
 
 enum st_flags {
@@ -45,6 +46,7 @@ enum st_counter {
 	ST_CNT_EMISSIONS,
 	ST_CNT_RB_DROP_FILTER,        /* a filter program could not be sent: its decisions are unknown */
 	ST_CNT_RB_DROP_SYSCTL,        /* a sysctl write record was lost: the policy timeline is broken */
+	ST_CNT_RB_DROP_AUDIT_DROP,    /* an audit drop record was lost: a loss cannot be attributed */
 	ST_CNT_MAX,
 };
 
@@ -107,6 +109,23 @@ struct st_sysctl {
 	__s64 ret;        /* handler's return: 0 or -errno */
 	__u32 write;      /* always 1: reads are not sent */
 	__u32 new_value;  /* seccomp_actions_logged after the write (ST_F_POLICY_READ) */
+};
+
+#define ST_REASON_LEN 48
+
+enum st_drop_stage {
+	ST_DROP_START_REFUSED = 1, /* audit_log_start returned NULL (audit=0, exclude rule, backlog, ENOMEM) */
+	ST_DROP_LOST = 2,          /* audit_log_lost(reason): counted in audit_lost */
+};
+
+struct st_audit_drop {
+	__u32 kind; /* ST_REC_AUDIT_DROP */
+	__u32 stage;
+	struct st_task task;
+	__u64 decision_seq; /* the decision in flight in this task, else 0 */
+	__s32 type;         /* record type for ST_DROP_START_REFUSED */
+	__u32 _pad;
+	char reason[ST_REASON_LEN]; /* audit_log_lost's message */
 };
 
 /* struct sock_filter */

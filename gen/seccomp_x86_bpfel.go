@@ -19,6 +19,26 @@ type SeccompInflightKey struct {
 	Nested uint32
 }
 
+type SeccompStAuditDrop struct {
+	_     structs.HostLayout
+	Kind  uint32
+	Stage uint32
+	Task  struct {
+		_        structs.HostLayout
+		KtimeNs  uint64
+		CgroupId uint64
+		Tgid     uint32
+		Tid      uint32
+		Uid      uint32
+		Gid      uint32
+		Comm     [16]int8
+	}
+	DecisionSeq uint64
+	Type        int32
+	Pad         uint32
+	Reason      [48]int8
+}
+
 type SeccompStCounter uint32
 
 const (
@@ -32,7 +52,8 @@ const (
 	SeccompStCounterST_CNT_EMISSIONS           SeccompStCounter = 7
 	SeccompStCounterST_CNT_RB_DROP_FILTER      SeccompStCounter = 8
 	SeccompStCounterST_CNT_RB_DROP_SYSCTL      SeccompStCounter = 9
-	SeccompStCounterST_CNT_MAX                 SeccompStCounter = 10
+	SeccompStCounterST_CNT_RB_DROP_AUDIT_DROP  SeccompStCounter = 10
+	SeccompStCounterST_CNT_MAX                 SeccompStCounter = 11
 )
 
 type SeccompStDecision struct {
@@ -71,6 +92,13 @@ type SeccompStDecision struct {
 	FilterAddr         [16]uint64
 	FilterLog          [16]uint8
 }
+
+type SeccompStDropStage uint32
+
+const (
+	SeccompStDropStageST_DROP_START_REFUSED SeccompStDropStage = 1
+	SeccompStDropStageST_DROP_LOST          SeccompStDropStage = 2
+)
 
 type SeccompStEmission struct {
 	_     structs.HostLayout
@@ -134,6 +162,7 @@ const (
 	SeccompStRecordKindST_REC_SECCOMP_LOG SeccompStRecordKind = 3
 	SeccompStRecordKindST_REC_FILTER      SeccompStRecordKind = 4
 	SeccompStRecordKindST_REC_SYSCTL      SeccompStRecordKind = 5
+	SeccompStRecordKindST_REC_AUDIT_DROP  SeccompStRecordKind = 6
 )
 
 type SeccompStSysctl struct {
@@ -165,20 +194,27 @@ const (
 	SeccompMapInflight                = "inflight"
 	SeccompMapScratch                 = "scratch"
 	SeccompMapSentFilters             = "sent_filters"
+	SeccompMapSentProgs               = "sent_progs"
 	SeccompMapSeqSource               = "seq_source"
 	SeccompMapTargets                 = "targets"
+	SeccompProgFentryAuditLogLost     = "fentry_audit_log_lost"
 	SeccompProgFentryAuditSeccomp     = "fentry_audit_seccomp"
 	SeccompProgFentryFilter2          = "fentry_filter2"
 	SeccompProgFentryFilter3          = "fentry_filter3"
+	SeccompProgFentryProgDestroy      = "fentry_prog_destroy"
 	SeccompProgFentrySeccompLog       = "fentry_seccomp_log"
 	SeccompProgFexitActionsLogged     = "fexit_actions_logged"
+	SeccompProgFexitAuditLogStart     = "fexit_audit_log_start"
 	SeccompProgFexitFilter2           = "fexit_filter2"
 	SeccompProgFexitFilter3           = "fexit_filter3"
 	SeccompProgFollowFork             = "follow_fork"
+	SeccompProgKprobeAuditLogLost     = "kprobe_audit_log_lost"
 	SeccompProgKprobeAuditSeccomp     = "kprobe_audit_seccomp"
 	SeccompProgKprobeFilter           = "kprobe_filter"
+	SeccompProgKprobeProgDestroy      = "kprobe_prog_destroy"
 	SeccompProgKprobeSeccompLog       = "kprobe_seccomp_log"
 	SeccompProgKretprobeActionsLogged = "kretprobe_actions_logged"
+	SeccompProgKretprobeAuditLogStart = "kretprobe_audit_log_start"
 	SeccompProgKretprobeFilter        = "kretprobe_filter"
 	SeccompProgTaskExit               = "task_exit"
 	SeccompVarActionsLoggedAddr       = "actions_logged_addr"
@@ -189,7 +225,9 @@ const (
 	SeccompVarFollowForks             = "follow_forks"
 	SeccompVarSendAll                 = "send_all"
 	SeccompVarTargetComm              = "target_comm"
+	SeccompVarUnusedAuditDrop         = "unused_audit_drop"
 	SeccompVarUnusedCounter           = "unused_counter"
+	SeccompVarUnusedDropStage         = "unused_drop_stage"
 	SeccompVarUnusedEmission          = "unused_emission"
 	SeccompVarUnusedFilter            = "unused_filter"
 	SeccompVarUnusedFlags             = "unused_flags"
@@ -239,18 +277,24 @@ type SeccompSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type SeccompProgramSpecs struct {
+	FentryAuditLogLost     *ebpf.ProgramSpec `ebpf:"fentry_audit_log_lost"`
 	FentryAuditSeccomp     *ebpf.ProgramSpec `ebpf:"fentry_audit_seccomp"`
 	FentryFilter2          *ebpf.ProgramSpec `ebpf:"fentry_filter2"`
 	FentryFilter3          *ebpf.ProgramSpec `ebpf:"fentry_filter3"`
+	FentryProgDestroy      *ebpf.ProgramSpec `ebpf:"fentry_prog_destroy"`
 	FentrySeccompLog       *ebpf.ProgramSpec `ebpf:"fentry_seccomp_log"`
 	FexitActionsLogged     *ebpf.ProgramSpec `ebpf:"fexit_actions_logged"`
+	FexitAuditLogStart     *ebpf.ProgramSpec `ebpf:"fexit_audit_log_start"`
 	FexitFilter2           *ebpf.ProgramSpec `ebpf:"fexit_filter2"`
 	FexitFilter3           *ebpf.ProgramSpec `ebpf:"fexit_filter3"`
 	FollowFork             *ebpf.ProgramSpec `ebpf:"follow_fork"`
+	KprobeAuditLogLost     *ebpf.ProgramSpec `ebpf:"kprobe_audit_log_lost"`
 	KprobeAuditSeccomp     *ebpf.ProgramSpec `ebpf:"kprobe_audit_seccomp"`
 	KprobeFilter           *ebpf.ProgramSpec `ebpf:"kprobe_filter"`
+	KprobeProgDestroy      *ebpf.ProgramSpec `ebpf:"kprobe_prog_destroy"`
 	KprobeSeccompLog       *ebpf.ProgramSpec `ebpf:"kprobe_seccomp_log"`
 	KretprobeActionsLogged *ebpf.ProgramSpec `ebpf:"kretprobe_actions_logged"`
+	KretprobeAuditLogStart *ebpf.ProgramSpec `ebpf:"kretprobe_audit_log_start"`
 	KretprobeFilter        *ebpf.ProgramSpec `ebpf:"kretprobe_filter"`
 	TaskExit               *ebpf.ProgramSpec `ebpf:"task_exit"`
 }
@@ -265,6 +309,7 @@ type SeccompMapSpecs struct {
 	Inflight      *ebpf.MapSpec `ebpf:"inflight"`
 	Scratch       *ebpf.MapSpec `ebpf:"scratch"`
 	SentFilters   *ebpf.MapSpec `ebpf:"sent_filters"`
+	SentProgs     *ebpf.MapSpec `ebpf:"sent_progs"`
 	SeqSource     *ebpf.MapSpec `ebpf:"seq_source"`
 	Targets       *ebpf.MapSpec `ebpf:"targets"`
 }
@@ -281,7 +326,9 @@ type SeccompVariableSpecs struct {
 	FollowForks       *ebpf.VariableSpec `ebpf:"follow_forks"`
 	SendAll           *ebpf.VariableSpec `ebpf:"send_all"`
 	TargetComm        *ebpf.VariableSpec `ebpf:"target_comm"`
+	UnusedAuditDrop   *ebpf.VariableSpec `ebpf:"unused_audit_drop"`
 	UnusedCounter     *ebpf.VariableSpec `ebpf:"unused_counter"`
+	UnusedDropStage   *ebpf.VariableSpec `ebpf:"unused_drop_stage"`
 	UnusedEmission    *ebpf.VariableSpec `ebpf:"unused_emission"`
 	UnusedFilter      *ebpf.VariableSpec `ebpf:"unused_filter"`
 	UnusedFlags       *ebpf.VariableSpec `ebpf:"unused_flags"`
@@ -315,6 +362,7 @@ type SeccompMaps struct {
 	Inflight      *ebpf.Map `ebpf:"inflight"`
 	Scratch       *ebpf.Map `ebpf:"scratch"`
 	SentFilters   *ebpf.Map `ebpf:"sent_filters"`
+	SentProgs     *ebpf.Map `ebpf:"sent_progs"`
 	SeqSource     *ebpf.Map `ebpf:"seq_source"`
 	Targets       *ebpf.Map `ebpf:"targets"`
 }
@@ -327,6 +375,7 @@ func (m *SeccompMaps) Close() error {
 		m.Inflight,
 		m.Scratch,
 		m.SentFilters,
+		m.SentProgs,
 		m.SeqSource,
 		m.Targets,
 	)
@@ -344,7 +393,9 @@ type SeccompVariables struct {
 	FollowForks       *ebpf.Variable `ebpf:"follow_forks"`
 	SendAll           *ebpf.Variable `ebpf:"send_all"`
 	TargetComm        *ebpf.Variable `ebpf:"target_comm"`
+	UnusedAuditDrop   *ebpf.Variable `ebpf:"unused_audit_drop"`
 	UnusedCounter     *ebpf.Variable `ebpf:"unused_counter"`
+	UnusedDropStage   *ebpf.Variable `ebpf:"unused_drop_stage"`
 	UnusedEmission    *ebpf.Variable `ebpf:"unused_emission"`
 	UnusedFilter      *ebpf.Variable `ebpf:"unused_filter"`
 	UnusedFlags       *ebpf.Variable `ebpf:"unused_flags"`
@@ -356,36 +407,48 @@ type SeccompVariables struct {
 //
 // It can be passed to LoadSeccompObjects or ebpf.CollectionSpec.LoadAndAssign.
 type SeccompPrograms struct {
+	FentryAuditLogLost     *ebpf.Program `ebpf:"fentry_audit_log_lost"`
 	FentryAuditSeccomp     *ebpf.Program `ebpf:"fentry_audit_seccomp"`
 	FentryFilter2          *ebpf.Program `ebpf:"fentry_filter2"`
 	FentryFilter3          *ebpf.Program `ebpf:"fentry_filter3"`
+	FentryProgDestroy      *ebpf.Program `ebpf:"fentry_prog_destroy"`
 	FentrySeccompLog       *ebpf.Program `ebpf:"fentry_seccomp_log"`
 	FexitActionsLogged     *ebpf.Program `ebpf:"fexit_actions_logged"`
+	FexitAuditLogStart     *ebpf.Program `ebpf:"fexit_audit_log_start"`
 	FexitFilter2           *ebpf.Program `ebpf:"fexit_filter2"`
 	FexitFilter3           *ebpf.Program `ebpf:"fexit_filter3"`
 	FollowFork             *ebpf.Program `ebpf:"follow_fork"`
+	KprobeAuditLogLost     *ebpf.Program `ebpf:"kprobe_audit_log_lost"`
 	KprobeAuditSeccomp     *ebpf.Program `ebpf:"kprobe_audit_seccomp"`
 	KprobeFilter           *ebpf.Program `ebpf:"kprobe_filter"`
+	KprobeProgDestroy      *ebpf.Program `ebpf:"kprobe_prog_destroy"`
 	KprobeSeccompLog       *ebpf.Program `ebpf:"kprobe_seccomp_log"`
 	KretprobeActionsLogged *ebpf.Program `ebpf:"kretprobe_actions_logged"`
+	KretprobeAuditLogStart *ebpf.Program `ebpf:"kretprobe_audit_log_start"`
 	KretprobeFilter        *ebpf.Program `ebpf:"kretprobe_filter"`
 	TaskExit               *ebpf.Program `ebpf:"task_exit"`
 }
 
 func (p *SeccompPrograms) Close() error {
 	return _SeccompClose(
+		p.FentryAuditLogLost,
 		p.FentryAuditSeccomp,
 		p.FentryFilter2,
 		p.FentryFilter3,
+		p.FentryProgDestroy,
 		p.FentrySeccompLog,
 		p.FexitActionsLogged,
+		p.FexitAuditLogStart,
 		p.FexitFilter2,
 		p.FexitFilter3,
 		p.FollowFork,
+		p.KprobeAuditLogLost,
 		p.KprobeAuditSeccomp,
 		p.KprobeFilter,
+		p.KprobeProgDestroy,
 		p.KprobeSeccompLog,
 		p.KretprobeActionsLogged,
+		p.KretprobeAuditLogStart,
 		p.KretprobeFilter,
 		p.TaskExit,
 	)

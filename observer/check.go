@@ -50,6 +50,8 @@ type Checker struct {
 	// rechecked holds outer TRACE decisions whose re-check has been seen (it exits first).
 	rechecked map[uint64]bool
 	noNotif   bool
+	// OtherDrops are audit losses seen outside any decision.
+	OtherDrops []*AuditDrop
 }
 
 // ModelFor picks the model from the emission symbol the kernel has (§5.1).
@@ -99,6 +101,12 @@ func (c *Checker) Add(ev Event) []Judged {
 	}
 	var out []Judged
 	for _, p := range c.pairer.Add(ev) {
+		if p.Decision == nil && len(p.Emissions) == 0 && len(p.SeccompLogs) == 0 {
+			// An audit loss outside any decision (another task's record, the
+			// kauditd queues): not a verdict, but the run saw a loss.
+			c.OtherDrops = append(c.OtherDrops, p.Drops...)
+			continue
+		}
 		out = append(out, c.judge(p))
 	}
 	return out
@@ -171,6 +179,16 @@ func (c *Checker) judge(p Pair) Judged {
 		audited = audited && d.AuditEnabled != 0
 	} else {
 		audited = audited && c.auditEnabled
+	}
+	// Where the kernel has seccomp_log (a rebuilt kernel) it is ground truth for
+	// the reconstruction: any disagreement is a bug in seccomptrace or the kernel.
+	for _, sl := range p.SeccompLogs {
+		if sl.Code != action || sl.Requested != d.Requested() {
+			j.Verdict = Inconclusive
+			j.Reason = fmt.Sprintf("RECONSTRUCTION DISAGREES WITH seccomp_log: kernel logged action %#x requested=%v, re-evaluation gives %#x requested=%v",
+				sl.Code, sl.Requested, action, d.Requested())
+			return j
+		}
 	}
 	exp, reason := policy.Expect(policy.Decision{Action: d.Ret, Requested: d.Requested(), Path: j.Path, Audited: audited}, c.policy(j.ActionsLogged), c.model)
 	return c.verdict(j, exp, string(reason), false)

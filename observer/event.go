@@ -112,9 +112,23 @@ type SysctlWrite struct {
 	ValueKnown bool
 }
 
-// Event is a *Decision, *Emission, *Filter or *SysctlWrite.
+// AuditDrop is a record the kernel decided to write and did not (§6):
+// audit_log_start refused it, or audit_log_lost counted it.
+type AuditDrop struct {
+	Task
+	DecisionSeq uint64 // the decision in flight in this task, 0 when none
+	// Refused: audit_log_start returned NULL (audit=0 at boot, an exclude
+	// rule, the backlog, no memory); Type is the record type when known.
+	Refused bool
+	Type    int32
+	// Reason is audit_log_lost's message ("rate limit exceeded", "backlog limit exceeded", ...).
+	Reason string
+}
+
+// Event is a *Decision, *Emission, *Filter, *SysctlWrite or *AuditDrop.
 type Event interface{ isEvent() }
 
+func (*AuditDrop) isEvent()   {}
 func (*SysctlWrite) isEvent() {}
 func (*Decision) isEvent()    {}
 func (*Emission) isEvent()    {}
@@ -162,6 +176,18 @@ func (o *Observer) Decode(raw []byte) (Event, error) {
 		}, nil
 	case gen.SeccompStRecordKindST_REC_FILTER:
 		return o.filter(raw)
+	case gen.SeccompStRecordKindST_REC_AUDIT_DROP:
+		var r gen.SeccompStAuditDrop
+		if err := copyRecord(&r, raw); err != nil {
+			return nil, err
+		}
+		return &AuditDrop{
+			Task:        o.task(&r.Task.KtimeNs, r.Task.CgroupId, r.Task.Tgid, r.Task.Tid, r.Task.Uid, r.Task.Gid, r.Task.Comm),
+			DecisionSeq: r.DecisionSeq,
+			Refused:     r.Stage == uint32(gen.SeccompStDropStageST_DROP_START_REFUSED),
+			Type:        r.Type,
+			Reason:      cString(r.Reason[:]),
+		}, nil
 	case gen.SeccompStRecordKindST_REC_SYSCTL:
 		var r gen.SeccompStSysctl
 		if err := copyRecord(&r, raw); err != nil {

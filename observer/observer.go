@@ -55,6 +55,9 @@ const (
 	HookSeccompLog = "seccomp_log"
 	HookFork       = "fork"
 	HookSysctl     = "sysctl"
+	HookFilterFree = "filter_free"
+	HookAuditStart = "audit_start"
+	HookAuditLost  = "audit_lost"
 )
 
 // HookStatus reports how one hook was attached, or why it was not.
@@ -165,12 +168,24 @@ func Discover(opts Options) (Plan, error) {
 	sc := HookStatus{Name: HookSysctl, Symbol: "seccomp_actions_logged_handler"}
 	sc.Strategy, sc.Detail = pickStrategy(sc.Symbol, opts.ForceKprobe)
 	plan.Hooks = append(plan.Hooks, sc)
+	// A freed filter's address can be reused by a new filter: forget it when
+	// seccomp_filter_free destroys its program, so the new one is sent.
+	ff := HookStatus{Name: HookFilterFree, Symbol: "bpf_prog_destroy", Required: true}
+	ff.Strategy, ff.Detail = pickStrategy(ff.Symbol, opts.ForceKprobe)
+	plan.Hooks = append(plan.Hooks, ff)
+
+	// Where a decided record dies (§6): optional, they attribute losses.
+	for _, h := range []HookStatus{{Name: HookAuditStart, Symbol: "audit_log_start"}, {Name: HookAuditLost, Symbol: "audit_log_lost"}} {
+		h.Strategy, h.Detail = pickStrategy(h.Symbol, opts.ForceKprobe)
+		plan.Hooks = append(plan.Hooks, h)
+	}
+
 	plan.ActionsLoggedAddr = kallsymsData("seccomp_actions_logged")
 	plan.AuditEnabledAddr = kallsymsData("audit_enabled")
 
 	fork := HookStatus{Name: HookFork, Symbol: "sched_process_fork", Strategy: StrategyUnavailable, Detail: "not needed: not following forks"}
 	if opts.FollowForks {
-		fork.Strategy, fork.Detail, fork.Required = "tp_btf", "", true
+		fork.Strategy, fork.Detail, fork.Required = strategyTpBTF, "", true
 	}
 	plan.Hooks = append(plan.Hooks, fork)
 	return plan, nil
@@ -217,66 +232,24 @@ func Open(opts Options) (*Observer, error) {
 			return nil, fmt.Errorf("attaching %s hook (%s): %s", h.Name, h.Symbol, h.Detail)
 		}
 	}
-
 	spec, err := gen.LoadSeccomp()
 	if err != nil {
 		return nil, fmt.Errorf("loading probe spec: %w", err)
 	}
-	keep := map[string]bool{}
-	hook := func(name string) HookStatus {
-		for _, h := range plan.Hooks {
-			if h.Name == name {
-				return h
-			}
-		}
-		return HookStatus{}
-	}
-	decision, emission, logHook := hook(HookDecision), hook(HookEmission), hook(HookSeccompLog)
-	switch decision.Strategy {
-	case StrategyFentry:
-		if plan.FilterArity == 3 {
-			keep[gen.SeccompProgFentryFilter3], keep[gen.SeccompProgFexitFilter3] = true, true
-		} else {
-			keep[gen.SeccompProgFentryFilter2], keep[gen.SeccompProgFexitFilter2] = true, true
-		}
-	case StrategyKprobe:
-		keep[gen.SeccompProgKprobeFilter], keep[gen.SeccompProgKretprobeFilter] = true, true
-	}
-	emissionProg := gen.SeccompProgFentryAuditSeccomp
-	if emission.Strategy == StrategyKprobe {
-		emissionProg = gen.SeccompProgKprobeAuditSeccomp
-	}
-	keep[emissionProg] = true
-	spec.Programs[emissionProg].AttachTo = emission.Symbol
-	slogProg := ""
-	switch logHook.Strategy {
-	case StrategyFentry:
-		slogProg = gen.SeccompProgFentrySeccompLog
-	case StrategyKprobe:
-		slogProg = gen.SeccompProgKprobeSeccompLog
-	}
-	if slogProg != "" {
-		keep[slogProg] = true
-	}
-	if opts.FollowForks {
-		keep[gen.SeccompProgFollowFork] = true
-	}
-	keep[gen.SeccompProgTaskExit] = true
-	sysctl := hook(HookSysctl)
-	sysctlProg := ""
-	switch sysctl.Strategy {
-	case StrategyFentry:
-		sysctlProg = gen.SeccompProgFexitActionsLogged
-	case StrategyKprobe:
-		sysctlProg = gen.SeccompProgKretprobeActionsLogged
-	}
-	if sysctlProg != "" {
-		keep[sysctlProg] = true
-	}
+	binds := bindings(plan, opts)
 	// One ELF serves every kernel: drop the programs this kernel will not run before load.
+	keep := map[string]bool{}
+	for _, b := range binds {
+		keep[b.prog] = true
+	}
 	for name := range spec.Programs {
 		if !keep[name] {
 			delete(spec.Programs, name)
+		}
+	}
+	for _, b := range binds {
+		if b.strategy == StrategyFentry {
+			spec.Programs[b.prog].AttachTo = b.symbol
 		}
 	}
 
@@ -285,19 +258,18 @@ func Open(opts Options) (*Observer, error) {
 		return nil, fmt.Errorf("counting possible CPUs: %w", err)
 	}
 	spec.Maps[gen.SeccompMapFilterScratch].MaxEntries = uint32(cpus)
-	vars := map[string]any{
+	var comm [16]byte
+	copy(comm[:], opts.Comm)
+	for name, v := range map[string]any{
 		gen.SeccompVarFilterTargets:     boolByte(len(opts.PIDs) > 0),
 		gen.SeccompVarFollowForks:       boolByte(opts.FollowForks),
 		gen.SeccompVarFilterComm:        boolByte(opts.Comm != ""),
+		gen.SeccompVarTargetComm:        comm,
 		gen.SeccompVarSendAll:           boolByte(opts.SendAll),
 		gen.SeccompVarFilterArity:       uint8(plan.FilterArity),
 		gen.SeccompVarActionsLoggedAddr: plan.ActionsLoggedAddr,
 		gen.SeccompVarAuditEnabledAddr:  plan.AuditEnabledAddr,
-	}
-	var comm [16]byte
-	copy(comm[:], opts.Comm)
-	vars[gen.SeccompVarTargetComm] = comm
-	for name, v := range vars {
+	} {
 		if err := spec.Variables[name].Set(v); err != nil {
 			return nil, fmt.Errorf("setting %s: %w", name, err)
 		}
@@ -312,84 +284,91 @@ func Open(opts Options) (*Observer, error) {
 		return nil, classify("loading probes", err)
 	}
 	o := &Observer{plan: plan, objs: coll, filters: make(map[uint64]*Filter), bootTime: bootTime()}
-	fail := func(err error) (*Observer, error) {
-		o.Close()
-		return nil, err
-	}
 	for _, pid := range opts.PIDs {
 		if err := o.AddTarget(pid); err != nil {
-			return fail(err)
+			o.Close()
+			return nil, err
 		}
 	}
-
-	// Emission hooks first, decision exit before entry: no entry is ever seen without its exit hook.
-	attachOne := func(prog, symbol string, strategy Strategy, ret bool) error {
-		p := coll.Programs[prog]
-		var l link.Link
-		var err error
-		switch strategy {
-		case StrategyFentry, "tp_btf":
-			l, err = link.AttachTracing(link.TracingOptions{Program: p})
-		case StrategyKprobe:
-			if ret {
-				l, err = link.Kretprobe(symbol, p, &link.KprobeOptions{})
-			} else {
-				l, err = link.Kprobe(symbol, p, nil)
-			}
-		}
-		if err != nil {
-			return classify(fmt.Sprintf("attaching %s to %s", prog, symbol), err)
-		}
-		o.links = append(o.links, l)
-		return nil
-	}
-	if err := attachOne(emissionProg, emission.Symbol, emission.Strategy, false); err != nil {
-		return fail(err)
-	}
-	if slogProg != "" {
-		if err := attachOne(slogProg, logHook.Symbol, logHook.Strategy, false); err != nil {
-			return fail(err)
+	for _, b := range binds {
+		if err := o.attach(b); err != nil {
+			o.Close()
+			return nil, err
 		}
 	}
-	if err := attachOne(gen.SeccompProgTaskExit, "sched_process_exit", "tp_btf", false); err != nil {
-		return fail(err)
-	}
-	if sysctlProg != "" {
-		if err := attachOne(sysctlProg, sysctl.Symbol, sysctl.Strategy, true); err != nil {
-			return fail(err)
-		}
-	}
-	if opts.FollowForks {
-		if err := attachOne(gen.SeccompProgFollowFork, "sched_process_fork", "tp_btf", false); err != nil {
-			return fail(err)
-		}
-	}
-	switch decision.Strategy {
-	case StrategyFentry:
-		exit, entry := gen.SeccompProgFexitFilter3, gen.SeccompProgFentryFilter3
-		if plan.FilterArity == 2 {
-			exit, entry = gen.SeccompProgFexitFilter2, gen.SeccompProgFentryFilter2
-		}
-		if err := attachOne(exit, decision.Symbol, StrategyFentry, true); err != nil {
-			return fail(err)
-		}
-		if err := attachOne(entry, decision.Symbol, StrategyFentry, false); err != nil {
-			return fail(err)
-		}
-	case StrategyKprobe:
-		if err := attachOne(gen.SeccompProgKretprobeFilter, decision.Symbol, StrategyKprobe, true); err != nil {
-			return fail(err)
-		}
-		if err := attachOne(gen.SeccompProgKprobeFilter, decision.Symbol, StrategyKprobe, false); err != nil {
-			return fail(err)
-		}
-	}
-
 	o.reader, err = ringbuf.NewReader(coll.Maps[gen.SeccompMapEvents])
 	if err != nil {
-		return fail(fmt.Errorf("opening ring buffer reader: %w", err))
+		o.Close()
+		return nil, fmt.Errorf("opening ring buffer reader: %w", err)
 	}
 	return o, nil
+}
+
+// binding is one program attached to one kernel symbol.
+type binding struct {
+	prog, symbol string
+	strategy     Strategy
+	ret          bool // kretprobe (fexit programs know it from their section)
+}
+
+// bindings lists the programs to attach, in attach order: emissions and
+// bookkeeping first, the decision exit before its entry, so that no entry
+// is ever recorded without its exit hook.
+func bindings(plan Plan, opts Options) []binding {
+	var out []binding
+	pick := func(name, fentry, kprobe string, ret bool) {
+		for _, h := range plan.Hooks {
+			if h.Name != name {
+				continue
+			}
+			switch h.Strategy {
+			case StrategyFentry:
+				out = append(out, binding{fentry, h.Symbol, StrategyFentry, false})
+			case StrategyKprobe:
+				out = append(out, binding{kprobe, h.Symbol, StrategyKprobe, ret})
+			}
+		}
+	}
+	pick(HookEmission, gen.SeccompProgFentryAuditSeccomp, gen.SeccompProgKprobeAuditSeccomp, false)
+	pick(HookSeccompLog, gen.SeccompProgFentrySeccompLog, gen.SeccompProgKprobeSeccompLog, false)
+	pick(HookSysctl, gen.SeccompProgFexitActionsLogged, gen.SeccompProgKretprobeActionsLogged, true)
+	pick(HookFilterFree, gen.SeccompProgFentryProgDestroy, gen.SeccompProgKprobeProgDestroy, false)
+	pick(HookAuditStart, gen.SeccompProgFexitAuditLogStart, gen.SeccompProgKretprobeAuditLogStart, true)
+	pick(HookAuditLost, gen.SeccompProgFentryAuditLogLost, gen.SeccompProgKprobeAuditLogLost, false)
+	out = append(out, binding{gen.SeccompProgTaskExit, "sched_process_exit", strategyTpBTF, false})
+	if opts.FollowForks {
+		out = append(out, binding{gen.SeccompProgFollowFork, "sched_process_fork", strategyTpBTF, false})
+	}
+	if plan.FilterArity == 2 {
+		pick(HookDecision, gen.SeccompProgFexitFilter2, gen.SeccompProgKretprobeFilter, true)
+		pick(HookDecision, gen.SeccompProgFentryFilter2, gen.SeccompProgKprobeFilter, false)
+	} else {
+		pick(HookDecision, gen.SeccompProgFexitFilter3, gen.SeccompProgKretprobeFilter, true)
+		pick(HookDecision, gen.SeccompProgFentryFilter3, gen.SeccompProgKprobeFilter, false)
+	}
+	return out
+}
+
+// strategyTpBTF attaches a tp_btf program (a BTF-typed tracepoint).
+const strategyTpBTF Strategy = "tp_btf"
+
+func (o *Observer) attach(b binding) error {
+	p := o.objs.Programs[b.prog]
+	var l link.Link
+	var err error
+	switch {
+	case b.strategy == StrategyFentry || b.strategy == strategyTpBTF:
+		l, err = link.AttachTracing(link.TracingOptions{Program: p})
+	case b.ret:
+		l, err = link.Kretprobe(b.symbol, p, nil)
+	default:
+		l, err = link.Kprobe(b.symbol, p, nil)
+	}
+	if err != nil {
+		return classify(fmt.Sprintf("attaching %s to %s", b.prog, b.symbol), err)
+	}
+	o.links = append(o.links, l)
+	return nil
 }
 
 // Plan reports how each hook was attached.
@@ -442,14 +421,14 @@ type Counters struct {
 	// Emissions is every audit_seccomp call seen.
 	Emissions uint64
 	// Ring-buffer reservations that failed, per record kind.
-	DroppedDecisions, DroppedEmissions, DroppedSeccompLogs, DroppedFilters, DroppedSysctls uint64
+	DroppedDecisions, DroppedEmissions, DroppedSeccompLogs, DroppedFilters, DroppedSysctls, DroppedAuditDrops uint64
 	// InflightFull counts decisions that could not be followed to their exit.
 	InflightFull uint64
 }
 
 // Lost is the number of records the kernel side could not deliver.
 func (c Counters) Lost() uint64 {
-	return c.DroppedDecisions + c.DroppedEmissions + c.DroppedSeccompLogs + c.DroppedFilters + c.DroppedSysctls + c.InflightFull
+	return c.DroppedDecisions + c.DroppedEmissions + c.DroppedSeccompLogs + c.DroppedFilters + c.DroppedSysctls + c.DroppedAuditDrops + c.InflightFull
 }
 
 // Counters reads the per-CPU counters.
@@ -476,6 +455,7 @@ func (o *Observer) Counters() (Counters, error) {
 		gen.SeccompStCounterST_CNT_RB_DROP_SECCOMP_LOG: &c.DroppedSeccompLogs,
 		gen.SeccompStCounterST_CNT_RB_DROP_FILTER:      &c.DroppedFilters,
 		gen.SeccompStCounterST_CNT_RB_DROP_SYSCTL:      &c.DroppedSysctls,
+		gen.SeccompStCounterST_CNT_RB_DROP_AUDIT_DROP:  &c.DroppedAuditDrops,
 		gen.SeccompStCounterST_CNT_INFLIGHT_FULL:       &c.InflightFull,
 	} {
 		v, err := sum(idx)

@@ -9,6 +9,8 @@ type Pair struct {
 	Decision    *Decision
 	Emissions   []*Emission // audit_seccomp calls
 	SeccompLogs []*Emission // seccomp_log calls, where the kernel has the symbol
+	// Drops are the audit losses inside this decision (the records it tried to write).
+	Drops []*AuditDrop
 }
 
 // Pairer joins emissions to their decision by sequence number. A task's
@@ -28,16 +30,17 @@ func (p *Pairer) Add(ev Event) []Pair {
 		if e.DecisionSeq == 0 {
 			return []Pair{p.single(e)}
 		}
-		pp := p.pending[e.DecisionSeq]
-		if pp == nil {
-			pp = &Pair{}
-			p.pending[e.DecisionSeq] = pp
-		}
+		pp := p.get(e.DecisionSeq)
 		if e.SeccompLog {
 			pp.SeccompLogs = append(pp.SeccompLogs, e)
 		} else {
 			pp.Emissions = append(pp.Emissions, e)
 		}
+	case *AuditDrop:
+		if e.DecisionSeq == 0 {
+			return []Pair{{Drops: []*AuditDrop{e}}}
+		}
+		p.get(e.DecisionSeq).Drops = append(p.get(e.DecisionSeq).Drops, e)
 	case *Decision:
 		pp := p.pending[e.Seq]
 		delete(p.pending, e.Seq)
@@ -48,6 +51,15 @@ func (p *Pairer) Add(ev Event) []Pair {
 		return []Pair{*pp}
 	}
 	return nil
+}
+
+func (p *Pairer) get(seq uint64) *Pair {
+	pp := p.pending[seq]
+	if pp == nil {
+		pp = &Pair{}
+		p.pending[seq] = pp
+	}
+	return pp
 }
 
 func (p *Pairer) single(e *Emission) Pair {

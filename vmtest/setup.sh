@@ -25,8 +25,9 @@ SUITES="bookworm bookworm-backports trixie trixie-backports sid bullseye"
 SECURITY_SUITES="bookworm-security bullseye-security"
 # virtme-ng 1.35 is only in trixie; it is pure Python and runs on bookworm.
 VNG_SUITE=trixie
-# vng's initramfs needs a static busybox (busybox-static replaces busybox).
-HOST_PACKAGES="qemu-system-x86 python3 python3-argcomplete python3-pkg-resources python3-requests file kmod busybox-static"
+# vng's initramfs needs a static busybox (busybox-static replaces busybox);
+# auditd provides auditctl, which the guest tests use to enable audit and add rules.
+HOST_PACKAGES="qemu-system-x86 python3 python3-argcomplete python3-pkg-resources python3-requests file kmod busybox-static auditd"
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }

@@ -18,5 +18,6 @@ step() {
 
 step build/seccomptrace doctor
 step build/observer.test -test.v -test.count=1
+step build/audit.test -test.v -test.count=1
 step build/cmd.test -test.v -test.count=1
 exit $status

@@ -34,9 +34,22 @@ type checkSummary struct {
 	CachedAllow  uint64                    `json:"cached_allow"`
 	Lost         uint64                    `json:"records_lost"`
 	PerAction    map[string]*actionSummary `json:"per_action"`
+	Audit        auditSummary              `json:"audit"`
 	Violations   []pairJSON                `json:"violations"`
 	Inconclusive []pairJSON                `json:"inconclusive"`
 	Result       string                    `json:"result"`
+}
+
+// auditSummary is where the emissions' records went (issue: follow the record).
+type auditSummary struct {
+	Followed       bool   `json:"followed"`
+	Why            string `json:"why,omitempty"`
+	Emissions      int    `json:"emissions"`
+	Delivered      int    `json:"delivered"`
+	Undelivered    int    `json:"undelivered"`
+	Unmatched      int    `json:"records_without_emission"`
+	Overruns       uint64 `json:"multicast_overruns"`
+	LostCounterGap uint32 `json:"audit_lost_increase"`
 }
 
 type actionSummary struct {
@@ -67,7 +80,10 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("bad --output %q: want text or json", f.output)
 	}
 	sum := checkSummary{Command: command, PerAction: map[string]*actionSummary{}}
+	follower := followAudit(ctx)
+	var judged []observer.Judged
 	res, err := stream(ctx, &f, command, stderr, func(j observer.Judged) error {
+		judged = append(judged, j)
 		if j.Decision != nil {
 			sum.Decisions++
 			name := "unknown"
@@ -86,16 +102,40 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 				a.Silent++
 			}
 		}
-		switch {
-		case j.Verdict.Violation():
-			sum.Violations = append(sum.Violations, toJSON(j))
-		case j.Verdict == observer.Inconclusive:
-			sum.Inconclusive = append(sum.Inconclusive, toJSON(j))
-		}
 		return nil
 	})
 	if err != nil {
+		follower.stop()
 		return exitWith(exitToolError, err)
+	}
+	joiner, pids := follower.finish(judged, &sum.Audit)
+	for _, j := range judged {
+		jj := toJSON(j)
+		for i, e := range j.Emissions {
+			d := joiner.Delivery(e, sum.Audit.Followed, j.Drops)
+			jj.Emissions[i].Delivery = string(d.State)
+			if d.State == observer.Lost {
+				jj.Emissions[i].Delivery = "lost(" + d.Reason + ")"
+			}
+			if d.Record != nil {
+				jj.Emissions[i].Serial = d.Record.Stamp.Serial
+			}
+			if (d.State == observer.Undelivered || d.State == observer.Lost) && j.Verdict != observer.Inconclusive && !j.Verdict.Violation() {
+				// The kernel decided to log but no record arrived: a loss, never a pass.
+				jj.Verdict, jj.Reason = string(observer.Inconclusive), "record decided but not delivered: "+jj.Emissions[i].Delivery
+			}
+		}
+		switch {
+		case j.Verdict.Violation():
+			sum.Violations = append(sum.Violations, jj)
+		case jj.Verdict == string(observer.Inconclusive):
+			sum.Inconclusive = append(sum.Inconclusive, jj)
+		}
+	}
+	for _, r := range joiner.UnmatchedRecords(func(pid uint32) bool { return pids[pid] }) {
+		sum.Audit.Unmatched++
+		sum.Inconclusive = append(sum.Inconclusive, pairJSON{Pid: uint32(r.Pid), Syscall: fmt.Sprint(r.Syscall), Nr: r.Syscall, NoDecision: true,
+			Verdict: string(observer.Inconclusive), Reason: fmt.Sprintf("audit record %s (code %#x) with no emission seen by the probes", r.Stamp, r.Code)})
 	}
 	sum.Model = res.model.String()
 	sum.CachedAllow, sum.Lost = res.counters.CachedAllow, res.counters.Lost()
@@ -112,7 +152,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	switch {
 	case len(sum.Violations) > 0:
 		code, sum.Result = exitViolations, "violations"
-	case len(sum.Inconclusive) > 0 || sum.Lost > 0:
+	case len(sum.Inconclusive) > 0 || sum.Lost > 0 || sum.Audit.Overruns > 0 || sum.Audit.LostCounterGap > 0:
 		code, sum.Result = exitInconclusive, "inconclusive"
 	}
 	if f.output == "json" {
@@ -149,6 +189,12 @@ func printSummary(w io.Writer, s *checkSummary) {
 	}
 	for _, v := range s.Inconclusive {
 		fmt.Fprintf(w, "  INCONCLUSIVE: pid %d %s: %s\n", v.Pid, v.Syscall, v.Reason)
+	}
+	if s.Audit.Followed {
+		fmt.Fprintf(w, "  audit: %d of %d emissions delivered to the multicast group, %d undelivered, %d records without emission, %d overruns, audit_lost +%d\n",
+			s.Audit.Delivered, s.Audit.Emissions, s.Audit.Undelivered, s.Audit.Unmatched, s.Audit.Overruns, s.Audit.LostCounterGap)
+	} else {
+		fmt.Fprintf(w, "  audit: records not followed: %s\n", s.Audit.Why)
 	}
 	fmt.Fprintf(w, "result: %s\n", s.Result)
 }

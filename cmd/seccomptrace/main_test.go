@@ -7,7 +7,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -206,6 +208,11 @@ func TestCheckActionsVM(t *testing.T) {
 	if sum.Result != "pass" || len(sum.Violations) != 0 || len(sum.Inconclusive) != 0 || sum.Lost != 0 {
 		t.Fatalf("result %s, %d violations, %d inconclusive, %d lost", sum.Result, len(sum.Violations), len(sum.Inconclusive), sum.Lost)
 	}
+	// Every emission's record reached the multicast group: 2n errno/trap/trace(/user_notif)
+	// logged halves, 2n LOG, 3 kills.
+	if a := sum.Audit; !a.Followed || a.Delivered != a.Emissions || a.Undelivered != 0 || a.Unmatched != 0 || a.Overruns != 0 || a.Emissions == 0 {
+		t.Errorf("audit delivery: %+v", a)
+	}
 	avail, _ := os.ReadFile("/proc/sys/kernel/seccomp/actions_avail")
 	want := map[string]actionSummary{
 		"errno":            {2 * n, n, n},
@@ -230,5 +237,131 @@ func TestCheckActionsVM(t *testing.T) {
 	}
 	if _, ok := sum.PerAction["unknown"]; ok {
 		t.Errorf("decisions with an unknown action: %+v", sum.PerAction["unknown"])
+	}
+}
+
+// auditctl runs auditctl in the VM; the test fails if it is missing there.
+func auditctl(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("auditctl", args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("auditctl %v: %v: %s", args, err, out)
+	}
+	return string(out)
+}
+
+// TestCheckWrongModelVM makes every task "audited" (audit enabled, one
+// syscall rule) and judges the actions scenario twice: with the kernel's
+// own model (4.18+) it passes; told the kernel is 4.14-4.17, the oracle
+// expects a record for every non-ALLOW action of the FLAG_LOG-off filter,
+// so check must report exactly those as missing-log.
+func TestCheckWrongModelVM(t *testing.T) {
+	if os.Getenv("SECCOMPTRACE_VMTEST") != "1" {
+		t.Skip("changes audit state: runs in the VM (make vmtest)")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasEnabled := strings.Contains(auditctl(t, "-s"), "enabled 1")
+	auditctl(t, "-e", "1")
+	rule := []string{"always,exit", "-F", "arch=b64", "-S", "getpid"}
+	auditctl(t, append([]string{"-a"}, rule...)...)
+	t.Cleanup(func() {
+		auditctl(t, append([]string{"-d"}, rule...)...)
+		if !wasEnabled {
+			auditctl(t, "-e", "0")
+		}
+	})
+	const n = 2
+	t.Setenv(envAsCLI, "workload --scenario actions --count 2")
+	for _, tc := range []struct {
+		model      string
+		violations int
+	}{
+		{"4.18+", 0},
+		// errno, trap, trace (and user_notif) of the FLAG_LOG-off filter.
+		{"4.14-4.17", 3*n + n},
+	} {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), []string{"check", "--output", "json", "--model", tc.model, "--", self}, &out, &errOut)
+		var sum checkSummary
+		if jerr := json.Unmarshal(out.Bytes(), &sum); jerr != nil {
+			t.Fatalf("model %s: %v (%v)\n%s", tc.model, jerr, err, errOut.String())
+		}
+		want := tc.violations
+		if want > 0 && sum.PerAction["user_notif"] == nil {
+			want -= n
+		}
+		if len(sum.Violations) != want || len(sum.Inconclusive) != 0 {
+			t.Errorf("model %s: %d violations, %d inconclusive, want %d and 0 (err %v)", tc.model, len(sum.Violations), len(sum.Inconclusive), want, err)
+		}
+		for _, v := range sum.Violations {
+			// 4.14-4.17 have no USER_NOTIF: the wrong model sees 0x7fc00000 as an unknown, always-logged action.
+			okReason := v.Reason == "audited-task-pre-4.18" || (v.Action == "user_notif" && v.Reason == "unknown-action-logged")
+			if v.Verdict != "missing-log" || !okReason || v.FlagLog == nil || *v.FlagLog {
+				t.Errorf("model %s: unexpected violation %+v", tc.model, v)
+			}
+		}
+		if want > 0 {
+			if ee, ok := err.(exitError); !ok || ee.code != exitViolations {
+				t.Errorf("model %s: exit %v, want %d", tc.model, err, exitViolations)
+			}
+		} else if err != nil {
+			t.Errorf("model %s: %v", tc.model, err)
+		}
+	}
+}
+
+// TestCheckAuditLossVM creates two loss causes on purpose and checks that
+// check attributes every decided record to its fate and never says pass.
+func TestCheckAuditLossVM(t *testing.T) {
+	if os.Getenv("SECCOMPTRACE_VMTEST") != "1" {
+		t.Skip("changes audit state: runs in the VM (make vmtest)")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name      string
+		set, undo []string
+		count     int
+		wantLost  string // substring of the delivery of lost emissions
+		allLost   bool
+	}{
+		{"exclude rule", []string{"-a", "never,exclude", "-F", "msgtype=SECCOMP"}, []string{"-d", "never,exclude", "-F", "msgtype=SECCOMP"}, 2, "lost(excluded", true},
+		{"rate limit", []string{"-r", "1"}, []string{"-r", "0"}, 20, "lost(rate limit exceeded)", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			auditctl(t, tc.set...)
+			t.Cleanup(func() { auditctl(t, tc.undo...) })
+			t.Setenv(envAsCLI, fmt.Sprintf("workload --count %d", tc.count))
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), []string{"check", "--output", "json", "--", self}, &out, &errOut)
+			var sum checkSummary
+			if jerr := json.Unmarshal(out.Bytes(), &sum); jerr != nil {
+				t.Fatalf("%v (%v)\n%s", jerr, err, errOut.String())
+			}
+			if ee, ok := err.(exitError); !ok || ee.code != exitInconclusive || sum.Result != "inconclusive" {
+				t.Fatalf("a run with lost records: exit %v, result %s; want inconclusive", err, sum.Result)
+			}
+			lost, delivered := 0, 0
+			for _, p := range sum.Inconclusive {
+				for _, e := range p.Emissions {
+					if strings.HasPrefix(e.Delivery, tc.wantLost) {
+						lost++
+					}
+				}
+			}
+			delivered = sum.Audit.Delivered
+			t.Logf("emissions %d, delivered %d, lost %d (%s)", sum.Audit.Emissions, delivered, lost, tc.wantLost)
+			if sum.Audit.Emissions != 2*tc.count || lost == 0 || lost+delivered != sum.Audit.Emissions {
+				t.Errorf("emissions %d, delivered %d, lost as %q %d; want %d = delivered + lost, some lost", sum.Audit.Emissions, delivered, tc.wantLost, lost, 2*tc.count)
+			}
+			if tc.allLost && lost != 2*tc.count {
+				t.Errorf("%d of %d emissions attributed to %q", lost, 2*tc.count, tc.wantLost)
+			}
+		})
 	}
 }

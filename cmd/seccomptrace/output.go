@@ -55,6 +55,9 @@ type emissionJSON struct {
 	Code      string `json:"code"`
 	Action    string `json:"action"`
 	Requested *bool  `json:"requested,omitempty"`
+	// Delivery and Serial: where the record went (check only); `ausearch -a SERIAL` finds it.
+	Delivery string `json:"delivery,omitempty"`
+	Serial   uint32 `json:"serial,omitempty"`
 }
 
 func toJSON(j observer.Judged) pairJSON {

@@ -62,6 +62,11 @@ func Run(s Scenario, resultPath string) (*Result, *os.ProcessState, error) {
 	go func() { traceErr <- trace(*s.Trace, tidR, seizeW) }()
 	terr := <-traceErr
 	werr := cmd.Wait()
+	if errors.Is(werr, unix.ECHILD) {
+		// The traced thread was the child's main thread: the tracer's wait4
+		// reaped the whole process already.
+		werr = nil
+	}
 	res, rerr := ReadResult(resultPath)
 	return res, cmd.ProcessState, errors.Join(terr, werr, rerr)
 }
