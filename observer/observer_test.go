@@ -88,30 +88,38 @@ func collect(t *testing.T, o *observer.Observer, s workload.Scenario) ([]observe
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Barrier: every record the child caused is in the ring before it exited.
-	if err := o.Flush(); err != nil {
-		t.Fatal(err)
-	}
 	p := observer.NewPairer()
 	var pairs []observer.Pair
-	for {
-		ev, err := o.Read()
-		if errors.Is(err, observer.ErrDrained) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("reading: %v", err)
-		}
+	drain(t, o, func(ev observer.Event) {
 		for _, pr := range p.Add(ev) {
 			if tgid(pr) == uint32(res.Pid) {
 				pairs = append(pairs, pr)
 			}
 		}
-	}
+	})
 	for _, pr := range p.Flush() {
 		t.Errorf("emission without its decision: %+v", pr.Emissions[0])
 	}
 	return pairs, res
+}
+
+// drain reads every record already in the ring buffer: the child has
+// exited, so every record it caused is there (Flush is the barrier).
+func drain(t *testing.T, o *observer.Observer, each func(observer.Event)) {
+	t.Helper()
+	if err := o.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ev, err := o.Read()
+		if errors.Is(err, observer.ErrDrained) {
+			return
+		}
+		if err != nil {
+			t.Fatalf("reading: %v", err)
+		}
+		each(ev)
+	}
 }
 
 func tgid(p observer.Pair) uint32 {

@@ -3,7 +3,6 @@
 package observer_test
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -23,9 +22,6 @@ func judgedRun(t *testing.T, o *observer.Observer, s workload.Scenario, nr int32
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := o.Flush(); err != nil {
-		t.Fatal(err)
-	}
 	c, err := observer.NewChecker(policy.ModelPost418, false)
 	if err != nil {
 		t.Fatal(err)
@@ -40,16 +36,7 @@ func judgedRun(t *testing.T, o *observer.Observer, s workload.Scenario, nr int32
 			}
 		}
 	}
-	for {
-		ev, err := o.Read()
-		if errors.Is(err, observer.ErrDrained) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		keep(c.Add(ev))
-	}
+	drain(t, o, func(ev observer.Event) { keep(c.Add(ev)) })
 	keep(c.Flush())
 	return out, res
 }

@@ -33,6 +33,20 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// inVM skips a test that loads BPF or changes kernel state outside the VM
+// runner, and returns this test binary's path (it doubles as the CLI).
+func inVM(t *testing.T) string {
+	t.Helper()
+	if os.Getenv("SECCOMPTRACE_VMTEST") != "1" {
+		t.Skip("loads BPF or changes kernel state: runs in the VM (make vmtest)")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return self
+}
+
 func TestRunErrors(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -115,13 +129,7 @@ func TestTextOutputEscapesComm(t *testing.T) {
 // command that runs the built-in workload, and the JSON lines must show
 // exactly the workload's decisions and emissions.
 func TestWatchWorkloadVM(t *testing.T) {
-	if os.Getenv("SECCOMPTRACE_VMTEST") != "1" {
-		t.Skip("loads BPF: runs in the VM (make vmtest)")
-	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+	self := inVM(t)
 	t.Setenv(envAsCLI, "workload --count 4")
 	var out, errOut bytes.Buffer
 	if err := run(context.Background(), []string{"watch", "--output", "json", "--", self}, &out, &errOut); err != nil {
@@ -167,9 +175,7 @@ func TestWatchWorkloadVM(t *testing.T) {
 }
 
 func TestDoctorVM(t *testing.T) {
-	if os.Getenv("SECCOMPTRACE_VMTEST") != "1" {
-		t.Skip("loads BPF: runs in the VM (make vmtest)")
-	}
+	inVM(t)
 	var out, errOut bytes.Buffer
 	if err := run(context.Background(), []string{"doctor"}, &out, &errOut); err != nil {
 		t.Fatalf("doctor: %v\n%s", err, out.String())
@@ -186,17 +192,11 @@ func TestDoctorVM(t *testing.T) {
 // filters and the kill actions; on a stock kernel every decision must be
 // judged ok and the counts must be exact.
 func TestCheckActionsVM(t *testing.T) {
-	if os.Getenv("SECCOMPTRACE_VMTEST") != "1" {
-		t.Skip("loads BPF: runs in the VM (make vmtest)")
-	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+	self := inVM(t)
 	const n = 2
 	t.Setenv(envAsCLI, "workload --scenario actions --count 2")
 	var out, errOut bytes.Buffer
-	err = run(context.Background(), []string{"check", "--output", "json", "--", self}, &out, &errOut)
+	err := run(context.Background(), []string{"check", "--output", "json", "--", self}, &out, &errOut)
 	t.Logf("summary: %s\nstderr: %s", out.String(), errOut.String())
 	if err != nil {
 		t.Fatalf("check: %v", err)
@@ -256,13 +256,7 @@ func auditctl(t *testing.T, args ...string) string {
 // expects a record for every non-ALLOW action of the FLAG_LOG-off filter,
 // so check must report exactly those as missing-log.
 func TestCheckWrongModelVM(t *testing.T) {
-	if os.Getenv("SECCOMPTRACE_VMTEST") != "1" {
-		t.Skip("changes audit state: runs in the VM (make vmtest)")
-	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+	self := inVM(t)
 	wasEnabled := strings.Contains(auditctl(t, "-s"), "enabled 1")
 	auditctl(t, "-e", "1")
 	rule := []string{"always,exit", "-F", "arch=b64", "-S", "getpid"}
@@ -316,13 +310,7 @@ func TestCheckWrongModelVM(t *testing.T) {
 // TestCheckAuditLossVM creates two loss causes on purpose and checks that
 // check attributes every decided record to its fate and never says pass.
 func TestCheckAuditLossVM(t *testing.T) {
-	if os.Getenv("SECCOMPTRACE_VMTEST") != "1" {
-		t.Skip("changes audit state: runs in the VM (make vmtest)")
-	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
+	self := inVM(t)
 	for _, tc := range []struct {
 		name      string
 		set, undo []string

@@ -34,9 +34,7 @@ func writeOnce(t *testing.T, s string) error {
 // actions_logged with audit enabled and checks the new value, the error and
 // the CONFIG_CHANGE record against policy.ExpectWrite.
 func TestActionsLoggedWritesVM(t *testing.T) {
-	if os.Getenv("SECCOMPTRACE_VMTEST") != "1" {
-		t.Skip("writes kernel.seccomp.actions_logged: runs in the VM (make vmtest)")
-	}
+	inVM(t)
 	orig, err := os.ReadFile(actionsLoggedPath)
 	if err != nil {
 		t.Fatal(err)

@@ -142,7 +142,11 @@ func runWorkload(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "workload: pid %d: %s: %d syscalls made\n", res.Pid, c.name, len(c.scenario.Calls)*(*count))
+		made := 0
+		for _, call := range c.scenario.Calls {
+			made += call.Count
+		}
+		fmt.Fprintf(stdout, "workload: pid %d: %s: %d syscalls made\n", res.Pid, c.name, made)
 	}
 	return nil
 }
