@@ -182,11 +182,17 @@ func (c *Checker) judge(p Pair) Judged {
 	}
 	// Where the kernel has seccomp_log (a rebuilt kernel) it is ground truth for
 	// the reconstruction: any disagreement is a bug in seccomptrace or the kernel.
+	// The kill and LOG call sites pass requested=true whatever FLAG_LOG says (§3).
+	callRequested := true
+	switch action {
+	case policy.Trap, policy.Errno, policy.Trace, policy.UserNotif:
+		callRequested = d.Requested()
+	}
 	for _, sl := range p.SeccompLogs {
-		if sl.Code != action || sl.Requested != d.Requested() {
+		if sl.Code != action || sl.Requested != callRequested {
 			j.Verdict = Inconclusive
 			j.Reason = fmt.Sprintf("RECONSTRUCTION DISAGREES WITH seccomp_log: kernel logged action %#x requested=%v, re-evaluation gives %#x requested=%v",
-				sl.Code, sl.Requested, action, d.Requested())
+				sl.Code, sl.Requested, action, callRequested)
 			return j
 		}
 	}

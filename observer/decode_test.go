@@ -161,6 +161,13 @@ func TestCheckerCrossChecksSeccompLog(t *testing.T) {
 	if js := c.Add(d); len(js) != 1 || js[0].Verdict != OKLogged {
 		t.Fatalf("agreeing seccomp_log: %+v", js)
 	}
+	// LOG and the kills pass requested=true even without FLAG_LOG.
+	logd := &Decision{Seq: 3, Known: true, Ret: 0x7ffc0000, Match: 0, Filters: []FilterRef{{Log: false}}}
+	c.Add(&Emission{DecisionSeq: 3, Code: 0x7ffc0000})
+	c.Add(&Emission{DecisionSeq: 3, SeccompLog: true, Code: 0x7ffc0000, Requested: true})
+	if js := c.Add(logd); len(js) != 1 || js[0].Verdict != OKLogged {
+		t.Fatalf("LOG with requested=true from the call site: %+v", js)
+	}
 	d2 := *d
 	d2.Seq = 2
 	c.Add(&Emission{DecisionSeq: 2, SeccompLog: true, Code: 0x50000, Requested: false})

@@ -11,7 +11,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -26,6 +25,7 @@ commands:
   doctor     check that this kernel and these privileges can trace seccomp logging
   watch      stream seccomp decisions paired with their log emissions and verdicts
   check      run a command and judge every decision it causes against the logging policy
+  conformance  run the built-in matrix of logging cases against this kernel (text, JSON, KTAP)
   workload   run the built-in workload: known filters in a child, known syscalls
 
 run 'seccomptrace <command> -h' for the flags of a command
@@ -49,8 +49,7 @@ func main() {
 	case errors.Is(err, flag.ErrHelp):
 		os.Exit(0)
 	default:
-		logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-		logger.Error("seccomptrace failed", "error", oneLine(err))
+		fmt.Fprintln(os.Stderr, "seccomptrace: "+oneLine(err))
 		os.Exit(3)
 	}
 }
@@ -67,13 +66,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runWatch(ctx, args[1:], stdout, stderr)
 	case "check":
 		return runCheck(ctx, args[1:], stdout, stderr)
+	case "conformance":
+		return runConformance(ctx, args[1:], stdout, stderr)
 	case "workload":
 		return runWorkload(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
-		return fmt.Errorf("unknown command %q: want doctor, watch, check or workload", args[0])
+		return fmt.Errorf("unknown command %q: want doctor, watch, check, conformance or workload", args[0])
 	}
 }
 

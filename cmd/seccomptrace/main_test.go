@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -351,5 +352,56 @@ func TestCheckAuditLossVM(t *testing.T) {
 				t.Errorf("%d of %d emissions attributed to %q", lost, 2*tc.count, tc.wantLost)
 			}
 		})
+	}
+}
+
+// TestConformanceVM runs a slice of the matrix as KTAP and checks that the
+// run restores what it changed, and that --restore undoes a killed run.
+func TestConformanceVM(t *testing.T) {
+	inVM(t)
+	orig, err := os.ReadFile(actionsLoggedPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(t.TempDir(), "state.json")
+	var out, errOut bytes.Buffer
+	err = run(context.Background(), []string{"conformance", "--output", "ktap", "--state-file", state, "--filter", "^(errno|log|stacked)"}, &out, &errOut)
+	t.Logf("\n%s%s", out.String(), errOut.String())
+	if err != nil {
+		t.Fatalf("conformance: %v", err)
+	}
+	if !strings.HasPrefix(out.String(), "KTAP version 1\n") || strings.Contains(out.String(), "not ok") || !strings.Contains(out.String(), "# Totals: pass:") {
+		t.Errorf("KTAP output is not all ok")
+	}
+	now, _ := os.ReadFile(actionsLoggedPath)
+	if string(now) != string(orig) {
+		t.Errorf("actions_logged %q after the run, was %q", now, orig)
+	}
+	if _, err := os.Stat(state); !os.IsNotExist(err) {
+		t.Errorf("state file left behind: %v", err)
+	}
+	if strings.Contains(auditctl(t, "-l"), "getpid") {
+		t.Errorf("the run left its audit rule behind")
+	}
+
+	// A killed run leaves its state file; --restore puts the saved value back.
+	if err := os.WriteFile(state, []byte(`{"actions_logged":"kill_process kill_thread trap errno user_notif trace log","audit_enabled":0,"rule_added":false}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeOnce(t, "errno"); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"conformance", "--restore", "--state-file", state}, &out, &errOut); err != nil {
+		t.Fatalf("--restore: %v", err)
+	}
+	if now, _ := os.ReadFile(actionsLoggedPath); strings.TrimSpace(string(now)) != "kill_process kill_thread trap errno user_notif trace log" {
+		t.Errorf("after --restore actions_logged is %q", now)
+	}
+	if _, err := os.Stat(state); !os.IsNotExist(err) {
+		t.Errorf("--restore left the state file: %v", err)
+	}
+	if err := os.WriteFile(actionsLoggedPath, orig, 0); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package conformance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/seccomptrace/seccomptrace/observer"
+	"github.com/seccomptrace/seccomptrace/observer/audit"
+	"github.com/seccomptrace/seccomptrace/observer/policy"
+	"github.com/seccomptrace/seccomptrace/observer/workload"
+)
+
+// Status is a case's result.
+type Status string
+
+// Statuses.
+const (
+	Pass         Status = "pass"
+	Fail         Status = "fail"
+	Skip         Status = "skip"
+	Inconclusive Status = "inconclusive"
+)
+
+// Options configure Run.
+type Options struct {
+	// Model is the kernel model to judge against; nil picks it from the kernel.
+	Model *policy.Model
+	// Filter keeps only cases whose name matches.
+	Filter      *regexp.Regexp
+	ForceKprobe bool
+	// StatePath is where the state to restore is saved (DefaultStatePath when empty).
+	StatePath string
+}
+
+// Result is one case's outcome.
+type Result struct {
+	Case     Case
+	Status   Status
+	Expected bool          // the oracle: a record must be attempted
+	Reason   policy.Reason // the rule that decided
+	// Emissions is how often the kernel decided to log; Delivered how many
+	// of those records reached the audit multicast group.
+	Emissions, Delivered int
+	Serials              []uint32
+	Detail               string
+}
+
+// Report is a whole run.
+type Report struct {
+	Model    policy.Model
+	Plan     observer.Plan
+	Results  []Result
+	Counters observer.Counters
+	Overruns uint64
+	Duration time.Duration
+}
+
+// Select filters cases by name.
+func Select(cases []Case, re *regexp.Regexp) []Case {
+	if re == nil {
+		return cases
+	}
+	var out []Case
+	for _, c := range cases {
+		if re.MatchString(c.Name) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Run runs the cases, restoring every setting it changed before it returns,
+// also when ctx is cancelled (SIGINT/SIGTERM in the CLI).
+func Run(ctx context.Context, cases []Case, opts Options, progress func(done, total int, c *Case)) (rep *Report, err error) {
+	start := time.Now()
+	statePath := opts.StatePath
+	if statePath == "" {
+		statePath = DefaultStatePath
+	}
+	sys, err := saveSystem(statePath)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if rerr := sys.restore(); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}()
+
+	o, err := observer.Open(observer.Options{PIDs: []int{os.Getpid()}, FollowForks: true, ForceKprobe: opts.ForceKprobe})
+	if err != nil {
+		return nil, err
+	}
+	defer o.Close()
+	rep = &Report{Plan: o.Plan(), Model: observer.ModelFor(o.Plan())}
+	if opts.Model != nil {
+		rep.Model = *opts.Model
+	}
+	checker, err := observer.NewChecker(rep.Model, false)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := newRecorder()
+	if err != nil {
+		return nil, err
+	}
+	defer rec.close()
+
+	judged := make([][]observer.Judged, len(cases))
+	childErr := make([]string, len(cases))
+	for i := range cases {
+		c := &cases[i]
+		if progress != nil {
+			progress(i, len(cases), c)
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("conformance interrupted after %d of %d cases: %w", i, len(cases), ctx.Err())
+		}
+		if c.Skip != "" {
+			continue
+		}
+		if err := sys.apply(c.Set.String(), c.Audit); err != nil {
+			return nil, fmt.Errorf("case %q: %w", c.Name, err)
+		}
+		pid, err := runChild(c)
+		if err != nil {
+			childErr[i] = err.Error()
+		}
+		if err := o.Flush(); err != nil {
+			return nil, err
+		}
+		for {
+			ev, err := o.Read()
+			if errors.Is(err, observer.ErrDrained) {
+				break
+			}
+			if err != nil {
+				return nil, fmt.Errorf("reading events: %w", err)
+			}
+			for _, j := range checker.Add(ev) {
+				if judgedPid(j) == uint32(pid) {
+					judged[i] = append(judged[i], j)
+				}
+			}
+		}
+	}
+	// Barrier: a LOG record under the default policy; kauditd sends in order.
+	if err := sys.apply(policy.DefaultLogged.String(), AuditOff); err != nil {
+		return nil, err
+	}
+	followed := rec.barrier() == nil
+	rec.close()
+	rep.Overruns = rec.rd.Overruns()
+	if rep.Counters, err = o.Counters(); err != nil {
+		return nil, err
+	}
+	joiner := observer.NewJoiner()
+	for _, r := range rec.all() {
+		joiner.AddRecord(r)
+	}
+	for i := range cases {
+		for _, j := range judged[i] {
+			for _, e := range j.Emissions {
+				joiner.AddEmission(e)
+			}
+		}
+	}
+	noNotif := !strings.Contains(readAvail(), "user_notif")
+	for i := range cases {
+		rep.Results = append(rep.Results, judge(&cases[i], judged[i], childErr[i], joiner, followed, rep.Model, noNotif))
+	}
+	rep.Duration = time.Since(start)
+	return rep, nil
+}
+
+func judgedPid(j observer.Judged) uint32 {
+	if j.Decision != nil {
+		return j.Decision.Tgid
+	}
+	if len(j.Emissions) > 0 {
+		return j.Emissions[0].Tgid
+	}
+	return 0
+}
+
+// runChild runs the case's child and checks it ended as the case says.
+func runChild(c *Case) (int, error) {
+	dir, err := os.MkdirTemp("", "seccomptrace-case")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "result.json")
+	if c.scenario.Trace != nil {
+		res, _, err := workload.Run(c.scenario, path)
+		if res == nil {
+			return 0, err
+		}
+		return res.Pid, err
+	}
+	cmd, err := workload.Spawn(c.scenario, path)
+	if err != nil {
+		return 0, err
+	}
+	werr := cmd.Wait()
+	if c.killed() {
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGSYS {
+			return cmd.Process.Pid, fmt.Errorf("child was not killed by SIGSYS: %v", cmd.ProcessState)
+		}
+		return cmd.Process.Pid, nil
+	}
+	if werr != nil {
+		return cmd.Process.Pid, fmt.Errorf("child: %w", werr)
+	}
+	_, err = workload.ReadResult(path)
+	return cmd.Process.Pid, err
+}
+
+func judge(c *Case, js []observer.Judged, childErr string, joiner *observer.Joiner, followed bool, model policy.Model, noNotif bool) Result {
+	r := Result{Case: *c}
+	if c.Skip != "" {
+		r.Status, r.Detail = Skip, c.Skip
+		return r
+	}
+	r.Expected, r.Reason = policy.Expect(policy.Decision{Action: c.Action, Requested: c.FlagLog, Path: c.Path(), Audited: c.Audit == AuditOnRule},
+		policy.Policy{ActionsLogged: c.Set, NoUserNotif: noNotif}, model)
+	if childErr != "" {
+		r.Status, r.Detail = Fail, "child: "+childErr
+		return r
+	}
+	decisions := 0
+	for _, j := range js {
+		if j.Decision == nil {
+			r.Status, r.Detail = Inconclusive, "emission outside a decision"
+			return r
+		}
+		if j.Decision.Syscall != c.nr {
+			continue
+		}
+		decisions++
+		if j.Verdict == observer.Inconclusive {
+			r.Status, r.Detail = Inconclusive, j.Reason
+			return r
+		}
+		want := c.Action
+		if policy.ActionOnly(want) == policy.Allow {
+			want = policy.Allow // no filter beats ALLOW, so its data is never returned (§4)
+		}
+		if !j.Decision.Recheck && j.Decision.Ret != want {
+			r.Status, r.Detail = Fail, fmt.Sprintf("re-evaluation gives %s, the case installed %s", policy.ActionName(j.Decision.Ret), policy.ActionName(c.Action))
+			return r
+		}
+		for _, e := range j.Emissions {
+			r.Emissions++
+			if d := joiner.Delivery(e, followed, j.Drops); d.State == observer.Delivered {
+				r.Delivered++
+				r.Serials = append(r.Serials, d.Record.Stamp.Serial)
+			}
+		}
+	}
+	want := 0
+	if r.Expected {
+		want = 1
+	}
+	switch {
+	case decisions == 0:
+		r.Status, r.Detail = Inconclusive, "no decision observed for the case's syscall"
+	case r.Emissions != want:
+		r.Status = Fail
+		r.Detail = fmt.Sprintf("kernel decided to log %d time(s), policy (%s) says %d", r.Emissions, r.Reason, want)
+	case r.Delivered != r.Emissions:
+		r.Status, r.Detail = Inconclusive, fmt.Sprintf("%d of %d records reached the audit multicast group", r.Delivered, r.Emissions)
+	default:
+		r.Status = Pass
+	}
+	return r
+}
+
+func readAvail() string {
+	b, _ := os.ReadFile("/proc/sys/kernel/seccomp/actions_avail")
+	return string(b)
+}
+
+// Avail returns actions_avail as a set (allow included).
+func Avail() policy.ActionSet {
+	var set policy.ActionSet
+	for _, name := range strings.Fields(readAvail()) {
+		if name == "allow" {
+			set |= policy.BitAllow
+			continue
+		}
+		if s, err := policy.ParseActionsLoggedRead(name); err == nil {
+			set |= s
+		}
+	}
+	return set
+}
+
+// recorder collects SECCOMP records from the audit multicast group.
+type recorder struct {
+	rd      *audit.Reader
+	cancel  context.CancelFunc
+	done    chan struct{}
+	once    sync.Once
+	mu      sync.Mutex
+	records []*audit.Seccomp
+	waiting map[int32]chan struct{}
+}
+
+func newRecorder() (*recorder, error) {
+	rd, err := audit.NewReader(audit.ReaderOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("joining the audit multicast group (needs CAP_AUDIT_READ in the initial network namespace): %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &recorder{rd: rd, cancel: cancel, done: make(chan struct{}), waiting: map[int32]chan struct{}{}}
+	go func() {
+		defer close(r.done)
+		for {
+			ev, err := rd.Read(ctx)
+			if err != nil {
+				return
+			}
+			if s := ev.Record.Seccomp; s != nil {
+				r.mu.Lock()
+				r.records = append(r.records, s)
+				if ch, ok := r.waiting[s.Pid]; ok {
+					close(ch)
+					delete(r.waiting, s.Pid)
+				}
+				r.mu.Unlock()
+			}
+		}
+	}()
+	return r, nil
+}
+
+func (r *recorder) all() []*audit.Seccomp {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]*audit.Seccomp(nil), r.records...)
+}
+
+func (r *recorder) close() {
+	r.once.Do(func() {
+		r.cancel()
+		<-r.done
+		r.rd.Close()
+	})
+}
+
+func (r *recorder) barrier() error {
+	dir, err := os.MkdirTemp("", "seccomptrace-barrier")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	s := workload.Scenario{
+		Filters: []workload.FilterSpec{{Rules: []workload.Rule{{Nr: unix.SYS_GETPGRP, Action: policy.Log}}}},
+		Calls:   []workload.Call{{Nr: unix.SYS_GETPGRP, Count: 1}},
+	}
+	cmd, err := workload.Spawn(s, filepath.Join(dir, "result.json"))
+	if err != nil {
+		return err
+	}
+	ch := make(chan struct{})
+	pid := int32(cmd.Process.Pid)
+	r.mu.Lock()
+	r.waiting[pid] = ch
+	for _, rec := range r.records { // it may have come already
+		if rec.Pid == pid {
+			close(ch)
+			delete(r.waiting, pid)
+			break
+		}
+	}
+	r.mu.Unlock()
+	if err := cmd.Wait(); err != nil {
+		return err
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-time.After(10 * time.Second): // a failure bound, not a synchronisation
+		return errors.New("audit barrier record never arrived")
+	}
+}
