@@ -53,7 +53,7 @@ unit:
 deps:
 	vmtest/setup.sh host
 
-vmtest: build
+vmtest: build deps
 	@k=$(KERNEL); $(VMSUITE)
 
 # A guest that hangs at boot or dies (124, 255) under TCG is retried once;
@@ -62,20 +62,20 @@ VMSUITE = vmtest/run.sh --kernel $$k --timeout $(VMTIMEOUT) -- vmtest/suite.sh |
 	if [ $$rc = 124 ] || [ $$rc = 255 ]; then echo "=== guest died ($$rc): retrying Debian $$k once"; \
 	vmtest/run.sh --kernel $$k --timeout $(VMTIMEOUT) -- vmtest/suite.sh; else exit $$rc; fi; }
 
-test: unit build
+test: unit build deps
 	@set -e; for k in $(TEST_KERNELS); do \
 		echo "=== VM tests on Debian $$k"; \
 		$(VMSUITE); \
 	done
 
-vmtest-all: build
+vmtest-all: build deps
 	@set -e; for k in $(ALL_KERNELS); do \
 		echo "=== VM tests on Debian $$k"; \
 		$(VMSUITE); \
 	done
 
 # On a host that allows BPF tracing the demo runs directly; elsewhere in a VM.
-demo: build
+demo: build deps
 	@if $(BUILD)/seccomptrace doctor >/dev/null 2>&1; then vmtest/demo.sh; \
 	else echo "host kernel cannot trace: running the demo in a VM on Debian $(KERNEL)"; \
 	vmtest/setup.sh kernel $(KERNEL) && vmtest/run.sh --kernel $(KERNEL) --timeout $(VMTIMEOUT) -- vmtest/demo.sh; fi
