@@ -266,7 +266,14 @@ func judge(c *Case, js []observer.Judged, childErr string, joiner *observer.Join
 			r.Status, r.Detail = Fail, fmt.Sprintf("re-evaluation gives %s, the case installed %s", policy.ActionName(j.Decision.Ret), policy.ActionName(c.Action))
 			return r
 		}
-		if len(j.Emissions) != wantPer {
+		if c.Variant == NotifContinue && j.Decision.Skipped {
+			// A wait interrupted by a signal: skipped and judged on its own path
+			// (logged if requested); the restarted call carries the case.
+			if j.Verdict != observer.OKLogged && j.Verdict != observer.OKSilent {
+				badDecision = fmt.Sprintf("interrupted USER_NOTIF wait judged %s: %s", j.Verdict, j.Reason)
+			}
+			decisions--
+		} else if len(j.Emissions) != wantPer {
 			// Judged per decision: a USER_NOTIF wait interrupted by a signal is
 			// logged and the syscall restarted, giving a second decision (§3).
 			badDecision = fmt.Sprintf("a decision the kernel logged %d time(s), policy (%s) says %d", len(j.Emissions), r.Reason, wantPer)

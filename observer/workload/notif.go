@@ -25,8 +25,8 @@ type seccompNotifResp struct {
 }
 
 // startSupervisor installs the USER_NOTIF filter on this (locked) thread and
-// answers `expected` notifications from another thread.
-func startSupervisor(n NotifSpec, expected int) error {
+// answers its notifications from another thread.
+func startSupervisor(n NotifSpec) error {
 	prog := FilterSpec{Rules: []Rule{{Nr: n.Nr, Action: 0x7fc00000}}}.Build()
 	raw := make([]unix.SockFilter, len(prog))
 	for i, in := range prog {
@@ -40,10 +40,17 @@ func startSupervisor(n NotifSpec, expected int) error {
 	if err != nil {
 		return fmt.Errorf("installing USER_NOTIF filter: %w", err)
 	}
+	// Answer every notification, not just `expected`: a wait interrupted by a
+	// signal (Go's preemption SIGURG) is answered with -EINTR and the syscall is
+	// restarted, which notifies again (kernel-semantics §3).
 	go func() {
-		for range expected {
+		for {
 			var req seccompNotif
-			if _, _, errno := unix.Syscall(unix.SYS_IOCTL, fd, unix.SECCOMP_IOCTL_NOTIF_RECV, uintptr(unsafe.Pointer(&req))); errno != 0 {
+			_, _, errno := unix.Syscall(unix.SYS_IOCTL, fd, unix.SECCOMP_IOCTL_NOTIF_RECV, uintptr(unsafe.Pointer(&req)))
+			if errno == unix.EINTR || errno == unix.ENOENT {
+				continue
+			}
+			if errno != 0 {
 				return
 			}
 			resp := seccompNotifResp{ID: req.ID}

@@ -228,13 +228,7 @@ func runChild(spec string) Result {
 		}
 	}
 	if n := s.Notif; n != nil {
-		expected := 0
-		for _, c := range s.Calls {
-			if c.Nr == n.Nr {
-				expected += c.Count
-			}
-		}
-		if err := startSupervisor(*n, expected); err != nil {
+		if err := startSupervisor(*n); err != nil {
 			res.Error = err.Error()
 			return res
 		}
