@@ -83,11 +83,10 @@ const (
 
 // Plan is the attach plan chosen from BTF and kallsyms, before anything loads.
 type Plan struct {
-	Hooks         []HookStatus
-	FilterArity   int
-	RetKind       RetKind
-	EmissionSym   string
-	HasSeccompLog bool
+	Hooks       []HookStatus
+	FilterArity int
+	RetKind     RetKind
+	EmissionSym string
 	// ActionsLoggedAddr and AuditEnabledAddr are the kernel variables'
 	// addresses from kallsyms, read by the probes at each decision; 0 when
 	// hidden (no KALLSYMS_ALL, kptr_restrict).
@@ -158,7 +157,6 @@ func Discover(opts Options) (Plan, error) {
 	sl := HookStatus{Name: HookSeccompLog, Symbol: "seccomp_log"}
 	if inBTF, inSyms, why := symbolState(sl.Symbol); inBTF || inSyms {
 		sl.Strategy, sl.Detail = pickStrategy(sl.Symbol, opts.ForceKprobe)
-		plan.HasSeccompLog = sl.Strategy != StrategyUnavailable
 	} else {
 		sl.Strategy, sl.Detail = StrategyUnavailable, why+" (optional: decisions are reconstructed from the filters)"
 	}
