@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -65,50 +66,54 @@ func btfFunc(name string) (funcInfo, error) {
 	return info, nil
 }
 
-// kallsyms lists the text symbols of the running kernel, including the
-// .constprop/.isra clones that BTF leaves out.
-var kallsyms = sync.OnceValues(func() (map[string]bool, error) {
+// kernelSymbols is one pass over /proc/kallsyms: the text symbols
+// (including the .constprop/.isra clones that BTF leaves out) and the
+// addresses of the data symbols the probes read.
+type kernelSymbols struct {
+	text map[string]bool
+	data map[string]uint64
+}
+
+// dataSymbols are read by the probes when kallsyms shows them (KALLSYMS_ALL,
+// and a kptr_restrict that shows root the addresses).
+var dataSymbols = []string{"seccomp_actions_logged", "audit_enabled"}
+
+var kallsymsTable = sync.OnceValues(func() (kernelSymbols, error) {
+	syms := kernelSymbols{text: map[string]bool{}, data: map[string]uint64{}}
 	f, err := os.Open("/proc/kallsyms")
 	if err != nil {
-		return nil, fmt.Errorf("reading /proc/kallsyms: %w", err)
+		return syms, fmt.Errorf("reading /proc/kallsyms: %w", err)
 	}
 	defer f.Close()
-	syms := make(map[string]bool)
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
-		if len(fields) < 3 || (fields[1] != "t" && fields[1] != "T") {
+		if len(fields) != 3 { // module symbols have a fourth field
 			continue
 		}
-		if len(fields) > 3 { // module symbol
-			continue
+		switch fields[1] {
+		case "t", "T":
+			syms.text[fields[2]] = true
+		case "d", "D", "b", "B":
+			if slices.Contains(dataSymbols, fields[2]) {
+				if addr, err := strconv.ParseUint(fields[0], 16, 64); err == nil && addr != 0 {
+					syms.data[fields[2]] = addr
+				}
+			}
 		}
-		syms[fields[2]] = true
 	}
 	return syms, sc.Err()
 })
 
-// kallsymsData returns the address of a kernel data symbol (needs
-// CONFIG_KALLSYMS_ALL and a kptr_restrict that shows root the addresses).
+func kallsyms() (map[string]bool, error) {
+	s, err := kallsymsTable()
+	return s.text, err
+}
+
+// kallsymsData returns the address of one of dataSymbols, 0 when hidden.
 func kallsymsData(name string) uint64 {
-	f, err := os.Open("/proc/kallsyms")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) != 3 || fields[2] != name || !strings.ContainsAny(fields[1], "dDbB") {
-			continue
-		}
-		addr, err := strconv.ParseUint(fields[0], 16, 64)
-		if err != nil {
-			return 0
-		}
-		return addr
-	}
-	return 0
+	s, _ := kallsymsTable()
+	return s.data[name]
 }
 
 // symbolState says whether name can be hooked, and if not, why in words.
