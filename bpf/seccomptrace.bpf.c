@@ -388,9 +388,13 @@ static __always_inline int on_filter_enter(int this_syscall, const void *sd, boo
 
 	key.tid = (__u32)id;
 	outer = bpf_map_lookup_elem(&inflight, &key);
-	if (outer) {
+	if (outer && recheck) {
 		rec->parent_seq = outer->seq;
 		key.nested = 1;
+	} else if (outer) {
+		/* Only the TRACE re-check nests; anything else in flight is a call
+		 * whose exit was never seen (a missed kretprobe): drop it, counted. */
+		count(ST_CNT_EXIT_UNMATCHED);
 	}
 	if (bpf_map_update_elem(&inflight, &key, rec, BPF_ANY))
 		count(ST_CNT_INFLIGHT_FULL);
@@ -675,11 +679,20 @@ int BPF_PROG(task_exit, struct task_struct *p)
 	struct inflight_key key = {};
 	struct st_decision *rec;
 
+	/* KILL_THREAD sets SECCOMP_MODE_DEAD (3) before do_exit (§3); any other
+	 * decision still in flight lost its exit hook (a missed kretprobe). */
+	bool dead = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), seccomp.mode) == 3;
+
 #pragma unroll
 	for (int i = 0; i < 2; i++) {
 		rec = current_decision(&key);
 		if (!rec)
 			return 0;
+		if (!dead) {
+			count(ST_CNT_EXIT_UNMATCHED);
+			bpf_map_delete_elem(&inflight, &key);
+			continue;
+		}
 		rec->flags |= ST_F_TASK_EXITED;
 		finish_decision(rec, &key, (__u64)-1);
 	}

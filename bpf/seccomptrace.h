@@ -42,7 +42,7 @@ enum st_counter {
 	ST_CNT_RB_DROP_EMISSION,
 	ST_CNT_RB_DROP_SECCOMP_LOG,
 	ST_CNT_INFLIGHT_FULL,         /* in-flight map full: a decision was not followed */
-	ST_CNT_EXIT_UNMATCHED,        /* exit without a recorded entry (attached mid-call) */
+	ST_CNT_EXIT_UNMATCHED,        /* a decision whose exit hook never ran (missed kretprobe): result unknown */
 	ST_CNT_EMISSIONS,
 	ST_CNT_RB_DROP_FILTER,        /* a filter program could not be sent: its decisions are unknown */
 	ST_CNT_RB_DROP_SYSCTL,        /* a sysctl write record was lost: the policy timeline is broken */

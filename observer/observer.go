@@ -422,11 +422,14 @@ type Counters struct {
 	DroppedDecisions, DroppedEmissions, DroppedSeccompLogs, DroppedFilters, DroppedSysctls, DroppedAuditDrops uint64
 	// InflightFull counts decisions that could not be followed to their exit.
 	InflightFull uint64
+	// ExitsMissed counts decisions whose exit hook never ran (a missed
+	// kretprobe): their result is unknown, so they were dropped.
+	ExitsMissed uint64
 }
 
 // Lost is the number of records the kernel side could not deliver.
 func (c Counters) Lost() uint64 {
-	return c.DroppedDecisions + c.DroppedEmissions + c.DroppedSeccompLogs + c.DroppedFilters + c.DroppedSysctls + c.DroppedAuditDrops + c.InflightFull
+	return c.DroppedDecisions + c.DroppedEmissions + c.DroppedSeccompLogs + c.DroppedFilters + c.DroppedSysctls + c.DroppedAuditDrops + c.InflightFull + c.ExitsMissed
 }
 
 // Counters reads the per-CPU counters.
@@ -455,6 +458,7 @@ func (o *Observer) Counters() (Counters, error) {
 		gen.SeccompStCounterST_CNT_RB_DROP_SYSCTL:      &c.DroppedSysctls,
 		gen.SeccompStCounterST_CNT_RB_DROP_AUDIT_DROP:  &c.DroppedAuditDrops,
 		gen.SeccompStCounterST_CNT_INFLIGHT_FULL:       &c.InflightFull,
+		gen.SeccompStCounterST_CNT_EXIT_UNMATCHED:      &c.ExitsMissed,
 	} {
 		v, err := sum(idx)
 		if err != nil {

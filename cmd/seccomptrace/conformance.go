@@ -144,6 +144,9 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 				fmt.Fprintf(stdout, "# %s: %s\nnot ok %d %s\n", r.Status, r.Detail, i+1, name)
 			}
 		}
+		if lost > 0 || rep.Overruns > 0 {
+			fmt.Fprintf(stdout, "# inconclusive run: %d records lost (%+v), %d multicast overruns\n", lost, rep.Counters, rep.Overruns)
+		}
 		fmt.Fprintf(stdout, "# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:%d error:%d\n",
 			counts[conformance.Pass], counts[conformance.Fail], counts[conformance.Skip], counts[conformance.Inconclusive])
 	default:
