@@ -118,6 +118,30 @@ func Run(ctx context.Context, cases []Case, opts Options, progress func(done, to
 	}
 	defer rec.close()
 
+	// Read all the time, not only between cases: a child's burst of decisions
+	// (every syscall is sent where there is no action cache, 5.10) must not
+	// fill the ring buffer while it runs.
+	var mu sync.Mutex
+	byPid := map[uint32][]observer.Judged{}
+	drained, readErr := make(chan struct{}), make(chan error, 1)
+	go func() {
+		for {
+			ev, err := o.Read()
+			if errors.Is(err, observer.ErrDrained) {
+				drained <- struct{}{}
+				continue
+			}
+			if err != nil {
+				readErr <- err
+				return
+			}
+			mu.Lock()
+			for _, j := range checker.Add(ev) {
+				byPid[judgedPid(j)] = append(byPid[judgedPid(j)], j)
+			}
+			mu.Unlock()
+		}
+	}()
 	judged := make([][]observer.Judged, len(cases))
 	childErr := make([]string, len(cases))
 	for i := range cases {
@@ -138,23 +162,19 @@ func Run(ctx context.Context, cases []Case, opts Options, progress func(done, to
 		if err != nil {
 			childErr[i] = err.Error()
 		}
+		// The child has exited: Flush is the barrier for every record it caused.
 		if err := o.Flush(); err != nil {
 			return nil, err
 		}
-		for {
-			ev, err := o.Read()
-			if errors.Is(err, observer.ErrDrained) {
-				break
-			}
-			if err != nil {
-				return nil, fmt.Errorf("reading events: %w", err)
-			}
-			for _, j := range checker.Add(ev) {
-				if judgedPid(j) == uint32(pid) {
-					judged[i] = append(judged[i], j)
-				}
-			}
+		select {
+		case <-drained:
+		case err := <-readErr:
+			return nil, fmt.Errorf("reading events: %w", err)
 		}
+		mu.Lock()
+		judged[i] = byPid[uint32(pid)]
+		delete(byPid, uint32(pid))
+		mu.Unlock()
 	}
 	// Barrier: a LOG record under the default policy; kauditd sends in order.
 	if err := sys.apply(policy.DefaultLogged.String(), AuditOff); err != nil {

@@ -272,17 +272,19 @@ func inThread(fn func()) (died bool) {
 		close(done)
 	}()
 	task := fmt.Sprintf("/proc/self/task/%d", <-tids)
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
+	// Back off between looks: each look is a syscall, and a busy loop under
+	// a filter without the action cache (5.10) floods the probes.
+	wait := 50 * time.Microsecond
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
 		select {
 		case <-done:
 			return false
-		default:
+		case <-time.After(wait):
 		}
 		if _, err := os.Stat(task); errors.Is(err, os.ErrNotExist) {
 			return true
 		}
-		runtime.Gosched()
+		wait = min(2*wait, 10*time.Millisecond)
 	}
 	return false
 }
