@@ -3,76 +3,35 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
-	"sync"
-	"time"
-
-	"golang.org/x/sys/unix"
-
 	"github.com/seccomptrace/seccomptrace/observer"
 	"github.com/seccomptrace/seccomptrace/observer/audit"
-	"github.com/seccomptrace/seccomptrace/observer/workload"
 )
 
 // auditFollower reads the audit multicast group while check runs.
 type auditFollower struct {
-	rd      *audit.Reader
-	why     string
-	before  audit.Status
-	haveSt  bool
-	cancel  context.CancelFunc
-	done    chan struct{}
-	mu      sync.Mutex
-	records []*audit.Seccomp
-	seen    map[int32]chan struct{} // barrier pids waiting for their record
+	rec    *observer.AuditRecorder // nil when the group cannot be joined
+	why    string
+	before audit.Status
+	haveSt bool
 }
 
-func followAudit(ctx context.Context) *auditFollower {
-	f := &auditFollower{done: make(chan struct{}), seen: map[int32]chan struct{}{}}
+func followAudit() *auditFollower {
+	f := &auditFollower{}
 	if st, err := audit.GetStatus(); err == nil {
 		f.before, f.haveSt = st, true
 	}
-	rd, err := audit.NewReader(audit.ReaderOptions{})
+	rec, err := observer.NewAuditRecorder()
 	if err != nil {
-		f.why = fmt.Sprintf("cannot join the audit multicast group (needs CAP_AUDIT_READ in the initial network namespace): %v", err)
-		close(f.done)
+		f.why = err.Error()
 		return f
 	}
-	f.rd = rd
-	ctx, f.cancel = context.WithCancel(ctx)
-	go func() {
-		defer close(f.done)
-		for {
-			ev, err := rd.Read(ctx)
-			if err != nil {
-				return
-			}
-			if ev.Record.Seccomp == nil {
-				continue
-			}
-			f.mu.Lock()
-			f.records = append(f.records, ev.Record.Seccomp)
-			if ch, ok := f.seen[ev.Record.Seccomp.Pid]; ok {
-				close(ch)
-				delete(f.seen, ev.Record.Seccomp.Pid)
-			}
-			f.mu.Unlock()
-		}
-	}()
+	f.rec = rec
 	return f
 }
 
 func (f *auditFollower) stop() {
-	if f.cancel != nil {
-		f.cancel()
-	}
-	<-f.done
-	if f.rd != nil {
-		f.rd.Close()
+	if f.rec != nil {
+		f.rec.Close()
 	}
 }
 
@@ -90,22 +49,22 @@ func (f *auditFollower) finish(judged []observer.Judged, s *auditSummary) (*obse
 			pids[jd.Decision.Tgid] = true
 		}
 	}
-	if f.rd != nil {
-		if err := f.barrier(); err != nil {
+	var records []*audit.Seccomp
+	if f.rec != nil {
+		if err := f.rec.Barrier(); err != nil {
 			f.why = err.Error()
 		} else {
 			s.Followed = true
 		}
+		f.rec.Close()
+		s.Overruns = f.rec.Overruns()
+		records = f.rec.Records()
 	}
-	f.stop()
 	s.Why = f.why
-	if f.rd != nil {
-		s.Overruns = f.rd.Overruns()
-	}
 	if st, err := audit.GetStatus(); err == nil && f.haveSt && st.Lost > f.before.Lost {
 		s.LostCounterGap = st.Lost - f.before.Lost
 	}
-	for _, r := range f.records {
+	for _, r := range records {
 		j.AddRecord(r)
 	}
 	for _, jd := range judged {
@@ -125,40 +84,4 @@ func (f *auditFollower) finish(judged []observer.Judged, s *auditSummary) (*obse
 		}
 	}
 	return j, pids
-}
-
-func (f *auditFollower) barrier() error {
-	dir, err := os.MkdirTemp("", "seccomptrace-barrier")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	s := workload.Scenario{
-		Filters: []workload.FilterSpec{{Rules: []workload.Rule{{Nr: unix.SYS_GETPGRP, Action: 0x7ffc0000}}}}, // LOG: always a record
-		Calls:   []workload.Call{{Nr: unix.SYS_GETPGRP, Count: 1}},
-	}
-	cmd, err := workload.Spawn(s, filepath.Join(dir, "result.json"))
-	if err != nil {
-		return err
-	}
-	ch := make(chan struct{})
-	f.mu.Lock()
-	f.seen[int32(cmd.Process.Pid)] = ch
-	for _, r := range f.records {
-		if r.Pid == int32(cmd.Process.Pid) {
-			close(ch)
-			delete(f.seen, r.Pid)
-		}
-	}
-	f.mu.Unlock()
-	if err := cmd.Wait(); err != nil {
-		return fmt.Errorf("audit barrier child: %w", err)
-	}
-	select {
-	case <-ch:
-		return nil
-	case <-time.After(10 * time.Second):
-		// Only a failure bound: the record is normally there within milliseconds.
-		return errors.New("audit barrier record never arrived: records do not reach the multicast group (audit=0 at boot, an exclude rule, log=log not in actions_logged?)")
-	}
 }

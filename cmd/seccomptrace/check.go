@@ -80,7 +80,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("bad --output %q: want text or json", f.output)
 	}
 	sum := checkSummary{Command: command, PerAction: map[string]*actionSummary{}}
-	follower := followAudit(ctx)
+	follower := followAudit()
 	var judged []observer.Judged
 	res, err := stream(ctx, &f, command, stderr, func(j observer.Judged) error {
 		judged = append(judged, j)

@@ -14,10 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/seccomptrace/seccomptrace/observer"
-	"github.com/seccomptrace/seccomptrace/observer/audit"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
 	"github.com/seccomptrace/seccomptrace/observer/workload"
 )
@@ -112,11 +109,11 @@ func Run(ctx context.Context, cases []Case, opts Options, progress func(done, to
 	if err != nil {
 		return nil, err
 	}
-	rec, err := newRecorder()
+	rec, err := observer.NewAuditRecorder()
 	if err != nil {
 		return nil, err
 	}
-	defer rec.close()
+	defer rec.Close()
 
 	// Read all the time, not only between cases: a child's burst of decisions
 	// (every syscall is sent where there is no action cache, 5.10) must not
@@ -180,14 +177,14 @@ func Run(ctx context.Context, cases []Case, opts Options, progress func(done, to
 	if err := sys.apply(policy.DefaultLogged.String(), AuditOff); err != nil {
 		return nil, err
 	}
-	followed := rec.barrier() == nil
-	rec.close()
-	rep.Overruns = rec.rd.Overruns()
+	followed := rec.Barrier() == nil
+	rec.Close()
+	rep.Overruns = rec.Overruns()
 	if rep.Counters, err = o.Counters(); err != nil {
 		return nil, err
 	}
 	joiner := observer.NewJoiner()
-	for _, r := range rec.all() {
+	for _, r := range rec.Records() {
 		joiner.AddRecord(r)
 	}
 	for i := range cases {
@@ -337,94 +334,4 @@ func Avail() policy.ActionSet {
 		}
 	}
 	return set
-}
-
-// recorder collects SECCOMP records from the audit multicast group.
-type recorder struct {
-	rd      *audit.Reader
-	cancel  context.CancelFunc
-	done    chan struct{}
-	once    sync.Once
-	mu      sync.Mutex
-	records []*audit.Seccomp
-	waiting map[int32]chan struct{}
-}
-
-func newRecorder() (*recorder, error) {
-	rd, err := audit.NewReader(audit.ReaderOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("joining the audit multicast group (needs CAP_AUDIT_READ in the initial network namespace): %w", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r := &recorder{rd: rd, cancel: cancel, done: make(chan struct{}), waiting: map[int32]chan struct{}{}}
-	go func() {
-		defer close(r.done)
-		for {
-			ev, err := rd.Read(ctx)
-			if err != nil {
-				return
-			}
-			if s := ev.Record.Seccomp; s != nil {
-				r.mu.Lock()
-				r.records = append(r.records, s)
-				if ch, ok := r.waiting[s.Pid]; ok {
-					close(ch)
-					delete(r.waiting, s.Pid)
-				}
-				r.mu.Unlock()
-			}
-		}
-	}()
-	return r, nil
-}
-
-func (r *recorder) all() []*audit.Seccomp {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]*audit.Seccomp(nil), r.records...)
-}
-
-func (r *recorder) close() {
-	r.once.Do(func() {
-		r.cancel()
-		<-r.done
-		r.rd.Close()
-	})
-}
-
-func (r *recorder) barrier() error {
-	dir, err := os.MkdirTemp("", "seccomptrace-barrier")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	s := workload.Scenario{
-		Filters: []workload.FilterSpec{{Rules: []workload.Rule{{Nr: unix.SYS_GETPGRP, Action: policy.Log}}}},
-		Calls:   []workload.Call{{Nr: unix.SYS_GETPGRP, Count: 1}},
-	}
-	cmd, err := workload.Spawn(s, filepath.Join(dir, "result.json"))
-	if err != nil {
-		return err
-	}
-	ch := make(chan struct{})
-	pid := int32(cmd.Process.Pid)
-	r.mu.Lock()
-	r.waiting[pid] = ch
-	for _, rec := range r.records { // it may have come already
-		if rec.Pid == pid {
-			close(ch)
-			delete(r.waiting, pid)
-			break
-		}
-	}
-	r.mu.Unlock()
-	if err := cmd.Wait(); err != nil {
-		return err
-	}
-	select {
-	case <-ch:
-		return nil
-	case <-time.After(10 * time.Second): // a failure bound, not a synchronisation
-		return errors.New("audit barrier record never arrived")
-	}
 }
