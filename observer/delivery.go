@@ -3,8 +3,9 @@
 package observer
 
 import (
-	"os"
+	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -36,8 +37,17 @@ type Delivery struct {
 }
 
 // LossReason names where the kernel dropped a decision's record, from the
-// drop records seen inside the decision (kernel-semantics §6).
-func LossReason(drops []*AuditDrop) string {
+// drop records seen inside the decision (kernel-semantics §6). A refusal
+// not counted as lost is named as an exclude rule in general terms; use
+// LossReasonWith to name the rule.
+func LossReason(drops []*AuditDrop) string { return LossReasonWith(drops, nil) }
+
+// LossReasonWith is LossReason that names the exclude rules that can drop
+// SECCOMP records (SnapshotExcludeRules) when audit_log_start refused a
+// record without counting it lost, e.g.
+// `excluded by rule "-a never,exclude -F msgtype=SECCOMP"`. With no rules
+// (they could not be listed, or none was seen) it keeps the generic text.
+func LossReasonWith(drops []*AuditDrop, excludeRules []string) string {
 	refused := false
 	for _, d := range drops {
 		if d.Reason != "" {
@@ -48,16 +58,36 @@ func LossReason(drops []*AuditDrop) string {
 	if !refused {
 		return ""
 	}
-	if auditOffAtBoot() {
-		return "audit disabled at boot (audit=0): audit_log_start refuses every record"
+	if off, param := auditOffAtBoot(); off {
+		return "audit disabled at boot (" + param + ")"
 	}
-	return "excluded: audit_log_start refused the record without counting it lost (an exclude rule such as msgtype=SECCOMP)"
+	switch len(excludeRules) {
+	case 0:
+		return "excluded: audit_log_start refused the record without counting it lost (an exclude rule such as msgtype=SECCOMP)"
+	case 1:
+		return fmt.Sprintf("excluded by rule %q", excludeRules[0])
+	}
+	q := make([]string, len(excludeRules))
+	for i, r := range excludeRules {
+		q[i] = strconv.Quote(r)
+	}
+	return "excluded by one of the rules " + strings.Join(q, ", ")
 }
 
-var auditOffAtBoot = sync.OnceValue(func() bool {
-	b, err := os.ReadFile("/proc/cmdline")
-	return err == nil && slices.Contains(strings.Fields(string(b)), "audit=0")
-})
+var auditOffAtBoot = sync.OnceValues(audit.DisabledAtBoot)
+
+// SnapshotExcludeRules lists the audit exclude rules that can drop
+// AUDIT_SECCOMP records, as `auditctl -l` prints them. It needs
+// CAP_AUDIT_CONTROL in the initial pid namespace. A caller takes one
+// snapshot before the traced run and one after, and hands both to
+// Joiner.AddExcludeRules: a rule present at either time is named.
+func SnapshotExcludeRules() ([]string, error) {
+	rules, err := audit.ListRules()
+	if err != nil {
+		return nil, err
+	}
+	return audit.ExcludeRules(rules, audit.TypeSeccomp), nil
+}
 
 type joinKey struct {
 	pid     uint32
@@ -74,6 +104,7 @@ type Joiner struct {
 	emissions map[joinKey][]*Emission
 	records   map[joinKey][]*audit.Seccomp
 	matched   map[*Emission]*audit.Seccomp
+	exclude   []string
 }
 
 // NewJoiner returns an empty Joiner.
@@ -82,6 +113,16 @@ func NewJoiner() *Joiner {
 		emissions: map[joinKey][]*Emission{},
 		records:   map[joinKey][]*audit.Seccomp{},
 		matched:   map[*Emission]*audit.Seccomp{},
+	}
+}
+
+// AddExcludeRules adds rules (a SnapshotExcludeRules result) to those a
+// refused record is attributed to; a rule already known is not repeated.
+func (j *Joiner) AddExcludeRules(rules []string) {
+	for _, r := range rules {
+		if !slices.Contains(j.exclude, r) {
+			j.exclude = append(j.exclude, r)
+		}
 	}
 }
 
@@ -111,7 +152,7 @@ func (j *Joiner) Delivery(e *Emission, followed bool, drops []*AuditDrop) Delive
 	if r := j.matched[e]; r != nil {
 		return Delivery{State: Delivered, Record: r}
 	}
-	if why := LossReason(drops); why != "" {
+	if why := LossReasonWith(drops, j.exclude); why != "" {
 		return Delivery{State: Lost, Reason: why}
 	}
 	if !followed {

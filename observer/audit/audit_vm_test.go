@@ -5,8 +5,11 @@ package audit_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -355,5 +358,103 @@ func TestSetStatusAndConfigChange(t *testing.T) {
 			}
 		}
 		return
+	}
+}
+
+// TestListExcludeRuleVM (VM only: it changes the audit rules, and restores
+// them) adds "-a never,exclude -F msgtype=SECCOMP" and a syscall rule over
+// netlink, lists them back exactly as `auditctl -l` prints them, and
+// deletes them.
+func TestListExcludeRuleVM(t *testing.T) {
+	if !inVM() {
+		t.Skip("changes the system's audit rules; runs only in the VM (`make vmtest`)")
+	}
+	before, err := audit.ListRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := audit.ExcludeRules(before, audit.TypeSeccomp); len(got) != 0 {
+		t.Fatalf("exclude rules before the test: %q", got)
+	}
+	const want = "-a never,exclude -F msgtype=SECCOMP"
+	added := false
+	t.Cleanup(func() {
+		if added {
+			if err := audit.DeleteExcludeRule(audit.TypeSeccomp); err != nil {
+				t.Errorf("restoring the audit rules: %v", err)
+			}
+		}
+	})
+	if err := audit.AddExcludeRule(audit.TypeSeccomp); err != nil {
+		t.Fatal(err)
+	}
+	added = true
+	if err := audit.AddSyscallRule(archX8664, unix.SYS_GETPID); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := audit.DeleteSyscallRule(archX8664, unix.SYS_GETPID); err != nil {
+			t.Errorf("restoring the audit rules: %v", err)
+		}
+	})
+	rules, err := audit.ListRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, r := range rules {
+		lines = append(lines, r.String())
+	}
+	// Ground truth: auditctl's own listing of the same rules.
+	out, err := exec.Command("auditctl", "-l").CombinedOutput()
+	if err != nil {
+		t.Fatalf("auditctl -l: %v: %s", err, out)
+	}
+	t.Logf("ListRules: %q\nauditctl -l:\n%s", lines, out)
+	if got, want := strings.Join(lines, "\n")+"\n", string(out); got != want {
+		t.Errorf("ListRules formats as\n%swant (auditctl -l)\n%s", got, want)
+	}
+	if got := audit.ExcludeRules(rules, audit.TypeSeccomp); len(got) != 1 || got[0] != want {
+		t.Errorf("ExcludeRules(SECCOMP) = %q, want [%q]", got, want)
+	}
+	if got := audit.ExcludeRules(rules, audit.TypeConfigChange); len(got) != 0 {
+		t.Errorf("ExcludeRules(CONFIG_CHANGE) = %q, want none", got)
+	}
+	if err := audit.DeleteExcludeRule(audit.TypeSeccomp); err != nil {
+		t.Fatal(err)
+	}
+	added = false
+	rules, err = audit.ListRules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := audit.ExcludeRules(rules, audit.TypeSeccomp); len(got) != 0 {
+		t.Errorf("after deleting: exclude rules %q", got)
+	}
+	if len(rules) != len(before)+1 {
+		t.Errorf("%d rules after deleting the exclude rule, want %d", len(rules), len(before)+1)
+	}
+}
+
+// TestStatusSizeVM: from 5.9 the kernel's struct audit_status carries
+// backlog_wait_time_actual; GetStatusReply says whether it came.
+func TestStatusSizeVM(t *testing.T) {
+	if !inVM() {
+		t.Skip("needs CAP_AUDIT_CONTROL in the initial pid namespace; runs in the VM")
+	}
+	r, err := audit.GetStatusReply()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		t.Fatal(err)
+	}
+	var major, minor int
+	fmt.Sscanf(unix.ByteSliceToString(uts.Release[:]), "%d.%d", &major, &minor)
+	newer := major > 5 || major == 5 && minor >= 9
+	t.Logf("kernel %d.%d: %d-byte audit_status %+v", major, minor, r.Len, r.Status)
+	if r.HasWaitTimeActual() != newer || (newer && r.Len != 44) || (!newer && r.Len != 40) {
+		t.Errorf("kernel %d.%d sent a %d-byte audit_status", major, minor, r.Len)
 	}
 }

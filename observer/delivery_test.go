@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package observer
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/seccomptrace/seccomptrace/observer/audit"
+)
+
+// bootedWith makes auditOffAtBoot answer as on a kernel booted with param
+// (audit=0, audit=1, or none) for the rest of the test.
+func bootedWith(t *testing.T, param string) {
+	t.Helper()
+	saved := auditOffAtBoot
+	t.Cleanup(func() { auditOffAtBoot = saved })
+	auditOffAtBoot = func() (bool, string) { return param == "audit=0", param }
+}
+
+func TestLossReasonWith(t *testing.T) {
+	refused := &AuditDrop{Refused: true, Type: 1326}
+	backlog := &AuditDrop{Reason: "backlog limit exceeded"}
+	seccomp := "-a never,exclude -F msgtype=SECCOMP"
+	byPid := "-a never,exclude -F pid=42"
+	generic := "excluded: audit_log_start refused the record without counting it lost (an exclude rule such as msgtype=SECCOMP)"
+	for _, tc := range []struct {
+		name  string
+		boot  string
+		drops []*AuditDrop
+		rules []string
+		want  string
+	}{
+		{"no drop", "", nil, []string{seccomp}, ""},
+		{"one rule", "", []*AuditDrop{refused}, []string{seccomp}, `excluded by rule "-a never,exclude -F msgtype=SECCOMP"`},
+		{"two rules", "", []*AuditDrop{refused}, []string{seccomp, byPid},
+			`excluded by one of the rules "-a never,exclude -F msgtype=SECCOMP", "-a never,exclude -F pid=42"`},
+		{"rules not listed", "", []*AuditDrop{refused}, nil, generic},
+		{"counted loss wins", "", []*AuditDrop{refused, backlog}, []string{seccomp}, "backlog limit exceeded"},
+		{"audit=0", "audit=0", []*AuditDrop{refused}, nil, "audit disabled at boot (audit=0)"},
+		{"audit=0 before rules", "audit=0", []*AuditDrop{refused}, []string{seccomp}, "audit disabled at boot (audit=0)"},
+		{"audit=1", "audit=1", []*AuditDrop{refused}, []string{seccomp}, `excluded by rule "-a never,exclude -F msgtype=SECCOMP"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bootedWith(t, tc.boot)
+			if got := LossReasonWith(tc.drops, tc.rules); got != tc.want {
+				t.Errorf("LossReasonWith = %q, want %q", got, tc.want)
+			}
+			if tc.rules == nil {
+				if got := LossReason(tc.drops); got != tc.want {
+					t.Errorf("LossReason = %q, want %q", got, tc.want)
+				}
+			}
+		})
+	}
+}
+
+func TestJoinerNamesExcludeRules(t *testing.T) {
+	bootedWith(t, "")
+	j := NewJoiner()
+	e := &Emission{Task: Task{Tgid: 7}, Syscall: 110, Code: 0x7ffc0000}
+	j.AddEmission(e)
+	drops := []*AuditDrop{{Refused: true, Type: 1326}}
+	if d := j.Delivery(e, false, drops); d.State != Lost || !strings.HasPrefix(d.Reason, "excluded:") {
+		t.Fatalf("no rules known: %+v", d)
+	}
+	// Snapshots before and after the run: the same rule once, a new one added.
+	j.AddExcludeRules([]string{"-a never,exclude -F msgtype=SECCOMP"})
+	j.AddExcludeRules([]string{"-a never,exclude -F msgtype=SECCOMP", "-a never,exclude -F uid=0"})
+	want := `excluded by one of the rules "-a never,exclude -F msgtype=SECCOMP", "-a never,exclude -F uid=0"`
+	if d := j.Delivery(e, true, drops); d.State != Lost || d.Reason != want {
+		t.Errorf("Delivery = %+v, want lost(%s)", d, want)
+	}
+	// A delivered record wins over any rule.
+	j.AddRecord(&audit.Seccomp{Pid: 7, Syscall: 110, Code: 0x7ffc0000})
+	if d := j.Delivery(e, true, drops); d.State != Delivered {
+		t.Errorf("after its record: %+v", d)
+	}
+}
