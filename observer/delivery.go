@@ -126,8 +126,16 @@ func (j *Joiner) AddExcludeRules(rules []string) {
 	}
 }
 
-// AddEmission takes an audit_seccomp emission.
-func (j *Joiner) AddEmission(e *Emission) {
+// AddEmission takes an audit_seccomp emission, with the audit drops seen
+// inside its decision (Pair.Drops). An emission whose record the kernel
+// dropped (LossReason) never claims a record: the join is by order, so a
+// lost emission that took the next record of its key would leave the
+// emission that really produced it "undelivered". Callers that pass no
+// drops join every emission.
+func (j *Joiner) AddEmission(e *Emission, drops ...*AuditDrop) {
+	if LossReason(drops) != "" {
+		return
+	}
 	k := joinKey{e.Tgid, e.Syscall, e.Code}
 	if rs := j.records[k]; len(rs) > 0 {
 		j.matched[e], j.records[k] = rs[0], rs[1:]

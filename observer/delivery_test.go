@@ -3,6 +3,7 @@
 package observer
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -75,5 +76,53 @@ func TestJoinerNamesExcludeRules(t *testing.T) {
 	j.AddRecord(&audit.Seccomp{Pid: 7, Syscall: 110, Code: 0x7ffc0000})
 	if d := j.Delivery(e, true, drops); d.State != Delivered {
 		t.Errorf("after its record: %+v", d)
+	}
+}
+
+// TestJoinerSkipsLostEmissions: with a backlog, records die in between
+// delivered ones. Records carry no link to their emission but the order
+// of a key, so a lost emission must not take the record of a later one.
+func TestJoinerSkipsLostEmissions(t *testing.T) {
+	bootedWith(t, "")
+	const code = 0x7ffc0000
+	backlog := []*AuditDrop{{Reason: "backlog limit exceeded"}, {Refused: true, Type: 1326}}
+	for _, recordsFirst := range []bool{false, true} {
+		j := NewJoiner()
+		es := make([]*Emission, 4)
+		for i := range es {
+			es[i] = &Emission{Task: Task{Tgid: 9}, Syscall: 111, Code: code}
+		}
+		drops := [][]*AuditDrop{backlog, nil, backlog, nil} // the 1st and 3rd records died
+		recs := []*audit.Seccomp{
+			{Pid: 9, Syscall: 111, Code: code, Stamp: audit.Stamp{Serial: 20}},
+			{Pid: 9, Syscall: 111, Code: code, Stamp: audit.Stamp{Serial: 21}},
+		}
+		if recordsFirst {
+			for _, r := range recs {
+				j.AddRecord(r)
+			}
+		}
+		for i, e := range es {
+			j.AddEmission(e, drops[i]...)
+		}
+		if !recordsFirst {
+			for _, r := range recs {
+				j.AddRecord(r)
+			}
+		}
+		want := []string{"lost(backlog limit exceeded)", "delivered 20", "lost(backlog limit exceeded)", "delivered 21"}
+		for i, e := range es {
+			d := j.Delivery(e, true, drops[i])
+			got := "lost(" + d.Reason + ")"
+			if d.State == Delivered {
+				got = "delivered " + strconv.Itoa(int(d.Record.Stamp.Serial))
+			}
+			if got != want[i] {
+				t.Errorf("records first %v: emission %d: %s, want %s", recordsFirst, i, got, want[i])
+			}
+		}
+		if left := j.UnmatchedRecords(nil); len(left) != 0 {
+			t.Errorf("records first %v: %d records left unmatched", recordsFirst, len(left))
+		}
 	}
 }
