@@ -67,6 +67,7 @@ test: unit build deps
 		echo "=== VM tests on Debian $$k"; \
 		$(VMSUITE); \
 	done
+	@echo "=== check with audit=0 at boot, Debian 6.12"; SECCOMPTRACE_AUDIT_OFF_BOOT=1 vmtest/run.sh --kernel 6.12 --append audit=0 --timeout $(VMTIMEOUT) -- $(BUILD)/cmd.test -test.v -test.count=1 -test.run '^TestCheckAuditDisabledAtBootVM$$'
 
 vmtest-all: build deps
 	@set -e; for k in $(ALL_KERNELS); do \

@@ -4,8 +4,9 @@
 # Run a command as root inside a VM booted from a real kernel (virtme-ng),
 # with the host's filesystem visible, and return the command's exit status.
 #
-#   vmtest/run.sh [--kernel NAME|PATH] [--timeout SEC] [--rwdir DIR]... [--] CMD [ARGS...]
+#   vmtest/run.sh [--kernel NAME|PATH] [--timeout SEC] [--rwdir DIR]... [--append ARG]... [--] CMD [ARGS...]
 #
+# --append ARG adds ARG to the guest kernel's command line (e.g. audit=0).
 # NAME is a line of vmtest/kernels.txt (fetched on first use by setup.sh);
 # PATH is a bzImage/vmlinuz or a built kernel tree. Also usable as
 # `go test -exec "$PWD/vmtest/run.sh --kernel 6.1"` (the test binary compiles
@@ -74,7 +75,7 @@ in_vm() {
 # ------------------------------------------------------------------- host --
 
 usage() {
-	sed -n '4,19p' "$SELF" | sed 's/^# \{0,1\}//' >&2
+	sed -n '4,20p' "$SELF" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -172,7 +173,7 @@ use_kvm() {
 }
 
 host() {
-	local kernel=${VMTEST_KERNEL:-} timeout=${VMTEST_TIMEOUT:-900} rwdirs=() d
+	local kernel=${VMTEST_KERNEL:-} timeout=${VMTEST_TIMEOUT:-900} rwdirs=() appends=() d
 	while [[ $# -gt 0 ]]; do
 		case $1 in
 		--kernel) kernel=${2:?--kernel needs NAME or PATH}; shift 2 ;;
@@ -181,6 +182,8 @@ host() {
 		--timeout=*) timeout=${1#*=}; shift ;;
 		--rwdir) rwdirs+=("${2:?--rwdir needs a folder}"); shift 2 ;;
 		--rwdir=*) rwdirs+=("${1#*=}"); shift ;;
+		--append) appends+=("${2:?--append needs a kernel parameter}"); shift 2 ;;
+		--append=*) appends+=("${1#*=}"); shift ;;
 		-h | --help) usage ;;
 		--) shift; break ;;
 		-*) die "unknown option '$1'; see vmtest/run.sh --help" ;;
@@ -188,6 +191,9 @@ host() {
 		esac
 	done
 	[[ $# -gt 0 ]] || die "no command given; usage: vmtest/run.sh --kernel NAME -- CMD [ARGS...]"
+	for d in "${appends[@]}"; do
+		[[ -n $d && $d != *[[:space:]]* ]] || die "--append wants one kernel parameter without spaces, not '$d'"
+	done
 	[[ -n $kernel ]] || die "no kernel given; use --kernel NAME (or VMTEST_KERNEL=NAME); valid: $("$HERE/setup.sh" list | tr '\n' ' ')"
 	[[ $timeout =~ ^[0-9]+$ ]] || die "--timeout wants whole seconds, not '$timeout'"
 
@@ -225,6 +231,7 @@ host() {
 	# vmtest_fast=1 makes setup.sh's patched init skip udev and tmpfiles.
 	[[ ${VMTEST_FAST_INIT:-1} == 1 ]] && vng+=(--append vmtest_fast=1)
 	[[ ${VMTEST_VERBOSE:-0} == 1 ]] && vng+=(--verbose)
+	for d in "${appends[@]}"; do vng+=(--append "$d"); done
 
 	VMTEST_KCONFIG=${VMTEST_KCONFIG:-$(find_kconfig "$vmlinuz")}
 	export VMTEST_KCONFIG
