@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"sort"
+	"time"
 
 	"github.com/seccomptrace/seccomptrace/observer"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
@@ -37,7 +38,11 @@ type checkSummary struct {
 	Audit        auditSummary              `json:"audit"`
 	Violations   []pairJSON                `json:"violations"`
 	Inconclusive []pairJSON                `json:"inconclusive"`
-	Result       string                    `json:"result"`
+	// Writes is the actions_logged timeline: every write attempt during the run.
+	Writes []writeJSON `json:"actions_logged_writes"`
+	// UnexplainedChanges are seccomp-logging CONFIG_CHANGE records no write explains.
+	UnexplainedChanges []configChangeJSON `json:"config_change_records_without_write,omitempty"`
+	Result             string             `json:"result"`
 }
 
 // auditSummary is where the emissions' records went (issue: follow the record).
@@ -64,7 +69,8 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: seccomptrace check [flags] -- CMD ARGS...\n\n"+
 			"Run CMD, follow it and its descendants, and judge every seccomp decision against\n"+
-			"the logging policy. Exit 0: all ok; 1: violations; 2: inconclusive; 3: tool error.")
+			"the logging policy, and every write to actions_logged against its audit record.\n"+
+			"Exit 0: all ok; 1: violations; 2: inconclusive; 3: tool error.")
 		fs.PrintDefaults()
 	}
 	f := streamFlags{cmdStdout: os.Stdout}
@@ -79,52 +85,83 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if f.output != "text" && f.output != "json" {
 		return fmt.Errorf("bad --output %q: want text or json", f.output)
 	}
-	sum := checkSummary{Command: command, PerAction: map[string]*actionSummary{}}
-	follower := followAudit()
-	var judged []observer.Judged
-	res, err := stream(ctx, &f, command, stderr, func(j observer.Judged) error {
-		judged = append(judged, j)
-		if j.Decision != nil {
-			sum.Decisions++
-			name := "unknown"
-			if j.Decision.Known {
-				name = codeName(policy.ActionOnly(j.Decision.Ret))
-			}
-			a := sum.PerAction[name]
-			if a == nil {
-				a = &actionSummary{}
-				sum.PerAction[name] = a
-			}
-			a.Decisions++
-			if len(j.Emissions) > 0 {
-				a.Logged++
-			} else {
-				a.Silent++
-			}
+	run, err := checkRun(ctx, &f, command, stderr)
+	if err != nil {
+		return exitWith(exitToolError, err)
+	}
+	sum := &run.sum
+	if f.output == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(sum); err != nil {
+			return exitWith(exitToolError, err)
 		}
-		return nil
+	} else {
+		printSummary(stdout, sum)
+	}
+	if run.code != exitOK {
+		return exitError{run.code}
+	}
+	return nil
+}
+
+// checkedRun is one judged run of CMD: what check reports and explain explains.
+type checkedRun struct {
+	sum checkSummary
+	// pairs is every judged decision, its emissions' delivery filled in.
+	pairs []pairJSON
+	code  int
+}
+
+// checkRun runs command under the probes while following the audit group,
+// ends with a barrier, joins records to emissions and writes, and judges.
+func checkRun(ctx context.Context, f *streamFlags, command []string, stderr io.Writer) (*checkedRun, error) {
+	run := &checkedRun{sum: checkSummary{Command: command, PerAction: map[string]*actionSummary{}, Writes: []writeJSON{}}}
+	sum := &run.sum
+	initial, err := observer.ReadActionsLogged()
+	if err != nil {
+		return nil, err
+	}
+	timeline := observer.NewTimeline(initial, observer.RecordsUnknown)
+	follower := followAudit(nil)
+	var judged []observer.Judged
+	res, err := stream(ctx, f, command, stderr, handlers{
+		write: func(s *observer.SysctlWrite) error {
+			timeline.AddWrite(s)
+			return nil
+		},
+		judged: func(j observer.Judged) error {
+			judged = append(judged, j)
+			if j.Decision != nil {
+				sum.Decisions++
+				name := "unknown"
+				if j.Decision.Known {
+					name = codeName(policy.ActionOnly(j.Decision.Ret))
+				}
+				a := sum.PerAction[name]
+				if a == nil {
+					a = &actionSummary{}
+					sum.PerAction[name] = a
+				}
+				a.Decisions++
+				if len(j.Emissions) > 0 {
+					a.Logged++
+				} else {
+					a.Silent++
+				}
+			}
+			return nil
+		},
 	})
 	if err != nil {
 		follower.stop()
-		return exitWith(exitToolError, err)
+		return nil, err
 	}
 	joiner, pids := follower.finish(judged, &sum.Audit)
 	for _, j := range judged {
 		jj := toJSON(j)
-		for i, e := range j.Emissions {
-			d := joiner.Delivery(e, sum.Audit.Followed, j.Drops)
-			jj.Emissions[i].Delivery = string(d.State)
-			if d.State == observer.Lost {
-				jj.Emissions[i].Delivery = "lost(" + d.Reason + ")"
-			}
-			if d.Record != nil {
-				jj.Emissions[i].Serial = d.Record.Stamp.Serial
-			}
-			if (d.State == observer.Undelivered || d.State == observer.Lost) && j.Verdict != observer.Inconclusive && !j.Verdict.Violation() {
-				// The kernel decided to log but no record arrived: a loss, never a pass.
-				jj.Verdict, jj.Reason = string(observer.Inconclusive), "record decided but not delivered: "+jj.Emissions[i].Delivery
-			}
-		}
+		applyDelivery(&jj, j, joiner, sum.Audit.Followed)
+		run.pairs = append(run.pairs, jj)
 		switch {
 		case j.Verdict.Violation():
 			sum.Violations = append(sum.Violations, jj)
@@ -134,9 +171,33 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	for _, r := range joiner.UnmatchedRecords(func(pid uint32) bool { return pids[pid] }) {
 		sum.Audit.Unmatched++
-		sum.Inconclusive = append(sum.Inconclusive, pairJSON{Pid: uint32(r.Pid), Syscall: fmt.Sprint(r.Syscall), Nr: r.Syscall, NoDecision: true,
+		sum.Inconclusive = append(sum.Inconclusive, pairJSON{Event: "decision", Pid: uint32(r.Pid), Syscall: fmt.Sprint(r.Syscall), Nr: r.Syscall, NoDecision: true,
 			Verdict: string(observer.Inconclusive), Reason: fmt.Sprintf("audit record %s (code %#x) with no emission seen by the probes", r.Stamp, r.Code)})
 	}
+
+	// The actions_logged timeline: every write attempt and its CONFIG_CHANGE record.
+	rule := recordRule(res.model, follower.before, follower.after)
+	timeline.SetRule(rule)
+	if follower.feed != nil {
+		for _, r := range follower.feed.ConfigChanges() {
+			timeline.AddRecord(r)
+		}
+	}
+	followed, why := sum.Audit.Followed && sum.Audit.Overruns == 0, sum.Audit.Why
+	if sum.Audit.Overruns > 0 {
+		why = fmt.Sprintf("%d multicast overruns", sum.Audit.Overruns)
+	}
+	left := timeline.Finish(followed, why)
+	writesBad, writesUnsure := false, len(left) > 0
+	for _, w := range timeline.Writes() {
+		sum.Writes = append(sum.Writes, writeToJSON(w, rule))
+		writesBad = writesBad || w.Violation()
+		writesUnsure = writesUnsure || w.Verdict == observer.Inconclusive
+	}
+	for _, r := range left {
+		sum.UnexplainedChanges = append(sum.UnexplainedChanges, configChangeJSON{Serial: r.Stamp.Serial, Actions: r.Actions, OldActions: r.OldActions, Res: r.Res})
+	}
+
 	sum.Model = res.model.String()
 	sum.CachedAllow, sum.Lost = res.counters.CachedAllow, res.counters.Lost()
 	sum.CommandExit = "0"
@@ -147,27 +208,38 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case res.cmdErr != nil:
 		sum.CommandExit = res.cmdErr.Error()
 	}
-	code := exitOK
+	run.code = exitOK
 	sum.Result = "pass"
 	switch {
-	case len(sum.Violations) > 0:
-		code, sum.Result = exitViolations, "violations"
-	case len(sum.Inconclusive) > 0 || sum.Lost > 0 || sum.Audit.Overruns > 0 || sum.Audit.LostCounterGap > 0:
-		code, sum.Result = exitInconclusive, "inconclusive"
+	case len(sum.Violations) > 0 || writesBad:
+		run.code, sum.Result = exitViolations, "violations"
+	case len(sum.Inconclusive) > 0 || writesUnsure || sum.Lost > 0 || sum.Audit.Overruns > 0 || sum.Audit.LostCounterGap > 0:
+		run.code, sum.Result = exitInconclusive, "inconclusive"
 	}
-	if f.output == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(sum); err != nil {
-			return exitWith(exitToolError, err)
+	return run, nil
+}
+
+// applyDelivery fills in where each emission's record went. A record the
+// kernel decided to write that did not arrive makes the verdict
+// inconclusive: a loss is never a pass.
+func applyDelivery(jj *pairJSON, j observer.Judged, joiner *observer.Joiner, followed bool) {
+	for i, e := range j.Emissions {
+		d := joiner.Delivery(e, followed, j.Drops)
+		jj.Emissions[i].Delivery = deliveryString(d)
+		if d.Record != nil {
+			jj.Emissions[i].Serial = d.Record.Stamp.Serial
 		}
-	} else {
-		printSummary(stdout, &sum)
+		if (d.State == observer.Undelivered || d.State == observer.Lost) && j.Verdict != observer.Inconclusive && !j.Verdict.Violation() {
+			jj.Verdict, jj.Reason = string(observer.Inconclusive), "record decided but not delivered: "+jj.Emissions[i].Delivery
+		}
 	}
-	if code != exitOK {
-		return exitError{code}
+}
+
+func deliveryString(d observer.Delivery) string {
+	if d.State == observer.Lost {
+		return "lost(" + d.Reason + ")"
 	}
-	return nil
+	return string(d.State)
 }
 
 func printSummary(w io.Writer, s *checkSummary) {
@@ -189,6 +261,17 @@ func printSummary(w io.Writer, s *checkSummary) {
 	}
 	for _, v := range s.Inconclusive {
 		fmt.Fprintf(w, "  INCONCLUSIVE: pid %d %s: %s\n", v.Pid, v.Syscall, v.Reason)
+	}
+	if len(s.Writes) > 0 {
+		fmt.Fprintf(w, "  actions_logged writes (the string written is not captured; old -> new):\n")
+		for _, wr := range s.Writes {
+			t, _ := time.Parse(time.RFC3339Nano, wr.Time)
+			fmt.Fprintf(w, "    %s\n", writeLine(wr, t.Local().Format("15:04:05.000000")))
+		}
+	}
+	for _, r := range s.UnexplainedChanges {
+		fmt.Fprintf(w, "  INCONCLUSIVE: CONFIG_CHANGE record serial=%d actions=%s old-actions=%s res=%d with no write seen by the probe\n",
+			r.Serial, escape(r.Actions), escape(r.OldActions), r.Res)
 	}
 	if s.Audit.Followed {
 		fmt.Fprintf(w, "  audit: %d of %d emissions delivered to the multicast group, %d undelivered, %d records without emission, %d overruns, audit_lost +%d\n",

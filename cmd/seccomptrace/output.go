@@ -17,6 +17,8 @@ import (
 
 // pairJSON is one line of --output json: a decision and its emissions.
 type pairJSON struct {
+	// Event is "decision"; watch's JSON Lines also carry actions_logged writes (writeJSON).
+	Event       string         `json:"event"`
 	Time        string         `json:"time"`
 	Pid         uint32         `json:"pid"`
 	Tid         uint32         `json:"tid"`
@@ -62,7 +64,7 @@ type emissionJSON struct {
 
 func toJSON(j observer.Judged) pairJSON {
 	p := j.Pair
-	out := pairJSON{Verdict: string(j.Verdict), Expected: j.Expected, Reason: j.Reason, Policy: j.ActionsLogged.AuditString(), Model: j.Model.String()}
+	out := pairJSON{Event: "decision", Verdict: string(j.Verdict), Expected: j.Expected, Reason: j.Reason, Policy: j.ActionsLogged.AuditString(), Model: j.Model.String()}
 	if j.Path != policy.PathFilter {
 		out.Path = j.Path.String()
 	}
@@ -136,8 +138,10 @@ func newPrinter(w io.Writer, format string) (*printer, error) {
 	return nil, fmt.Errorf("bad --output %q: want text or json", format)
 }
 
-func (p *printer) print(jd observer.Judged) error {
-	j := toJSON(jd)
+func (p *printer) print(jd observer.Judged) error { return p.printPair(toJSON(jd)) }
+
+// printPair prints one decision line; watch fills in the emissions' delivery first.
+func (p *printer) printPair(j pairJSON) error {
 	if p.json {
 		return p.enc.Encode(j)
 	}
@@ -173,7 +177,14 @@ func (p *printer) print(jd observer.Judged) error {
 	}
 	var emitted []string
 	for _, e := range j.Emissions {
-		emitted = append(emitted, fmt.Sprintf("audit(code=%s sig=%d)", e.Code, e.Signr))
+		s := fmt.Sprintf("audit(code=%s sig=%d)", e.Code, e.Signr)
+		switch {
+		case e.Serial != 0:
+			s += fmt.Sprintf(" %s serial=%d", e.Delivery, e.Serial)
+		case e.Delivery != "":
+			s += " " + e.Delivery
+		}
+		emitted = append(emitted, s)
 	}
 	for _, e := range j.SeccompLogs {
 		emitted = append(emitted, fmt.Sprintf("seccomp_log(%s requested=%v)", e.Action, *e.Requested))
@@ -186,7 +197,7 @@ func (p *printer) print(jd observer.Judged) error {
 		syscallCol += "[" + j.Arch + "]"
 	}
 	verdict := j.Verdict
-	if jd.Verdict != observer.OKLogged && jd.Verdict != observer.OKSilent {
+	if j.Verdict != string(observer.OKLogged) && j.Verdict != string(observer.OKSilent) {
 		verdict += " (" + j.Reason + ")"
 	}
 	_, err := fmt.Fprintf(p.w, "%-15s %-7d %-7d %-16s %-18s %-14s %-6s %-3s %-6s %-15s %s\n",

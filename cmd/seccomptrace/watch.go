@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/seccomptrace/seccomptrace/observer"
 	"github.com/seccomptrace/seccomptrace/observer/audit"
@@ -69,9 +70,18 @@ type streamResult struct {
 	ran      bool
 }
 
+// handlers receive what a stream sees, in ring-buffer order.
+type handlers struct {
+	// opened, if set, gets the model once the probes are attached, before CMD starts.
+	opened func(policy.Model)
+	judged func(observer.Judged) error
+	// write, if set, gets every write attempt to actions_logged.
+	write func(*observer.SysctlWrite) error
+}
+
 // stream attaches the probes, runs command (if any) and feeds every judged
-// decision to each until the command exits or ctx ends.
-func stream(ctx context.Context, f *streamFlags, command []string, stderr io.Writer, each func(observer.Judged) error) (streamResult, error) {
+// decision (and actions_logged write) to h until the command exits or ctx ends.
+func stream(ctx context.Context, f *streamFlags, command []string, stderr io.Writer, h handlers) (streamResult, error) {
 	var res streamResult
 	opts := observer.Options{PIDs: f.pids, Comm: f.comm, SendAll: f.sendAll, ForceKprobe: f.kprobe, FollowForks: f.follow && len(f.pids) > 0}
 	if len(command) > 0 {
@@ -99,6 +109,9 @@ func stream(ctx context.Context, f *streamFlags, command []string, stderr io.Wri
 	checker, err := observer.NewChecker(res.model, auditOn)
 	if err != nil {
 		return res, err
+	}
+	if h.opened != nil {
+		h.opened(res.model)
 	}
 	if f.readyFile != "" {
 		if err := os.WriteFile(f.readyFile, nil, 0o644); err != nil {
@@ -134,15 +147,20 @@ func stream(ctx context.Context, f *streamFlags, command []string, stderr io.Wri
 		if err != nil {
 			return res, fmt.Errorf("reading events: %w", err)
 		}
+		if s, ok := ev.(*observer.SysctlWrite); ok && h.write != nil {
+			if err := h.write(s); err != nil {
+				return res, err
+			}
+		}
 		for _, j := range checker.Add(ev) {
-			if err := each(j); err != nil {
+			if err := h.judged(j); err != nil {
 				return res, err
 			}
 		}
 	}
 	<-stopped
 	for _, j := range checker.Flush() {
-		if err := each(j); err != nil {
+		if err := h.judged(j); err != nil {
 			return res, err
 		}
 	}
@@ -154,26 +172,61 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: seccomptrace watch [flags] [-- CMD ARGS...]\n\nWith CMD, follow CMD and its descendants and stop when it exits.")
+		fmt.Fprintln(stderr, "usage: seccomptrace watch [flags] [-- CMD ARGS...]\n\n"+
+			"With CMD, follow CMD and its descendants and stop when it exits. Each line waits\n"+
+			"(up to --audit-wait) for its audit record: delivered serial=N, lost(<reason>) or unknown;\n"+
+			"writes to actions_logged are lines of their own, with their CONFIG_CHANGE record.")
 		fs.PrintDefaults()
 	}
 	f := streamFlags{cmdStdout: os.Stderr}
 	f.register(fs, true)
+	wait := fs.Duration("audit-wait", 2*time.Second, "how long a line waits for its audit record before it is printed as unknown")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *wait <= 0 {
+		return fmt.Errorf("bad --audit-wait %s: want a positive duration", *wait)
 	}
 	pr, err := newPrinter(stdout, f.output)
 	if err != nil {
 		return err
 	}
+	initial, err := observer.ReadActionsLogged()
+	if err != nil {
+		return err
+	}
+	auditOn := false
+	if st, err := audit.GetStatus(); err == nil {
+		auditOn = st.Enabled != 0
+	}
+	h := newHolder(pr, *wait, initial, auditOn)
+	follower := followAudit(h.auditEvent)
+	h.follow(follower.feed != nil)
+	h.excludeRules(follower.exclude)
+	if follower.feed == nil {
+		fmt.Fprintf(stderr, "seccomptrace: audit records not followed, delivery unknown: %s\n", follower.why)
+	}
 	command := fs.Args()
-	res, err := stream(ctx, &f, command, stderr, pr.print)
+	res, err := stream(ctx, &f, command, stderr, handlers{opened: h.setModel, judged: h.judged, write: h.write})
+	if err != nil {
+		follower.stop()
+		return err
+	}
+	// The probes are closed: the barrier child is not traced.
+	follower.barrier()
+	h.excludeRules(follower.exclude)
+	dc, err := h.finish(follower.followed && follower.overruns() == 0)
 	if err != nil {
 		return err
 	}
 	c := res.counters
 	fmt.Fprintf(stderr, "seccomptrace: %d decisions (%d cached ALLOWs counted, not streamed), %d emissions, %d records lost\n",
 		c.Decisions, c.CachedAllow, c.Emissions, c.Lost())
+	fmt.Fprintf(stderr, "seccomptrace: audit: %d delivered, %d lost, %d undelivered, %d unknown; %d multicast overruns, audit_lost +%d\n",
+		dc.delivered, dc.lost, dc.undelivered, dc.unknown, follower.overruns(), follower.lostIncrease())
+	if !follower.followed && follower.feed != nil {
+		fmt.Fprintf(stderr, "seccomptrace: audit barrier failed: %s\n", follower.why)
+	}
 	if res.ran && res.cmdErr != nil {
 		fmt.Fprintf(stderr, "seccomptrace: %s: %v\n", command[0], res.cmdErr)
 	}
