@@ -25,6 +25,7 @@ commands:
   doctor     check that this kernel and these privileges can trace seccomp logging
   watch      stream seccomp decisions paired with their log emissions and verdicts
   check      run a command and judge every decision it causes against the logging policy
+  explain    say in one sentence why a decision was or was not logged
   conformance  run the built-in matrix of logging cases against this kernel (text, JSON, KTAP)
   workload   run the built-in workload: known filters in a child, known syscalls
 
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runWatch(ctx, args[1:], stdout, stderr)
 	case "check":
 		return runCheck(ctx, args[1:], stdout, stderr)
+	case "explain":
+		return runExplain(ctx, args[1:], stdout, stderr)
 	case "conformance":
 		return runConformance(ctx, args[1:], stdout, stderr)
 	case "workload":
@@ -74,7 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
-		return fmt.Errorf("unknown command %q: want doctor, watch, check, conformance or workload", args[0])
+		return fmt.Errorf("unknown command %q: want doctor, watch, check, explain, conformance or workload", args[0])
 	}
 }
 

@@ -95,11 +95,31 @@ func actionsChildren(n int, userNotif bool) []child {
 	}
 }
 
+// explainChildren: one child per reason a decision is or is not logged
+// (explain's VM test): FLAG_LOG off, errno removed from actions_logged by
+// the test, LOG, and TRACE handled by a tracer that lets the call go on.
+func explainChildren() []child {
+	one := func(nr int32, action uint32, log bool) workload.Scenario {
+		return workload.Scenario{
+			Filters: []workload.FilterSpec{{Log: log, Rules: []workload.Rule{{Nr: nr, Action: action}}}},
+			Calls:   []workload.Call{{Nr: nr, Count: 1}},
+		}
+	}
+	traced := one(unix.SYS_GETPRIORITY, actTrace, true)
+	traced.Trace = &workload.TraceSpec{}
+	return []child{
+		{name: "errno without FLAG_LOG", scenario: one(unix.SYS_GETPPID, actErrno|1, false)},
+		{name: "errno with FLAG_LOG", scenario: one(unix.SYS_GETSID, actErrno|2, true)},
+		{name: "log", scenario: one(unix.SYS_GETPGRP, actLog, false)},
+		{name: "trace continued by a tracer", scenario: traced},
+	}
+}
+
 func runWorkload(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("workload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	count := fs.Int("count", 3, "calls per syscall")
-	scenario := fs.String("scenario", "demo", "demo (three stacked filters) or actions (every action, FLAG_LOG on and off, kills)")
+	scenario := fs.String("scenario", "demo", "demo (three stacked filters), actions (every action, FLAG_LOG on and off, kills) or explain (one child per logging cause)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -113,8 +133,10 @@ func runWorkload(args []string, stdout, stderr io.Writer) error {
 	case "actions":
 		avail, _ := os.ReadFile("/proc/sys/kernel/seccomp/actions_avail")
 		children = actionsChildren(*count, strings.Contains(string(avail), "user_notif"))
+	case "explain":
+		children = explainChildren()
 	default:
-		return fmt.Errorf("bad --scenario %q: want demo or actions", *scenario)
+		return fmt.Errorf("bad --scenario %q: want demo, actions or explain", *scenario)
 	}
 	dir, err := os.MkdirTemp("", "seccomptrace-workload")
 	if err != nil {
@@ -123,6 +145,15 @@ func runWorkload(args []string, stdout, stderr io.Writer) error {
 	defer os.RemoveAll(dir)
 	for i, c := range children {
 		path := filepath.Join(dir, fmt.Sprintf("result-%d.json", i))
+		if c.scenario.Trace != nil {
+			// This process is the tracer.
+			res, _, err := workload.Run(c.scenario, path)
+			if err != nil {
+				return fmt.Errorf("workload %s: %w", c.name, err)
+			}
+			fmt.Fprintf(stdout, "workload: pid %d: %s: %d syscalls made\n", res.Pid, c.name, c.scenario.Calls[0].Count)
+			continue
+		}
 		cmd, err := workload.Spawn(c.scenario, path)
 		if err != nil {
 			return err

@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/seccomptrace/seccomptrace/observer"
+	"github.com/seccomptrace/seccomptrace/observer/audit"
+	"github.com/seccomptrace/seccomptrace/observer/policy"
+)
+
+func TestExplainSentences(t *testing.T) {
+	delivered := judgedOf(unix.SYS_GETPGRP, policy.Log, 1, 3, false, observer.OKLogged, policy.ReasonLogActionLogged, true)
+	rateLimited := judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, true, observer.OKLogged, policy.ReasonRequestedAndLogged, true)
+	rateLimited.Drops = []*observer.AuditDrop{{Reason: "rate limit exceeded"}}
+	excluded := judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, true, observer.OKLogged, policy.ReasonRequestedAndLogged, true)
+	excluded.Drops = []*observer.AuditDrop{{Refused: true, Type: 1326}}
+	excludedNamed := judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, true, observer.OKLogged, policy.ReasonRequestedAndLogged, true)
+	excludedNamed.Drops = excluded.Drops
+	undelivered := judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, true, observer.OKLogged, policy.ReasonRequestedAndLogged, true)
+	notInSet := judgedOf(unix.SYS_GETSID, policy.Errno|2, 0, 1, true, observer.OKSilent, policy.ReasonNotInActionsLogged, false)
+	notInSet.ActionsLogged = policy.BitKillProcess | policy.BitKillThread | policy.BitLog
+	recheck := judgedOf(unix.SYS_GETPRIORITY, policy.Trace, 0, 1, true, observer.OKSilent, policy.ReasonTracerHandled, false)
+	recheck.Path, recheck.Decision.Recheck = policy.PathTracerHandled, true
+	outer := judgedOf(unix.SYS_GETPRIORITY, policy.Trace, 0, 1, true, observer.OKSilent, policy.ReasonTracerHandled, false)
+	outer.Path = policy.PathTracerHandled
+	notif := judgedOf(unix.SYS_GETPPID, policy.UserNotif, 0, 1, true, observer.OKSilent, policy.ReasonNotifContinue, false)
+	notif.Path = policy.PathNotifContinue
+	missing := judgedOf(unix.SYS_GETPPID, policy.KillProcess, 0, 1, false, observer.MissingLog, policy.ReasonKillLogged, false)
+	unknownProg := judgedOf(unix.SYS_GETPPID, 0, -1, 1, false, observer.Inconclusive, "", false)
+	unknownProg.Decision.Known, unknownProg.Decision.Unknown = false, "program of filter 0xffff1 was never received"
+	unknownProg.Reason = "action unknown: program of filter 0xffff1 was never received"
+	evil := judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, false, observer.Inconclusive, "", false)
+	evil.Reason = "emission code \x1b[2J \"q\" caf\u00e9 \xff"
+
+	joiner := observer.NewJoiner()
+	joiner.AddRecord(&audit.Seccomp{Stamp: audit.Stamp{Serial: 1234}, Pid: 123, Syscall: unix.SYS_GETPGRP, Code: policy.Log})
+	for _, tc := range []struct {
+		name string
+		j    observer.Judged
+		want string
+	}{
+		{"delivered", delivered, "getpgrp (pid 123) was logged: delivered as audit serial 1234 (ausearch -a 1234)"},
+		{"lost to the rate limit", rateLimited, "getppid (pid 123): the kernel tried to log it but audit_log_lost dropped the record: rate limit exceeded"},
+		{"excluded", excluded, "getppid (pid 123): the kernel tried to log it but audit_log_start refused it: excluded: audit_log_start refused the record without counting it lost (an exclude rule such as msgtype=SECCOMP)"},
+		{"excluded by a named rule", excludedNamed, `getppid (pid 123): the kernel tried to log it but audit_log_start refused it: excluded by rule "-a never,exclude -F msgtype=SECCOMP"`},
+		{"undelivered", undelivered, "getppid (pid 123): the kernel tried to log it (audit_seccomp was called) but no record reached the audit multicast group before the barrier, and no drop point was seen"},
+		{"FLAG_LOG off", judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, false, observer.OKSilent, policy.ReasonFlagLogOff, false),
+			"getppid (pid 123) was not logged: the deciding filter #0 (of 1, newest first) returned ERRNO(1) without SECCOMP_FILTER_FLAG_LOG (the kernel logs ERRNO only when the filter asks)"},
+		{"not in actions_logged", notInSet, "getsid (pid 123) was not logged: errno is not in kernel.seccomp.actions_logged (at the decision: kill_process kill_thread log)"},
+		{"allow", judgedOf(unix.SYS_GETPGID, policy.Allow|7, -1, 1, false, observer.OKSilent, policy.ReasonAllowNeverLogs, false),
+			"getpgid (pid 123) was not logged: the filters allowed it (ALLOW), which is never logged"},
+		{"tracer re-check", recheck, "getpriority (pid 123) was not logged: the re-check after the tracer returned TRACE again, and a tracer-handled TRACE never logs"},
+		{"tracer handled", outer, "getpriority (pid 123) was not logged: a tracer handled it (TRACE re-check), which never logs"},
+		{"notif continue", notif, "getppid (pid 123) was not logged: the user-notification supervisor let it continue (SECCOMP_USER_NOTIF_FLAG_CONTINUE), which never logs"},
+		{"missing-log", missing, "getppid (pid 123) was not logged although the kernel's rules say it must be (kill_process is in actions_logged): the kernel never called audit_seccomp, a kernel deviation (missing-log)"},
+		{"inconclusive", unknownProg, "getppid (pid 123): cannot say: action unknown: program of filter 0xffff1 was never received"},
+		{"escaped", evil, `getppid (pid 123): cannot say: emission code \x1b[2J "q" caf\u00e9 \xff`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			jj := toJSON(tc.j)
+			for _, e := range tc.j.Emissions {
+				joiner.AddEmission(e)
+			}
+			jn := joiner
+			if tc.name == "excluded by a named rule" {
+				jn = observer.NewJoiner()
+				jn.AddExcludeRules([]string{"-a never,exclude -F msgtype=SECCOMP"})
+			}
+			applyDelivery(&jj, tc.j, jn, true)
+			if got := explainSentence(jj); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestExplainMatches(t *testing.T) {
+	p := toJSON(judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, false, observer.OKSilent, policy.ReasonFlagLogOff, false))
+	allow := toJSON(judgedOf(unix.SYS_GETPGID, policy.Allow, -1, 1, false, observer.OKSilent, policy.ReasonAllowNeverLogs, false))
+	for _, tc := range []struct {
+		p    pairJSON
+		pids pidList
+		sys  string
+		want bool
+	}{
+		{p, nil, "", true},
+		{allow, nil, "", false}, // ALLOWs only with --syscall
+		{allow, nil, "getpgid", true},
+		{p, nil, "110", true},
+		{p, nil, "getsid", false},
+		{p, pidList{123}, "", true},
+		{p, pidList{124}, "", false},
+	} {
+		if got := explainMatches(tc.p, tc.pids, tc.sys); got != tc.want {
+			t.Errorf("explainMatches(%s, %v, %q) = %v, want %v", tc.p.Syscall, tc.pids, tc.sys, got, tc.want)
+		}
+	}
+}
+
+// TestExplainFrom reads watch's JSON Lines (a write line among them) and check's summary.
+func TestExplainFrom(t *testing.T) {
+	dir := t.TempDir()
+	var lines bytes.Buffer
+	enc := json.NewEncoder(&lines)
+	enc.Encode(toJSON(judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, false, observer.OKSilent, policy.ReasonFlagLogOff, false)))
+	enc.Encode(writeJSON{Event: "actions_logged_write", Pid: 5})
+	enc.Encode(toJSON(judgedOf(unix.SYS_GETSID, policy.Trap, 0, 1, false, observer.OKSilent, policy.ReasonFlagLogOff, false)))
+	watchFile := filepath.Join(dir, "watch.jsonl")
+	os.WriteFile(watchFile, lines.Bytes(), 0o600)
+	sum := checkSummary{Result: "violations", Violations: []pairJSON{toJSON(judgedOf(unix.SYS_GETPPID, policy.KillProcess, 0, 1, false, observer.MissingLog, policy.ReasonKillLogged, false))}}
+	b, _ := json.Marshal(sum)
+	checkFile := filepath.Join(dir, "check.json")
+	os.WriteFile(checkFile, b, 0o600)
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"explain", "--from", watchFile, "--syscall", "getsid"},
+			"getsid (pid 123) was not logged: the deciding filter #0 (of 1, newest first) returned TRAP without SECCOMP_FILTER_FLAG_LOG (the kernel logs TRAP only when the filter asks)\n"},
+		{[]string{"explain", "--from", checkFile},
+			"getppid (pid 123) was not logged although the kernel's rules say it must be (kill_process is in actions_logged): the kernel never called audit_seccomp, a kernel deviation (missing-log)\n"},
+	} {
+		var out, errOut bytes.Buffer
+		if err := run(context.Background(), tc.args, &out, &errOut); err != nil {
+			t.Fatalf("%v: %v (%s)", tc.args, err, errOut.String())
+		}
+		if out.String() != tc.want {
+			t.Errorf("%v:\ngot  %q\nwant %q", tc.args, out.String(), tc.want)
+		}
+	}
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"explain", "--from", watchFile, "--pid", "999"}, &out, &errOut); err == nil || !strings.Contains(errOut.String(), "no decision matched") {
+		t.Errorf("no match: err %v, stderr %q", err, errOut.String())
+	}
+}
