@@ -29,6 +29,7 @@ const (
 	envResult   = "SECCOMPTRACE_WORKLOAD_RESULT"
 
 	auditArchX86_64 = 0xc000003e
+	auditArchI386   = 0x40000003
 
 	// SECCOMP_FILTER_FLAG_*.
 	flagTSync = 1 << 0
@@ -41,10 +42,12 @@ type Rule struct {
 	Action uint32 `json:"action"`
 }
 
-// FilterSpec is one filter: the rules for native x86_64 syscalls, ALLOW
-// otherwise; or, when Program is set, that program as it is.
+// FilterSpec is one filter: the rules for native x86_64 syscalls (ia32
+// ones with Compat), ALLOW otherwise; or, when Program is set, that program
+// as it is.
 type FilterSpec struct {
 	Rules   []Rule             `json:"rules,omitempty"`
+	Compat  bool               `json:"compat,omitempty"`
 	Program []cbpf.Instruction `json:"program,omitempty"`
 	// Log installs the filter with SECCOMP_FILTER_FLAG_LOG.
 	Log bool `json:"log"`
@@ -70,6 +73,10 @@ type Scenario struct {
 	Notif *NotifSpec `json:"notif,omitempty"`
 	// Trace makes Run trace the calling thread with PTRACE_O_TRACESECCOMP.
 	Trace *TraceSpec `json:"trace,omitempty"`
+	// Exec replaces the child by a bare helper program after the filters
+	// are installed, instead of making Calls; the child writes no result,
+	// the helper's exit status is its report.
+	Exec *ExecSpec `json:"exec,omitempty"`
 }
 
 // NotifSpec is a USER_NOTIF filter for Nr on the calling thread (a listener
@@ -118,10 +125,14 @@ func (f FilterSpec) Build() []cbpf.Instruction {
 		allow  = 0x7fff0000
 	)
 	n := len(f.Rules)
+	arch := uint32(auditArchX86_64)
+	if f.Compat {
+		arch = auditArchI386
+	}
 	prog := []cbpf.Instruction{
 		{Code: ldAbsW, K: 4}, // arch
-		// Not x86_64: jump over the nr load and every rule pair to ALLOW.
-		{Code: jeqK, Jt: 0, Jf: uint8(1 + 2*n), K: auditArchX86_64},
+		// Another arch: jump over the nr load and every rule pair to ALLOW.
+		{Code: jeqK, Jt: 0, Jf: uint8(1 + 2*n), K: arch},
 		{Code: ldAbsW, K: 0}, // nr
 	}
 	for _, r := range f.Rules {
@@ -226,6 +237,10 @@ func runChild(spec string) Result {
 			res.Error = fmt.Sprintf("installing filter %d: %v", i, err)
 			return res
 		}
+	}
+	if s.Exec != nil {
+		res.Error = execHelper(*s.Exec).Error()
+		return res
 	}
 	if n := s.Notif; n != nil {
 		if err := startSupervisor(*n); err != nil {
