@@ -34,6 +34,18 @@ const volatile __u64 audit_enabled_addr = 0;
 #define ST_AUDIT_ARCH_I386 0x40000003U
 /* x86_64 kernel stack without KASAN; used only where bpf_task_pt_regs is missing (< 5.15). */
 #define ST_THREAD_SIZE (16384)
+#define ST_SECCOMP_MODE_STRICT 1
+#define ST_SECCOMP_MODE_DEAD 3
+#define ST_SIGKILL 9
+/* Mode-1 allow lists (__NR_seccomp_read/write/exit/sigreturn), native and ia32. */
+#define ST_NR_READ 0
+#define ST_NR_WRITE 1
+#define ST_NR_RT_SIGRETURN 15
+#define ST_NR_EXIT 60
+#define ST_NR32_EXIT 1
+#define ST_NR32_READ 3
+#define ST_NR32_WRITE 4
+#define ST_NR32_SIGRETURN 119
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -218,17 +230,19 @@ static __always_inline bool cache_allows(struct seccomp_filter *f, int nr, bool 
 	return (word >> ((unsigned int)nr % 64)) & 1;
 }
 
+/* The current task's user-mode registers (task_pt_regs). */
+static __always_inline struct pt_regs *user_regs(struct task_struct *task)
+{
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_task_pt_regs))
+		return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	return (struct pt_regs *)(BPF_CORE_READ(task, stack) + ST_THREAD_SIZE) - 1;
+}
+
 /* Rebuild seccomp_data the way populate_seccomp_data does (§9), from the task's user registers. */
 static __always_inline void sd_from_regs(struct st_sdata *sd, struct task_struct *task, bool compat)
 {
-	struct pt_regs *regs;
+	struct pt_regs *regs = user_regs(task);
 
-	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_task_pt_regs)) {
-		regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	} else {
-		void *stack = BPF_CORE_READ(task, stack);
-		regs = (struct pt_regs *)(stack + ST_THREAD_SIZE) - 1;
-	}
 	sd->nr = (int)BPF_CORE_READ(regs, orig_ax);
 	sd->arch = compat ? ST_AUDIT_ARCH_I386 : ST_AUDIT_ARCH_X86_64;
 	sd->instruction_pointer = BPF_CORE_READ(regs, ip);
@@ -309,6 +323,100 @@ static __always_inline int on_prog_destroy(__u64 prog_addr)
 	return 0;
 }
 
+/* Audited-task state for the pre-4.18 model (§7). */
+static __always_inline __u32 audit_flags(struct task_struct *task)
+{
+	__u32 flags = 0;
+
+	if (bpf_core_field_exists(task->audit_context)) {
+		void *actx = BPF_CORE_READ(task, audit_context);
+		if (actx) {
+			int dummy = 0;
+			flags |= ST_F_AUDIT_CTX;
+			bpf_probe_read_kernel(&dummy, sizeof(dummy), actx);
+			if (dummy)
+				flags |= ST_F_AUDIT_DUMMY;
+		}
+	}
+	return flags;
+}
+
+static __always_inline void read_policy(struct st_decision *rec)
+{
+	if (actions_logged_addr) {
+		rec->flags |= ST_F_POLICY_READ;
+		rec->actions_logged_entry = read_u32(actions_logged_addr);
+		rec->audit_enabled = read_u32(audit_enabled_addr);
+	}
+}
+
+/*
+ * Strict mode (mode 1) never enters __seccomp_filter: __secure_computing_strict
+ * logs KILL_THREAD and calls do_exit(SIGKILL) (§3). Its decision is built
+ * here, in the per-CPU scratch slot, from the task's registers.
+ */
+static __always_inline struct st_decision *strict_decision(struct task_struct *task)
+{
+	struct st_decision *rec;
+	__u32 zero = 0;
+
+	rec = bpf_map_lookup_elem(&scratch, &zero);
+	if (!rec)
+		return NULL;
+	__builtin_memset(rec, 0, sizeof(*rec));
+	rec->kind = ST_REC_DECISION;
+	rec->flags = ST_F_STRICT | audit_flags(task);
+	fill_task(&rec->task);
+	rec->seq = next_seq();
+	sd_from_regs(&rec->sd, task, task_is_compat(task));
+	rec->this_syscall = rec->sd.nr;
+	read_policy(rec);
+	return rec;
+}
+
+/* A task in strict mode (no filter can be attached there), or killed in it. */
+static __always_inline bool strict_task(struct task_struct *task)
+{
+	int mode = BPF_CORE_READ(task, seccomp.mode);
+
+	if (BPF_CORE_READ(task, seccomp.filter))
+		return false;
+	return mode == ST_SECCOMP_MODE_STRICT || mode == ST_SECCOMP_MODE_DEAD;
+}
+
+static __always_inline bool strict_allowed(int nr, bool compat)
+{
+	if (compat)
+		return nr == ST_NR32_READ || nr == ST_NR32_WRITE || nr == ST_NR32_EXIT || nr == ST_NR32_SIGRETURN;
+	return nr == ST_NR_READ || nr == ST_NR_WRITE || nr == ST_NR_EXIT || nr == ST_NR_RT_SIGRETURN;
+}
+
+/*
+ * At exit, with no filter decision in flight: did the strict check kill this
+ * task? It calls do_exit(SIGKILL); a filter's KILL_PROCESS dies by its SIGSYS.
+ * The code is in exit_code, or (where the tracepoint fires before do_exit
+ * sets it) in the group exit code, which 6.0+ set first for the last thread.
+ * Kernels that set SECCOMP_MODE_DEAD first (§3) need no more; where the mode
+ * stays 1, the killed syscall is one off the mode-1 list. (An outside
+ * SIGKILL right after prctl(PR_SET_SECCOMP) would look the same there.)
+ */
+static __always_inline bool strict_killed(struct task_struct *task)
+{
+	int code, nr;
+
+	if (!strict_task(task))
+		return false;
+	code = BPF_CORE_READ(task, exit_code) & 0x7f;
+	if (!code)
+		code = BPF_CORE_READ(task, signal, group_exit_code) & 0x7f;
+	if (code != ST_SIGKILL)
+		return false;
+	if (BPF_CORE_READ(task, seccomp.mode) == ST_SECCOMP_MODE_DEAD)
+		return true;
+	nr = (int)BPF_CORE_READ(user_regs(task), orig_ax);
+	return nr >= 0 && !strict_allowed(nr, task_is_compat(task));
+}
+
 static __always_inline int on_filter_enter(int this_syscall, const void *sd, bool recheck)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
@@ -347,11 +455,7 @@ static __always_inline int on_filter_enter(int this_syscall, const void *sd, boo
 		rec->flags |= ST_F_CACHE_HIT;
 	if (bpf_core_field_exists(f->cache))
 		rec->flags |= ST_F_CACHE_PRESENT;
-	if (actions_logged_addr) {
-		rec->flags |= ST_F_POLICY_READ;
-		rec->actions_logged_entry = read_u32(actions_logged_addr);
-		rec->audit_enabled = read_u32(audit_enabled_addr);
-	}
+	read_policy(rec);
 
 	if (sd) {
 		bpf_probe_read_kernel(&rec->sd, sizeof(rec->sd), sd);
@@ -374,17 +478,7 @@ static __always_inline int on_filter_enter(int this_syscall, const void *sd, boo
 	if (f)
 		rec->flags |= ST_F_STACK_TRUNCATED;
 
-	/* Audited-task state for the pre-4.18 model (§7). */
-	if (bpf_core_field_exists(task->audit_context)) {
-		void *actx = BPF_CORE_READ(task, audit_context);
-		if (actx) {
-			int dummy = 0;
-			rec->flags |= ST_F_AUDIT_CTX;
-			bpf_probe_read_kernel(&dummy, sizeof(dummy), actx);
-			if (dummy)
-				rec->flags |= ST_F_AUDIT_DUMMY;
-		}
-	}
+	rec->flags |= audit_flags(task);
 
 	key.tid = (__u32)id;
 	outer = bpf_map_lookup_elem(&inflight, &key);
@@ -450,13 +544,28 @@ static __always_inline int on_emission(__u32 kind, long syscall, long signr, __u
 	__u32 flags = 0;
 
 	dec = current_decision(&key);
+	if (!dec) {
+		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+		if (!is_target(bpf_get_current_pid_tgid() >> 32))
+			return 0;
+		/* A strict-mode kill: start its decision now, finish it at exit. */
+		if (kind == ST_REC_EMISSION && strict_task(task) && strict_decision(task)) {
+			__u32 zero = 0;
+			struct st_decision *rec = bpf_map_lookup_elem(&scratch, &zero);
+
+			key.tid = (__u32)bpf_get_current_pid_tgid();
+			key.nested = 0;
+			if (rec && bpf_map_update_elem(&inflight, &key, rec, BPF_ANY))
+				count(ST_CNT_INFLIGHT_FULL);
+			dec = bpf_map_lookup_elem(&inflight, &key);
+		}
+	}
 	if (dec) {
 		seq = dec->seq;
 		if (kind == ST_REC_EMISSION)
 			dec->emissions++;
 	} else {
-		if (!is_target(bpf_get_current_pid_tgid() >> 32))
-			return 0;
 		flags |= ST_F_NO_DECISION;
 	}
 	if (kind == ST_REC_EMISSION)
@@ -676,25 +785,41 @@ int BPF_KPROBE(kprobe_seccomp_log, unsigned long syscall, long signr, __u32 acti
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(task_exit, struct task_struct *p)
 {
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct inflight_key key = {};
 	struct st_decision *rec;
+	bool sent = false;
 
 	/* KILL_THREAD sets SECCOMP_MODE_DEAD (3) before do_exit (§3); any other
-	 * decision still in flight lost its exit hook (a missed kretprobe). */
-	bool dead = BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), seccomp.mode) == 3;
+	 * filter decision still in flight lost its exit hook (a missed kretprobe). */
+	bool dead = BPF_CORE_READ(task, seccomp.mode) == ST_SECCOMP_MODE_DEAD;
 
 #pragma unroll
 	for (int i = 0; i < 2; i++) {
 		rec = current_decision(&key);
 		if (!rec)
-			return 0;
-		if (!dead) {
+			break;
+		if (!dead && !(rec->flags & ST_F_STRICT)) {
 			count(ST_CNT_EXIT_UNMATCHED);
 			bpf_map_delete_elem(&inflight, &key);
 			continue;
 		}
 		rec->flags |= ST_F_TASK_EXITED;
 		finish_decision(rec, &key, (__u64)-1);
+		sent = true;
+	}
+	/* A strict-mode kill that was not logged: no emission started its decision. */
+	if (!sent && is_target(bpf_get_current_pid_tgid() >> 32) && strict_killed(task)) {
+		rec = strict_decision(task);
+		if (!rec)
+			return 0;
+		rec->flags |= ST_F_TASK_EXITED;
+		rec->ret = (__u64)-1;
+		rec->exit_ns = bpf_ktime_get_ns();
+		rec->mode_at_exit = BPF_CORE_READ(task, seccomp.mode);
+		rec->actions_logged_exit = read_u32(actions_logged_addr);
+		if (bpf_ringbuf_output(&events, rec, sizeof(*rec), 0))
+			count(ST_CNT_RB_DROP_DECISION);
 	}
 	return 0;
 }

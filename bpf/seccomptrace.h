@@ -12,7 +12,7 @@
 #define ST_MAX_FILTERS 16
 
 enum st_record_kind {
-	ST_REC_DECISION = 1,    /* one __seccomp_filter call, entry to exit */
+	ST_REC_DECISION = 1,    /* one __seccomp_filter call, entry to exit, or a strict-mode kill */
 	ST_REC_EMISSION = 2,    /* audit_seccomp / __audit_seccomp: "decided to log" */
 	ST_REC_SECCOMP_LOG = 3, /* seccomp_log, only on kernels where it is not inlined */
 	ST_REC_FILTER = 4,      /* a filter's original cBPF program, sent once per filter */
@@ -32,6 +32,7 @@ enum st_flags {
 	ST_F_NO_ORIG_PROG = 1 << 8,    /* filter has no orig_prog (no CHECKPOINT_RESTORE, < 5.11) */
 	ST_F_POLICY_READ = 1 << 9,     /* actions_logged / audit_enabled read from kernel memory */
 	ST_F_TASK_EXITED = 1 << 10,    /* the task exited inside __seccomp_filter (KILL_THREAD's do_exit) */
+	ST_F_STRICT = 1 << 11,         /* a strict-mode (mode 1) kill: no filter ran; sent at the task's exit */
 };
 
 /* Per-CPU counters, exported by the observer. */

@@ -152,6 +152,7 @@ const (
 	SeccompStFlagsST_F_NO_ORIG_PROG    SeccompStFlags = 256
 	SeccompStFlagsST_F_POLICY_READ     SeccompStFlags = 512
 	SeccompStFlagsST_F_TASK_EXITED     SeccompStFlags = 1024
+	SeccompStFlagsST_F_STRICT          SeccompStFlags = 2048
 )
 
 type SeccompStRecordKind uint32

@@ -170,6 +170,8 @@ func (c *Checker) judge(p Pair) Judged {
 		j.Path = policy.PathTracerHandled
 	case action == policy.UserNotif && !d.Skipped:
 		j.Path = policy.PathNotifContinue
+	case d.Strict:
+		j.Path = policy.PathStrict
 	}
 	if d.Recheck && d.ParentSeq != 0 {
 		c.rechecked[d.ParentSeq] = true

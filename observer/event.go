@@ -11,6 +11,7 @@ import (
 
 	"github.com/seccomptrace/seccomptrace/gen"
 	"github.com/seccomptrace/seccomptrace/observer/cbpf"
+	"github.com/seccomptrace/seccomptrace/observer/policy"
 )
 
 // SeccompModeDead is current->seccomp.mode after a kill action (5.10+, §3).
@@ -48,7 +49,10 @@ type Decision struct {
 	Skipped bool
 	// Exited says the task exited inside __seccomp_filter (KILL_THREAD's do_exit):
 	// the decision was sent from the exit hook and Skipped is set.
-	Exited       bool
+	Exited bool
+	// Strict is a strict-mode (mode 1) kill: no filter ran, the kernel killed
+	// the thread with SIGKILL and logs it as KILL_THREAD (§3). Sent at exit.
+	Strict       bool
 	ModeAtExit   uint32
 	Emissions    int
 	AuditCtx     bool // current->audit_context != NULL
@@ -268,6 +272,11 @@ func (o *Observer) decision(r *gen.SeccompStDecision) *Decision {
 	}
 	if flag(gen.SeccompStFlagsST_F_TASK_EXITED) {
 		d.Exited, d.Skipped = true, true
+	}
+	if flag(gen.SeccompStFlagsST_F_STRICT) {
+		// The fixed mode-1 list decided, not a filter: the action is known.
+		d.Strict, d.Known, d.Ret = true, true, policy.KillThread
+		return d
 	}
 	depth := min(int(r.Depth), len(r.FilterAddr))
 	d.Filters = make([]FilterRef, depth)
