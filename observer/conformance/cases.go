@@ -8,6 +8,7 @@ package conformance
 
 import (
 	"fmt"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -40,7 +41,32 @@ const (
 	TracerSkip     Variant = "tracer-skip"     // tracer sets nr=-1: skip, logged with syscall=-1
 	NotifContinue  Variant = "notif-continue"  // supervisor answers CONTINUE: no log
 	NotifReply     Variant = "notif-reply"     // supervisor answers -EPERM: skip, logged
+	Strict         Variant = "strict"          // mode 1 kills a syscall not on its list
+	StrictAllowed  Variant = "strict-allowed"  // mode 1 lets a listed syscall run: no decision, no log
 )
+
+// AUDIT_ARCH_* of a case's syscall.
+const (
+	archX86_64 = 0xc000003e
+	archI386   = 0x40000003
+)
+
+// Kernel is what a kernel can run, found by probing, not from its version.
+type Kernel struct {
+	// Avail is actions_avail.
+	Avail policy.ActionSet
+	// NoCompat says why int $0x80 syscalls are not available ("" when they are).
+	NoCompat string
+}
+
+// ProbeKernel probes this kernel.
+func ProbeKernel() Kernel {
+	k := Kernel{Avail: Avail()}
+	if err := workload.CompatSyscalls(); err != nil {
+		k.NoCompat = err.Error()
+	}
+	return k
+}
 
 // Case is one child: a filter, one call, the policy it runs under.
 type Case struct {
@@ -55,12 +81,19 @@ type Case struct {
 	// Skip is why this kernel cannot run the case (decided by probing).
 	Skip string
 
-	nr       int32 // the syscall the child makes
+	nr       int32  // the syscall the child makes
+	arch     uint32 // and its AUDIT_ARCH_*
 	scenario workload.Scenario
+	// The helper's end (scenario.Exec): killed by exitSignal, else exitStatus.
+	exitSignal syscall.Signal
+	exitStatus int
 }
 
 // killed: the call ends the whole process with SIGSYS.
 func (c *Case) killed() bool { return policy.ActionOnly(c.Action) == policy.KillProcess }
+
+// exec: the case runs in the bare helper program (strict mode, int $0x80).
+func (c *Case) exec() bool { return c.scenario.Exec != nil }
 
 // Path is how the oracle must see the case's decision.
 func (c *Case) Path() policy.Path {
@@ -69,6 +102,8 @@ func (c *Case) Path() policy.Path {
 		return policy.PathTracerHandled
 	case NotifContinue:
 		return policy.PathNotifContinue
+	case Strict:
+		return policy.PathStrict
 	}
 	return policy.PathFilter
 }
@@ -96,10 +131,11 @@ var actionCases = []actionCase{
 }
 
 // Cases builds the matrix: every action (and path) × FLAG_LOG × actions_logged
-// (default, none, the action's own bit removed) × audit state. avail is
-// actions_avail; actions it lacks give skipped cases.
-func Cases(avail policy.ActionSet) []Case {
-	haveNotif := avail.Has(policy.BitUserNotif)
+// (default, none, the action's own bit removed) × audit state, stacked
+// filters, int $0x80 syscalls and strict mode. What k lacks gives skipped
+// cases, with the reason.
+func Cases(k Kernel) []Case {
+	haveNotif := k.Avail.Has(policy.BitUserNotif)
 	def := policy.DefaultLogged
 	if !haveNotif {
 		def &^= policy.BitUserNotif
@@ -120,7 +156,7 @@ func Cases(avail policy.ActionSet) []Case {
 			}
 			for _, s := range settings {
 				for _, flag := range []bool{false, true} {
-					c := Case{Action: ac.action, Variant: ac.variant, FlagLog: flag, Logged: s.name, Set: s.set, Audit: audit, nr: unix.SYS_GETPPID}
+					c := Case{Action: ac.action, Variant: ac.variant, FlagLog: flag, Logged: s.name, Set: s.set, Audit: audit, nr: unix.SYS_GETPPID, arch: archX86_64}
 					name := policy.ActionName(ac.action)
 					if ac.variant != Plain {
 						name += "/" + string(ac.variant)
@@ -135,14 +171,103 @@ func Cases(avail policy.ActionSet) []Case {
 			}
 		}
 		out = append(out, stackedCases(def, audit)...)
+		out = append(out, compatCases(def, audit, k.NoCompat)...)
+		out = append(out, strictCases(def, audit, k.NoCompat)...)
 	}
 	return out
+}
+
+// compatCases: int $0x80 syscalls (arch I386, ia32 numbers) under a filter
+// that matches that arch; the same rules apply (§2, §9).
+func compatCases(def policy.ActionSet, audit AuditState, noCompat string) []Case {
+	var out []Case
+	for _, ac := range []struct {
+		name   string // its actions_logged name
+		action uint32
+		status int
+		sig    syscall.Signal
+	}{
+		{"errno", policy.Errno | 5, int(unix.EIO), 0},
+		{"log", policy.Log, 0, 0},
+		{"kill_process", policy.KillProcess, 0, syscall.SIGSYS},
+	} {
+		name := policy.ActionName(ac.action)
+		bit := policy.LogBit(ac.action)
+		for _, s := range []struct {
+			name string
+			set  policy.ActionSet
+		}{{"default", def}, {"without-" + ac.name, def &^ bit}} {
+			for _, flag := range []bool{false, true} {
+				c := Case{
+					Name:   fmt.Sprintf("compat/int80: %s flag_log=%s actions_logged=%s audit=%s", name, onOff(flag), s.name, audit),
+					Action: ac.action, FlagLog: flag, Logged: s.name, Set: s.set, Audit: audit,
+					nr: workload.NR32Getppid, arch: archI386, exitSignal: ac.sig, exitStatus: ac.status,
+					Skip: noCompatReason(noCompat),
+				}
+				c.scenario = workload.Scenario{
+					Filters: []workload.FilterSpec{{Compat: true, Log: flag, Rules: []workload.Rule{{Nr: c.nr, Action: c.Action}}}},
+					Exec:    &workload.ExecSpec{Calls: []workload.RawCall{{Compat: true, Nr: c.nr, Count: 1}}},
+				}
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// strictCases: mode 1 kills any syscall but read, write, _exit and
+// sigreturn (the ia32 list for int $0x80) and logs it as KILL_THREAD with
+// requested=true, so only the kill_thread bit decides (§3).
+func strictCases(def policy.ActionSet, audit AuditState, noCompat string) []Case {
+	var out []Case
+	calls := []struct {
+		name   string
+		compat bool
+		kill   int32 // a syscall mode 1 kills
+		allow  int32 // one it lets through (write(-1): EBADF)
+	}{
+		{"native", false, unix.SYS_GETPPID, unix.SYS_WRITE},
+		{"compat/int80", true, workload.NR32Getppid, workload.NR32Write},
+	}
+	for _, call := range calls {
+		arch, skip := uint32(archX86_64), ""
+		if call.compat {
+			arch, skip = archI386, noCompatReason(noCompat)
+		}
+		for _, s := range []struct {
+			name string
+			set  policy.ActionSet
+		}{{"default", def}, {"without-kill_thread", def &^ policy.BitKillThread}, {"none", 0}} {
+			c := Case{
+				Name:   fmt.Sprintf("strict: %s getppid actions_logged=%s audit=%s", call.name, s.name, audit),
+				Action: policy.KillThread, Variant: Strict, Logged: s.name, Set: s.set, Audit: audit,
+				nr: call.kill, arch: arch, exitSignal: syscall.SIGKILL, Skip: skip,
+			}
+			c.scenario = workload.Scenario{Exec: &workload.ExecSpec{Strict: true, Calls: []workload.RawCall{{Compat: call.compat, Nr: call.kill, Count: 1}}}}
+			out = append(out, c)
+		}
+		c := Case{
+			Name:   fmt.Sprintf("strict: %s write is allowed and never logged audit=%s", call.name, audit),
+			Action: policy.Allow, Variant: StrictAllowed, Logged: "default", Set: def, Audit: audit,
+			nr: call.allow, arch: arch, exitStatus: int(unix.EBADF), Skip: skip,
+		}
+		c.scenario = workload.Scenario{Exec: &workload.ExecSpec{Strict: true, Calls: []workload.RawCall{{Compat: call.compat, Nr: call.allow, Args: [6]uint32{0xffffffff}, Count: 1}}}}
+		out = append(out, c)
+	}
+	return out
+}
+
+func noCompatReason(noCompat string) string {
+	if noCompat == "" {
+		return ""
+	}
+	return "no int $0x80 syscalls: " + noCompat
 }
 
 // stackedCases check precedence and whose FLAG_LOG counts (§4).
 func stackedCases(def policy.ActionSet, audit AuditState) []Case {
 	mk := func(name string, filters []workload.FilterSpec, action uint32, flag bool) Case {
-		c := Case{Name: fmt.Sprintf("stacked: %s audit=%s", name, audit), Action: action, FlagLog: flag, Logged: "default", Set: def, Audit: audit, nr: unix.SYS_GETPPID}
+		c := Case{Name: fmt.Sprintf("stacked: %s audit=%s", name, audit), Action: action, FlagLog: flag, Logged: "default", Set: def, Audit: audit, nr: unix.SYS_GETPPID, arch: archX86_64}
 		c.scenario = workload.Scenario{Filters: filters, Calls: []workload.Call{{Nr: c.nr, Count: 1}}}
 		return c
 	}

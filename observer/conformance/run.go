@@ -232,6 +232,22 @@ func runChild(c *Case) (int, error) {
 		return 0, err
 	}
 	werr := cmd.Wait()
+	if c.exec() {
+		// The helper reports only by how it ended.
+		ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+		switch {
+		case !ok:
+		case c.exitSignal != 0 && ws.Signaled() && ws.Signal() == c.exitSignal:
+			return cmd.Process.Pid, nil
+		case c.exitSignal == 0 && ws.Exited() && ws.ExitStatus() == c.exitStatus:
+			return cmd.Process.Pid, nil
+		}
+		want := fmt.Sprintf("exit status %d", c.exitStatus)
+		if c.exitSignal != 0 {
+			want = "killed by " + c.exitSignal.String()
+		}
+		return cmd.Process.Pid, fmt.Errorf("helper ended with %v, want %s", cmd.ProcessState, want)
+	}
 	if c.killed() {
 		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGSYS {
 			return cmd.Process.Pid, fmt.Errorf("child was not killed by SIGSYS: %v", cmd.ProcessState)
@@ -261,14 +277,21 @@ func judge(c *Case, js []observer.Judged, childErr string, joiner *observer.Join
 	if r.Expected {
 		wantPer = 1
 	}
+	if c.Variant == StrictAllowed {
+		return judgeStrictAllowed(r, js)
+	}
 	decisions, badDecision := 0, ""
 	for _, j := range js {
 		if j.Decision == nil {
 			r.Status, r.Detail = Inconclusive, "emission outside a decision"
 			return r
 		}
-		if j.Decision.Syscall != c.nr {
+		if j.Decision.Syscall != c.nr || j.Decision.Data.Arch != c.arch {
 			continue
+		}
+		if j.Decision.Strict != (c.Variant == Strict) {
+			r.Status, r.Detail = Fail, fmt.Sprintf("decision strict=%v, the case is strict=%v", j.Decision.Strict, c.Variant == Strict)
+			return r
 		}
 		decisions++
 		if j.Verdict == observer.Inconclusive {
@@ -313,6 +336,28 @@ func judge(c *Case, js []observer.Judged, childErr string, joiner *observer.Join
 	default:
 		r.Status = Pass
 	}
+	return r
+}
+
+// judgeStrictAllowed: a syscall on the mode-1 list runs with no decision
+// (no filter exists) and nothing may be logged for the process.
+func judgeStrictAllowed(r Result, js []observer.Judged) Result {
+	for _, j := range js {
+		r.Emissions += len(j.Emissions)
+		if j.Verdict == observer.Inconclusive {
+			r.Status, r.Detail = Inconclusive, j.Reason
+			return r
+		}
+		if j.Decision != nil && j.Decision.Strict {
+			r.Status, r.Detail = Fail, fmt.Sprintf("a strict-mode kill of syscall %d was seen for an allowed call", j.Decision.Syscall)
+			return r
+		}
+	}
+	if r.Emissions != 0 {
+		r.Status, r.Detail = Fail, fmt.Sprintf("the kernel logged %d time(s) for a syscall strict mode allows", r.Emissions)
+		return r
+	}
+	r.Status = Pass
 	return r
 }
 
