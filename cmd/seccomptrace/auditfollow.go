@@ -102,7 +102,7 @@ func (f *auditFollower) finish(judged []observer.Judged, s *auditSummary) (*obse
 	for _, jd := range judged {
 		for _, e := range jd.Emissions {
 			s.Emissions++
-			j.AddEmission(e)
+			j.AddEmission(e, jd.Drops...)
 		}
 	}
 	for _, jd := range judged {

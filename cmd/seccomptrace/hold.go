@@ -79,7 +79,7 @@ func (h *holder) judged(j observer.Judged) error {
 	defer h.mu.Unlock()
 	for _, e := range j.Emissions {
 		h.pids[e.Tgid] = true
-		h.joiner.AddEmission(e)
+		h.joiner.AddEmission(e, j.Drops...)
 	}
 	if j.Decision != nil {
 		h.pids[j.Decision.Tgid] = true

@@ -190,7 +190,7 @@ func Run(ctx context.Context, cases []Case, opts Options, progress func(done, to
 	for i := range cases {
 		for _, j := range judged[i] {
 			for _, e := range j.Emissions {
-				joiner.AddEmission(e)
+				joiner.AddEmission(e, j.Drops...)
 			}
 		}
 	}
