@@ -549,8 +549,9 @@ static __always_inline int on_emission(__u32 kind, long syscall, long signr, __u
 
 		if (!is_target(bpf_get_current_pid_tgid() >> 32))
 			return 0;
-		/* A strict-mode kill: start its decision now, finish it at exit. */
-		if (kind == ST_REC_EMISSION && strict_task(task) && strict_decision(task)) {
+		/* A strict-mode kill: start its decision now (at seccomp_log where
+		 * the kernel has it, else at audit_seccomp), finish it at exit. */
+		if (strict_task(task) && strict_decision(task)) {
 			__u32 zero = 0;
 			struct st_decision *rec = bpf_map_lookup_elem(&scratch, &zero);
 
@@ -638,7 +639,9 @@ int BPF_PROG(fentry_seccomp_log, unsigned long syscall, long signr, __u32 action
 
 /* seccomp_actions_logged_handler(table, int write, buffer, lenp, ppos): every write attempt returns here. */
 /* A write to actions_logged returned; write is 0 when the hook cannot tell (kretprobe). */
-static __always_inline int on_sysctl(__u32 write, long ret)
+/* buffer and lenp are kernel memory (proc_sys_call_handler copies the user's
+ * bytes and NUL-terminates them, 5.8+); NULL on the kretprobe path. */
+static __always_inline int on_sysctl(__u32 write, long ret, const char *buffer, const __u64 *lenp)
 {
 	struct st_sysctl *s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
 
@@ -652,6 +655,11 @@ static __always_inline int on_sysctl(__u32 write, long ret)
 	s->ret = ret;
 	s->write = write;
 	s->new_value = read_u32(actions_logged_addr);
+	s->written_len = 0;
+	s->written[0] = 0;
+	if (buffer && lenp && !bpf_probe_read_kernel(&s->written_len, sizeof(s->written_len), lenp) &&
+	    bpf_probe_read_kernel_str(s->written, sizeof(s->written), buffer) >= 0)
+		s->flags |= ST_F_WRITTEN;
 	bpf_ringbuf_submit(s, 0);
 	return 0;
 }
@@ -662,7 +670,7 @@ int BPF_PROG(fexit_actions_logged, const void *table, int write, void *buffer, v
 {
 	if (!write)
 		return 0;
-	return on_sysctl(1, ret);
+	return on_sysctl(1, ret, buffer, lenp);
 }
 
 SEC("fentry/bpf_prog_destroy")
@@ -766,7 +774,7 @@ int BPF_KPROBE(kprobe_prog_destroy, struct bpf_prog *fp)
 SEC("kretprobe/seccomp_actions_logged_handler")
 int BPF_KRETPROBE(kretprobe_actions_logged, int ret)
 {
-	return on_sysctl(0, ret);
+	return on_sysctl(0, ret, NULL, NULL);
 }
 
 SEC("kprobe/seccomp_log")

@@ -33,6 +33,7 @@ enum st_flags {
 	ST_F_POLICY_READ = 1 << 9,     /* actions_logged / audit_enabled read from kernel memory */
 	ST_F_TASK_EXITED = 1 << 10,    /* the task exited inside __seccomp_filter (KILL_THREAD's do_exit) */
 	ST_F_STRICT = 1 << 11,         /* a strict-mode (mode 1) kill: no filter ran; sent at the task's exit */
+	ST_F_WRITTEN = 1 << 12,        /* st_sysctl.written holds the string written (fexit only) */
 };
 
 /* Per-CPU counters, exported by the observer. */
@@ -103,6 +104,8 @@ struct st_emission {
 	__u32 requested; /* seccomp_log only */
 };
 
+#define ST_WRITTEN_LEN 64
+
 struct st_sysctl {
 	__u32 kind; /* ST_REC_SYSCTL */
 	__u32 flags;
@@ -110,6 +113,8 @@ struct st_sysctl {
 	__s64 ret;        /* handler's return: 0 or -errno */
 	__u32 write;      /* always 1: reads are not sent */
 	__u32 new_value;  /* seccomp_actions_logged after the write (ST_F_POLICY_READ) */
+	__u64 written_len; /* bytes written (*lenp), with ST_F_WRITTEN */
+	char written[ST_WRITTEN_LEN]; /* what was written, NUL-terminated, truncated to fit */
 };
 
 #define ST_REASON_LEN 48

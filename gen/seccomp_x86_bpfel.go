@@ -153,6 +153,7 @@ const (
 	SeccompStFlagsST_F_POLICY_READ     SeccompStFlags = 512
 	SeccompStFlagsST_F_TASK_EXITED     SeccompStFlags = 1024
 	SeccompStFlagsST_F_STRICT          SeccompStFlags = 2048
+	SeccompStFlagsST_F_WRITTEN         SeccompStFlags = 4096
 )
 
 type SeccompStRecordKind uint32
@@ -180,9 +181,11 @@ type SeccompStSysctl struct {
 		Gid      uint32
 		Comm     [16]int8
 	}
-	Ret      int64
-	Write    uint32
-	NewValue uint32
+	Ret        int64
+	Write      uint32
+	NewValue   uint32
+	WrittenLen uint64
+	Written    [64]int8
 }
 
 // Names of all BPF objects in the ELF.

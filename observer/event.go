@@ -114,6 +114,12 @@ type SysctlWrite struct {
 	// NewValue is seccomp_actions_logged after the call, when ValueKnown.
 	NewValue   uint32
 	ValueKnown bool
+	// Written is the string written (untrusted: escape it before printing),
+	// when WrittenKnown; WrittenLen is its length in bytes, which is more
+	// than len(Written) when the probe kept only the start.
+	Written      string
+	WrittenLen   uint64
+	WrittenKnown bool
 }
 
 // AuditDrop is a record the kernel decided to write and did not (§6):
@@ -198,11 +204,14 @@ func (o *Observer) Decode(raw []byte) (Event, error) {
 			return nil, err
 		}
 		return &SysctlWrite{
-			Task:       o.task(&r.Task.KtimeNs, r.Task.CgroupId, r.Task.Tgid, r.Task.Tid, r.Task.Uid, r.Task.Gid, r.Task.Comm),
-			Ret:        r.Ret,
-			Write:      r.Write != 0,
-			NewValue:   r.NewValue,
-			ValueKnown: r.Flags&uint32(gen.SeccompStFlagsST_F_POLICY_READ) != 0,
+			Task:         o.task(&r.Task.KtimeNs, r.Task.CgroupId, r.Task.Tgid, r.Task.Tid, r.Task.Uid, r.Task.Gid, r.Task.Comm),
+			Ret:          r.Ret,
+			Write:        r.Write != 0,
+			NewValue:     r.NewValue,
+			ValueKnown:   r.Flags&uint32(gen.SeccompStFlagsST_F_POLICY_READ) != 0,
+			Written:      cString(r.Written[:]),
+			WrittenLen:   r.WrittenLen,
+			WrittenKnown: r.Flags&uint32(gen.SeccompStFlagsST_F_WRITTEN) != 0,
 		}, nil
 	default:
 		return nil, fmt.Errorf("decoding record: unknown kind %d", binary.NativeEndian.Uint32(raw))

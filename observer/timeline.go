@@ -59,9 +59,8 @@ func (w WantRecord) String() string {
 }
 
 // Write is one write attempt to kernel.seccomp.actions_logged with the
-// record it was joined to and the verdict. The string written is not seen
-// by the probe: a successful record's actions= is the parsed set, not the
-// raw input.
+// record it was joined to and the verdict. The string written is
+// SysctlWrite.Written (a record's actions= is the parsed set, not the input).
 type Write struct {
 	*SysctlWrite
 	// Old and New are the values before and after the call.

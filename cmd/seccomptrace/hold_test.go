@@ -136,10 +136,10 @@ func TestHolderNotFollowing(t *testing.T) {
 func TestWriteLineText(t *testing.T) {
 	tl := observer.NewTimeline(policy.DefaultLogged, observer.RecordsExpected)
 	w := tl.AddWrite(&observer.SysctlWrite{Task: observer.Task{Tgid: 7, Tid: 8, Comm: "sh\x1b[2J"}, Ret: -int64(unix.EINVAL), Write: true,
-		NewValue: uint32(policy.DefaultLogged), ValueKnown: true})
+		NewValue: uint32(policy.DefaultLogged), ValueKnown: true, Written: "bo\x1bgus\n", WrittenLen: 80, WrittenKnown: true})
 	tl.AddRecord(&audit.ConfigChange{Stamp: audit.Stamp{Serial: 99}, Actions: "?", OldActions: policy.DefaultLogged.AuditString(), Res: 0})
 	got := writeLine(writeToJSON(w, observer.RecordsExpected), "10:00:00.000000")
-	want := `10:00:00.000000 7       8       sh\x1b[2J        actions_logged write uid=0 "kill_process kill_thread trap errno user_notif trace log" -> "kill_process kill_thread trap errno user_notif trace log" result=EINVAL record(serial=99 actions=? old-actions=kill_process,kill_thread,trap,errno,user_notif,trace,log res=0) ok`
+	want := `10:00:00.000000 7       8       sh\x1b[2J        actions_logged write uid=0 written="bo\x1bgus\n"...(80 bytes) "kill_process kill_thread trap errno user_notif trace log" -> "kill_process kill_thread trap errno user_notif trace log" result=EINVAL record(serial=99 actions=? old-actions=kill_process,kill_thread,trap,errno,user_notif,trace,log res=0) ok`
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}

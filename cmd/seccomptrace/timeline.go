@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,9 +16,7 @@ import (
 )
 
 // writeJSON is one write attempt to kernel.seccomp.actions_logged: a line
-// of watch's JSON Lines, an entry of check's "actions_logged_writes". The
-// string written is not captured (the probe sees the handler's result and
-// the variable, not the buffer; a record's actions= is the parsed set).
+// of watch's JSON Lines, an entry of check's "actions_logged_writes".
 type writeJSON struct {
 	Event string `json:"event"` // "actions_logged_write"
 	Time  string `json:"time"`
@@ -25,6 +24,11 @@ type writeJSON struct {
 	Tid   uint32 `json:"tid"`
 	Comm  string `json:"comm"`
 	UID   uint32 `json:"uid"`
+	// Written is the string written, as the handler got it (newline
+	// included); null where the probe cannot see it (kprobe fallback).
+	// WrittenBytes is its length, more than Written's when cut to 63 bytes.
+	Written      *string `json:"written"`
+	WrittenBytes uint64  `json:"written_bytes,omitempty"`
 	// Old and New are the values before and after, as a read shows them
 	// (space-separated, table order), "(none)" for the empty set.
 	Old string `json:"old"`
@@ -77,6 +81,10 @@ func writeToJSON(w *observer.Write, rule observer.RecordRule) writeJSON {
 		Result:  "ok",
 		Verdict: string(w.Verdict), Reason: w.Reason,
 	}
+	if w.WrittenKnown {
+		written := w.SysctlWrite.Written
+		out.Written, out.WrittenBytes = &written, w.WrittenLen
+	}
 	if e := w.Errno(); e != 0 {
 		out.Result = unix.ErrnoName(e)
 		if out.Result == "" {
@@ -112,6 +120,13 @@ func writeLine(w writeJSON, when string) string {
 	if w.Verdict != string(observer.WriteOK) {
 		verdict += " (" + w.Reason + ")"
 	}
-	return strings.TrimSpace(fmt.Sprintf("%-15s %-7d %-7d %-16s actions_logged write uid=%d %q -> %q result=%s record(%s) %s",
-		when, w.Pid, w.Tid, escape(w.Comm), w.UID, w.Old, w.New, w.Result, rec, verdict))
+	written := "?"
+	if w.Written != nil {
+		written = strconv.QuoteToASCII(*w.Written) // untrusted bytes
+		if w.WrittenBytes > uint64(len(*w.Written)) {
+			written += fmt.Sprintf("...(%d bytes)", w.WrittenBytes)
+		}
+	}
+	return strings.TrimSpace(fmt.Sprintf("%-15s %-7d %-7d %-16s actions_logged write uid=%d written=%s %q -> %q result=%s record(%s) %s",
+		when, w.Pid, w.Tid, escape(w.Comm), w.UID, written, w.Old, w.New, w.Result, rec, verdict))
 }

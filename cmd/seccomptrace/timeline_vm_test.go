@@ -102,17 +102,21 @@ exit 0`, actionsLoggedPath)
 				return &configChangeJSON{Actions: actions, OldActions: old, Res: res}
 			}
 			defComma := strings.ReplaceAll(def, " ", ",")
+			str := func(s string) *string { return &s }
 			want := []writeJSON{
-				{Comm: "sh", Old: def, New: "log", Result: "ok", Record: rec("log", defComma, 1)},
-				{Comm: "sh", Old: "log", New: "log", Result: "EINVAL", Record: rec("?", "log", 0)},
-				{Comm: "sh", Old: "log", New: "trap errno", Result: "ok", Record: rec("trap,errno", "log", 1)},
-				{Comm: "sh", Old: "trap errno", New: "trap errno", Result: "EPERM", Record: rec("?", "trap,errno", 0)},
+				{Comm: "sh", Written: str("log\n"), Old: def, New: "log", Result: "ok", Record: rec("log", defComma, 1)},
+				{Comm: "sh", Written: str("bogus\n"), Old: "log", New: "log", Result: "EINVAL", Record: rec("?", "log", 0)},
+				{Comm: "sh", Written: str("errno trap\n"), Old: "log", New: "trap errno", Result: "ok", Record: rec("trap,errno", "log", 1)},
+				{Comm: "sh", Written: str("log\n"), Old: "trap errno", New: "trap errno", Result: "EPERM", Record: rec("?", "trap,errno", 0)},
 			}
 			if len(sum.Writes) != len(want) {
 				t.Fatalf("%d writes in the timeline, want %d", len(sum.Writes), len(want))
 			}
 			for i, w := range want {
 				got := sum.Writes[i]
+				if got.Written == nil || *got.Written != *w.Written || got.WrittenBytes != uint64(len(*w.Written)) {
+					t.Errorf("write %d: written %v (%d bytes), want %q", i, got.Written, got.WrittenBytes, *w.Written)
+				}
 				if got.Event != "actions_logged_write" || got.Comm != w.Comm || got.UID != 0 || got.Old != w.Old || got.New != w.New ||
 					got.Result != w.Result || got.Verdict != "ok" || got.Time == "" || got.Pid == 0 {
 					t.Errorf("write %d: got %+v, want %+v", i, got, w)

@@ -209,6 +209,12 @@ func judgedPid(j observer.Judged) uint32 {
 	if len(j.Emissions) > 0 {
 		return j.Emissions[0].Tgid
 	}
+	if len(j.SeccompLogs) > 0 {
+		return j.SeccompLogs[0].Tgid
+	}
+	if len(j.Drops) > 0 {
+		return j.Drops[0].Tgid
+	}
 	return 0
 }
 
@@ -283,7 +289,7 @@ func judge(c *Case, js []observer.Judged, childErr string, joiner *observer.Join
 	decisions, badDecision := 0, ""
 	for _, j := range js {
 		if j.Decision == nil {
-			r.Status, r.Detail = Inconclusive, "emission outside a decision"
+			r.Status, r.Detail = Inconclusive, "emission, seccomp_log call or audit drop outside a decision"
 			return r
 		}
 		if j.Decision.Syscall != c.nr || j.Decision.Data.Arch != c.arch {

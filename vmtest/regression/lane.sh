@@ -75,7 +75,7 @@ fi
 for m in auto 4.14-4.17; do
 	[[ $m == auto || $variant == reverted ]] || continue
 	cargs=(--output json)
-	[[ $m == auto ]] || cargs+=(--model "$m" --filter '^(kill|trap|errno|trace|log|allow|stacked)')
+	[[ $m == auto ]] || cargs+=(--model "$m" --filter '^(kill|trap|errno|trace|log|allow|stacked|compat|strict)')
 	echo "=== conformance ${cargs[*]}"
 	ccrc=0
 	"$BIN" conformance "${cargs[@]}" --state-file "$tmp/conformance-state.json" >"$tmp/conf.$m" 2>"$tmp/conf.$m.err" || ccrc=$?
