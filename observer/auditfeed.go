@@ -39,8 +39,8 @@ type AuditFeed struct {
 // not nil, is called for every record and overrun, in arrival order, from
 // the reading goroutine; when Barrier returns, onEvent has returned for
 // every record that came before the barrier's.
-func NewAuditFeed(onEvent func(audit.Event)) (*AuditFeed, error) {
-	rd, err := audit.NewReader(audit.ReaderOptions{})
+func NewAuditFeed(opts audit.ReaderOptions, onEvent func(audit.Event)) (*AuditFeed, error) {
+	rd, err := audit.NewReader(opts)
 	if err != nil {
 		return nil, fmt.Errorf("join the audit multicast group (needs CAP_AUDIT_READ in the initial network namespace): %w", err)
 	}

@@ -55,6 +55,12 @@ type auditSummary struct {
 	Unmatched      int    `json:"records_without_emission"`
 	Overruns       uint64 `json:"multicast_overruns"`
 	LostCounterGap uint32 `json:"audit_lost_increase"`
+	// BacklogStallJiffies is how long tasks slept waiting on a full audit
+	// backlog during the run (a seccomp-denied syscall can stall there),
+	// -1 where the kernel does not say (before 5.9).
+	BacklogStallJiffies int64 `json:"backlog_stall_jiffies"`
+	// Auditd is where records go after the multicast group.
+	Auditd string `json:"auditd"`
 }
 
 type actionSummary struct {
@@ -123,7 +129,7 @@ func checkRun(ctx context.Context, f *streamFlags, command []string, stderr io.W
 		return nil, err
 	}
 	timeline := observer.NewTimeline(initial, observer.RecordsUnknown)
-	follower := followAudit(nil)
+	follower := followAudit(f.auditBuffer, nil)
 	var judged []observer.Judged
 	res, err := stream(ctx, f, command, stderr, handlers{
 		write: func(s *observer.SysctlWrite) error {
@@ -176,7 +182,8 @@ func checkRun(ctx context.Context, f *streamFlags, command []string, stderr io.W
 	}
 
 	// The actions_logged timeline: every write attempt and its CONFIG_CHANGE record.
-	rule := recordRule(res.model, follower.before, follower.after)
+	before, after := follower.statuses()
+	rule := recordRule(res.model, before, after)
 	timeline.SetRule(rule)
 	if follower.feed != nil {
 		for _, r := range follower.feed.ConfigChanges() {
@@ -263,7 +270,7 @@ func printSummary(w io.Writer, s *checkSummary) {
 		fmt.Fprintf(w, "  INCONCLUSIVE: pid %d %s: %s\n", v.Pid, v.Syscall, v.Reason)
 	}
 	if len(s.Writes) > 0 {
-		fmt.Fprintf(w, "  actions_logged writes (the string written is not captured; old -> new):\n")
+		fmt.Fprintf(w, "  actions_logged writes:\n")
 		for _, wr := range s.Writes {
 			t, _ := time.Parse(time.RFC3339Nano, wr.Time)
 			fmt.Fprintf(w, "    %s\n", writeLine(wr, t.Local().Format("15:04:05.000000")))
@@ -278,6 +285,12 @@ func printSummary(w io.Writer, s *checkSummary) {
 			s.Audit.Delivered, s.Audit.Emissions, s.Audit.Undelivered, s.Audit.Unmatched, s.Audit.Overruns, s.Audit.LostCounterGap)
 	} else {
 		fmt.Fprintf(w, "  audit: records not followed: %s\n", s.Audit.Why)
+	}
+	if s.Audit.BacklogStallJiffies > 0 {
+		fmt.Fprintf(w, "  audit: tasks slept %d jiffies in audit_log_start waiting on a full backlog (the syscalls stalled)\n", s.Audit.BacklogStallJiffies)
+	}
+	if s.Audit.Auditd != "" {
+		fmt.Fprintf(w, "  auditd: %s\n", s.Audit.Auditd)
 	}
 	fmt.Fprintf(w, "result: %s\n", s.Result)
 }

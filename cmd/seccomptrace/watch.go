@@ -44,6 +44,8 @@ type streamFlags struct {
 	kprobe    bool
 	follow    bool
 	readyFile string
+	// auditBuffer is the audit multicast socket's receive buffer (bytes).
+	auditBuffer int
 	// cmdStdout receives CMD's standard output: stderr for watch, whose stdout is the stream.
 	cmdStdout *os.File
 }
@@ -59,6 +61,7 @@ func (f *streamFlags) register(fs *flag.FlagSet, withTargets bool) {
 	fs.BoolVar(&f.sendAll, "send-all", false, "also stream ALLOWs answered by the kernel's action cache (normally only counted)")
 	fs.BoolVar(&f.kprobe, "kprobe", false, "attach with kprobes even where fentry works")
 	fs.StringVar(&f.readyFile, "ready-file", "", "create this file once the probes are attached")
+	fs.IntVar(&f.auditBuffer, "audit-buffer", audit.DefaultRcvBuf, "receive buffer of the audit multicast socket, in bytes (a small one overruns: the run becomes inconclusive)")
 }
 
 // streamResult is what a finished stream saw.
@@ -200,7 +203,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		auditOn = st.Enabled != 0
 	}
 	h := newHolder(pr, *wait, initial, auditOn)
-	follower := followAudit(h.auditEvent)
+	follower := followAudit(f.auditBuffer, h.auditEvent)
 	h.follow(follower.feed != nil)
 	h.excludeRules(follower.exclude)
 	if follower.feed == nil {
