@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/seccomptrace/seccomptrace/observer"
+	"github.com/seccomptrace/seccomptrace/observer/audit"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
 	"github.com/seccomptrace/seccomptrace/observer/workload"
 )
@@ -109,7 +110,7 @@ func Run(ctx context.Context, cases []Case, opts Options, progress func(done, to
 	if err != nil {
 		return nil, err
 	}
-	rec, err := observer.NewAuditRecorder()
+	rec, err := observer.NewAuditFeed(audit.ReaderOptions{}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +185,7 @@ func Run(ctx context.Context, cases []Case, opts Options, progress func(done, to
 		return nil, err
 	}
 	joiner := observer.NewJoiner()
-	for _, r := range rec.Records() {
+	for _, r := range rec.Seccomp() {
 		joiner.AddRecord(r)
 	}
 	for i := range cases {
