@@ -673,6 +673,16 @@ int BPF_PROG(fexit_actions_logged, const void *table, int write, void *buffer, v
 	return on_sysctl(1, ret, buffer, lenp);
 }
 
+/* The same without touching buffer and lenp: before about 5.17 the verifier
+ * refuses a tracing program's read of a pointer argument to a non-struct. */
+SEC("fexit/seccomp_actions_logged_handler")
+int BPF_PROG(fexit_actions_logged_nobuf, const void *table, int write)
+{
+	if (!write)
+		return 0;
+	return on_sysctl(1, (int)ctx[5], NULL, NULL);
+}
+
 SEC("fentry/bpf_prog_destroy")
 int BPF_PROG(fentry_prog_destroy, struct bpf_prog *fp)
 {

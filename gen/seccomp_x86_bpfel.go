@@ -192,51 +192,52 @@ type SeccompStSysctl struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	SeccompMapCounters                = "counters"
-	SeccompMapEvents                  = "events"
-	SeccompMapFilterScratch           = "filter_scratch"
-	SeccompMapInflight                = "inflight"
-	SeccompMapScratch                 = "scratch"
-	SeccompMapSentFilters             = "sent_filters"
-	SeccompMapSentProgs               = "sent_progs"
-	SeccompMapSeqSource               = "seq_source"
-	SeccompMapTargets                 = "targets"
-	SeccompProgFentryAuditLogLost     = "fentry_audit_log_lost"
-	SeccompProgFentryAuditSeccomp     = "fentry_audit_seccomp"
-	SeccompProgFentryFilter2          = "fentry_filter2"
-	SeccompProgFentryFilter3          = "fentry_filter3"
-	SeccompProgFentryProgDestroy      = "fentry_prog_destroy"
-	SeccompProgFentrySeccompLog       = "fentry_seccomp_log"
-	SeccompProgFexitActionsLogged     = "fexit_actions_logged"
-	SeccompProgFexitAuditLogStart     = "fexit_audit_log_start"
-	SeccompProgFexitFilter2           = "fexit_filter2"
-	SeccompProgFexitFilter3           = "fexit_filter3"
-	SeccompProgFollowFork             = "follow_fork"
-	SeccompProgKprobeAuditLogLost     = "kprobe_audit_log_lost"
-	SeccompProgKprobeAuditSeccomp     = "kprobe_audit_seccomp"
-	SeccompProgKprobeFilter           = "kprobe_filter"
-	SeccompProgKprobeProgDestroy      = "kprobe_prog_destroy"
-	SeccompProgKprobeSeccompLog       = "kprobe_seccomp_log"
-	SeccompProgKretprobeActionsLogged = "kretprobe_actions_logged"
-	SeccompProgKretprobeAuditLogStart = "kretprobe_audit_log_start"
-	SeccompProgKretprobeFilter        = "kretprobe_filter"
-	SeccompProgTaskExit               = "task_exit"
-	SeccompVarActionsLoggedAddr       = "actions_logged_addr"
-	SeccompVarAuditEnabledAddr        = "audit_enabled_addr"
-	SeccompVarFilterArity             = "filter_arity"
-	SeccompVarFilterComm              = "filter_comm"
-	SeccompVarFilterTargets           = "filter_targets"
-	SeccompVarFollowForks             = "follow_forks"
-	SeccompVarSendAll                 = "send_all"
-	SeccompVarTargetComm              = "target_comm"
-	SeccompVarUnusedAuditDrop         = "unused_audit_drop"
-	SeccompVarUnusedCounter           = "unused_counter"
-	SeccompVarUnusedDropStage         = "unused_drop_stage"
-	SeccompVarUnusedEmission          = "unused_emission"
-	SeccompVarUnusedFilter            = "unused_filter"
-	SeccompVarUnusedFlags             = "unused_flags"
-	SeccompVarUnusedKind              = "unused_kind"
-	SeccompVarUnusedSysctl            = "unused_sysctl"
+	SeccompMapCounters                 = "counters"
+	SeccompMapEvents                   = "events"
+	SeccompMapFilterScratch            = "filter_scratch"
+	SeccompMapInflight                 = "inflight"
+	SeccompMapScratch                  = "scratch"
+	SeccompMapSentFilters              = "sent_filters"
+	SeccompMapSentProgs                = "sent_progs"
+	SeccompMapSeqSource                = "seq_source"
+	SeccompMapTargets                  = "targets"
+	SeccompProgFentryAuditLogLost      = "fentry_audit_log_lost"
+	SeccompProgFentryAuditSeccomp      = "fentry_audit_seccomp"
+	SeccompProgFentryFilter2           = "fentry_filter2"
+	SeccompProgFentryFilter3           = "fentry_filter3"
+	SeccompProgFentryProgDestroy       = "fentry_prog_destroy"
+	SeccompProgFentrySeccompLog        = "fentry_seccomp_log"
+	SeccompProgFexitActionsLogged      = "fexit_actions_logged"
+	SeccompProgFexitActionsLoggedNobuf = "fexit_actions_logged_nobuf"
+	SeccompProgFexitAuditLogStart      = "fexit_audit_log_start"
+	SeccompProgFexitFilter2            = "fexit_filter2"
+	SeccompProgFexitFilter3            = "fexit_filter3"
+	SeccompProgFollowFork              = "follow_fork"
+	SeccompProgKprobeAuditLogLost      = "kprobe_audit_log_lost"
+	SeccompProgKprobeAuditSeccomp      = "kprobe_audit_seccomp"
+	SeccompProgKprobeFilter            = "kprobe_filter"
+	SeccompProgKprobeProgDestroy       = "kprobe_prog_destroy"
+	SeccompProgKprobeSeccompLog        = "kprobe_seccomp_log"
+	SeccompProgKretprobeActionsLogged  = "kretprobe_actions_logged"
+	SeccompProgKretprobeAuditLogStart  = "kretprobe_audit_log_start"
+	SeccompProgKretprobeFilter         = "kretprobe_filter"
+	SeccompProgTaskExit                = "task_exit"
+	SeccompVarActionsLoggedAddr        = "actions_logged_addr"
+	SeccompVarAuditEnabledAddr         = "audit_enabled_addr"
+	SeccompVarFilterArity              = "filter_arity"
+	SeccompVarFilterComm               = "filter_comm"
+	SeccompVarFilterTargets            = "filter_targets"
+	SeccompVarFollowForks              = "follow_forks"
+	SeccompVarSendAll                  = "send_all"
+	SeccompVarTargetComm               = "target_comm"
+	SeccompVarUnusedAuditDrop          = "unused_audit_drop"
+	SeccompVarUnusedCounter            = "unused_counter"
+	SeccompVarUnusedDropStage          = "unused_drop_stage"
+	SeccompVarUnusedEmission           = "unused_emission"
+	SeccompVarUnusedFilter             = "unused_filter"
+	SeccompVarUnusedFlags              = "unused_flags"
+	SeccompVarUnusedKind               = "unused_kind"
+	SeccompVarUnusedSysctl             = "unused_sysctl"
 )
 
 // LoadSeccomp returns the embedded CollectionSpec for Seccomp.
@@ -281,26 +282,27 @@ type SeccompSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type SeccompProgramSpecs struct {
-	FentryAuditLogLost     *ebpf.ProgramSpec `ebpf:"fentry_audit_log_lost"`
-	FentryAuditSeccomp     *ebpf.ProgramSpec `ebpf:"fentry_audit_seccomp"`
-	FentryFilter2          *ebpf.ProgramSpec `ebpf:"fentry_filter2"`
-	FentryFilter3          *ebpf.ProgramSpec `ebpf:"fentry_filter3"`
-	FentryProgDestroy      *ebpf.ProgramSpec `ebpf:"fentry_prog_destroy"`
-	FentrySeccompLog       *ebpf.ProgramSpec `ebpf:"fentry_seccomp_log"`
-	FexitActionsLogged     *ebpf.ProgramSpec `ebpf:"fexit_actions_logged"`
-	FexitAuditLogStart     *ebpf.ProgramSpec `ebpf:"fexit_audit_log_start"`
-	FexitFilter2           *ebpf.ProgramSpec `ebpf:"fexit_filter2"`
-	FexitFilter3           *ebpf.ProgramSpec `ebpf:"fexit_filter3"`
-	FollowFork             *ebpf.ProgramSpec `ebpf:"follow_fork"`
-	KprobeAuditLogLost     *ebpf.ProgramSpec `ebpf:"kprobe_audit_log_lost"`
-	KprobeAuditSeccomp     *ebpf.ProgramSpec `ebpf:"kprobe_audit_seccomp"`
-	KprobeFilter           *ebpf.ProgramSpec `ebpf:"kprobe_filter"`
-	KprobeProgDestroy      *ebpf.ProgramSpec `ebpf:"kprobe_prog_destroy"`
-	KprobeSeccompLog       *ebpf.ProgramSpec `ebpf:"kprobe_seccomp_log"`
-	KretprobeActionsLogged *ebpf.ProgramSpec `ebpf:"kretprobe_actions_logged"`
-	KretprobeAuditLogStart *ebpf.ProgramSpec `ebpf:"kretprobe_audit_log_start"`
-	KretprobeFilter        *ebpf.ProgramSpec `ebpf:"kretprobe_filter"`
-	TaskExit               *ebpf.ProgramSpec `ebpf:"task_exit"`
+	FentryAuditLogLost      *ebpf.ProgramSpec `ebpf:"fentry_audit_log_lost"`
+	FentryAuditSeccomp      *ebpf.ProgramSpec `ebpf:"fentry_audit_seccomp"`
+	FentryFilter2           *ebpf.ProgramSpec `ebpf:"fentry_filter2"`
+	FentryFilter3           *ebpf.ProgramSpec `ebpf:"fentry_filter3"`
+	FentryProgDestroy       *ebpf.ProgramSpec `ebpf:"fentry_prog_destroy"`
+	FentrySeccompLog        *ebpf.ProgramSpec `ebpf:"fentry_seccomp_log"`
+	FexitActionsLogged      *ebpf.ProgramSpec `ebpf:"fexit_actions_logged"`
+	FexitActionsLoggedNobuf *ebpf.ProgramSpec `ebpf:"fexit_actions_logged_nobuf"`
+	FexitAuditLogStart      *ebpf.ProgramSpec `ebpf:"fexit_audit_log_start"`
+	FexitFilter2            *ebpf.ProgramSpec `ebpf:"fexit_filter2"`
+	FexitFilter3            *ebpf.ProgramSpec `ebpf:"fexit_filter3"`
+	FollowFork              *ebpf.ProgramSpec `ebpf:"follow_fork"`
+	KprobeAuditLogLost      *ebpf.ProgramSpec `ebpf:"kprobe_audit_log_lost"`
+	KprobeAuditSeccomp      *ebpf.ProgramSpec `ebpf:"kprobe_audit_seccomp"`
+	KprobeFilter            *ebpf.ProgramSpec `ebpf:"kprobe_filter"`
+	KprobeProgDestroy       *ebpf.ProgramSpec `ebpf:"kprobe_prog_destroy"`
+	KprobeSeccompLog        *ebpf.ProgramSpec `ebpf:"kprobe_seccomp_log"`
+	KretprobeActionsLogged  *ebpf.ProgramSpec `ebpf:"kretprobe_actions_logged"`
+	KretprobeAuditLogStart  *ebpf.ProgramSpec `ebpf:"kretprobe_audit_log_start"`
+	KretprobeFilter         *ebpf.ProgramSpec `ebpf:"kretprobe_filter"`
+	TaskExit                *ebpf.ProgramSpec `ebpf:"task_exit"`
 }
 
 // SeccompMapSpecs contains maps before they are loaded into the kernel.
@@ -411,26 +413,27 @@ type SeccompVariables struct {
 //
 // It can be passed to LoadSeccompObjects or ebpf.CollectionSpec.LoadAndAssign.
 type SeccompPrograms struct {
-	FentryAuditLogLost     *ebpf.Program `ebpf:"fentry_audit_log_lost"`
-	FentryAuditSeccomp     *ebpf.Program `ebpf:"fentry_audit_seccomp"`
-	FentryFilter2          *ebpf.Program `ebpf:"fentry_filter2"`
-	FentryFilter3          *ebpf.Program `ebpf:"fentry_filter3"`
-	FentryProgDestroy      *ebpf.Program `ebpf:"fentry_prog_destroy"`
-	FentrySeccompLog       *ebpf.Program `ebpf:"fentry_seccomp_log"`
-	FexitActionsLogged     *ebpf.Program `ebpf:"fexit_actions_logged"`
-	FexitAuditLogStart     *ebpf.Program `ebpf:"fexit_audit_log_start"`
-	FexitFilter2           *ebpf.Program `ebpf:"fexit_filter2"`
-	FexitFilter3           *ebpf.Program `ebpf:"fexit_filter3"`
-	FollowFork             *ebpf.Program `ebpf:"follow_fork"`
-	KprobeAuditLogLost     *ebpf.Program `ebpf:"kprobe_audit_log_lost"`
-	KprobeAuditSeccomp     *ebpf.Program `ebpf:"kprobe_audit_seccomp"`
-	KprobeFilter           *ebpf.Program `ebpf:"kprobe_filter"`
-	KprobeProgDestroy      *ebpf.Program `ebpf:"kprobe_prog_destroy"`
-	KprobeSeccompLog       *ebpf.Program `ebpf:"kprobe_seccomp_log"`
-	KretprobeActionsLogged *ebpf.Program `ebpf:"kretprobe_actions_logged"`
-	KretprobeAuditLogStart *ebpf.Program `ebpf:"kretprobe_audit_log_start"`
-	KretprobeFilter        *ebpf.Program `ebpf:"kretprobe_filter"`
-	TaskExit               *ebpf.Program `ebpf:"task_exit"`
+	FentryAuditLogLost      *ebpf.Program `ebpf:"fentry_audit_log_lost"`
+	FentryAuditSeccomp      *ebpf.Program `ebpf:"fentry_audit_seccomp"`
+	FentryFilter2           *ebpf.Program `ebpf:"fentry_filter2"`
+	FentryFilter3           *ebpf.Program `ebpf:"fentry_filter3"`
+	FentryProgDestroy       *ebpf.Program `ebpf:"fentry_prog_destroy"`
+	FentrySeccompLog        *ebpf.Program `ebpf:"fentry_seccomp_log"`
+	FexitActionsLogged      *ebpf.Program `ebpf:"fexit_actions_logged"`
+	FexitActionsLoggedNobuf *ebpf.Program `ebpf:"fexit_actions_logged_nobuf"`
+	FexitAuditLogStart      *ebpf.Program `ebpf:"fexit_audit_log_start"`
+	FexitFilter2            *ebpf.Program `ebpf:"fexit_filter2"`
+	FexitFilter3            *ebpf.Program `ebpf:"fexit_filter3"`
+	FollowFork              *ebpf.Program `ebpf:"follow_fork"`
+	KprobeAuditLogLost      *ebpf.Program `ebpf:"kprobe_audit_log_lost"`
+	KprobeAuditSeccomp      *ebpf.Program `ebpf:"kprobe_audit_seccomp"`
+	KprobeFilter            *ebpf.Program `ebpf:"kprobe_filter"`
+	KprobeProgDestroy       *ebpf.Program `ebpf:"kprobe_prog_destroy"`
+	KprobeSeccompLog        *ebpf.Program `ebpf:"kprobe_seccomp_log"`
+	KretprobeActionsLogged  *ebpf.Program `ebpf:"kretprobe_actions_logged"`
+	KretprobeAuditLogStart  *ebpf.Program `ebpf:"kretprobe_audit_log_start"`
+	KretprobeFilter         *ebpf.Program `ebpf:"kretprobe_filter"`
+	TaskExit                *ebpf.Program `ebpf:"task_exit"`
 }
 
 func (p *SeccompPrograms) Close() error {
@@ -442,6 +445,7 @@ func (p *SeccompPrograms) Close() error {
 		p.FentryProgDestroy,
 		p.FentrySeccompLog,
 		p.FexitActionsLogged,
+		p.FexitActionsLoggedNobuf,
 		p.FexitAuditLogStart,
 		p.FexitFilter2,
 		p.FexitFilter3,

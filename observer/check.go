@@ -69,14 +69,13 @@ func NewChecker(model policy.Model, auditEnabled bool) (*Checker, error) {
 	if err != nil {
 		return nil, err
 	}
-	avail, _ := os.ReadFile("/proc/sys/kernel/seccomp/actions_avail")
 	return &Checker{
 		model:         model,
 		pairer:        NewPairer(),
 		actionsLogged: set,
 		auditEnabled:  auditEnabled,
 		rechecked:     make(map[uint64]bool),
-		noNotif:       !strings.Contains(string(avail), "user_notif"),
+		noNotif:       !kernelHasUserNotif(),
 	}, nil
 }
 
@@ -122,11 +121,11 @@ func (c *Checker) Flush() []Judged {
 }
 
 func (c *Checker) policyChanged(s *SysctlWrite) {
-	if s.ValueKnown {
-		c.actionsLogged = policy.ActionSet(s.NewValue)
+	if set, ok := s.ValueAfter(c.actionsLogged); ok {
+		c.actionsLogged = set
 		return
 	}
-	// The probe could not read the variable: ask the sysctl, after the write returned.
+	// Neither the variable nor the string is known: ask the sysctl, after the write returned (racy).
 	if set, err := ReadActionsLogged(); err == nil {
 		c.actionsLogged = set
 	}

@@ -6,6 +6,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -121,6 +124,30 @@ type SysctlWrite struct {
 	WrittenLen   uint64
 	WrittenKnown bool
 }
+
+// ValueAfter is actions_logged after this write: as the probe read it, or,
+// where it cannot read the variable (no kallsyms address), the kernel's parse
+// of the string written, since a failed write changes nothing and the probe
+// has the whole string. ok is false when neither is known (kprobe fallback,
+// a string longer than the probe keeps, a parse that disagrees with the kernel).
+func (s *SysctlWrite) ValueAfter(old policy.ActionSet) (set policy.ActionSet, ok bool) {
+	switch {
+	case s.ValueKnown:
+		return policy.ActionSet(s.NewValue), true
+	case s.Ret != 0:
+		return old, true
+	case s.WrittenKnown && s.WrittenLen == uint64(len(s.Written)):
+		set, err := policy.ParseActionsLogged(s.Written, kernelHasUserNotif())
+		return set, err == nil
+	}
+	return old, false
+}
+
+// kernelHasUserNotif: actions_avail names user_notif (5.0+).
+var kernelHasUserNotif = sync.OnceValue(func() bool {
+	avail, _ := os.ReadFile("/proc/sys/kernel/seccomp/actions_avail")
+	return strings.Contains(string(avail), "user_notif")
+})
 
 // AuditDrop is a record the kernel decided to write and did not (§6):
 // audit_log_start refused it, or audit_log_lost counted it.

@@ -190,6 +190,33 @@ func haveFentry(target string) error {
 	})
 }
 
+var ptrArgProbes = map[string]*probeResult{}
+
+// haveFexitPointerArgs loads an fexit program on target that reads its
+// arguments 2 and 3 (pointers to void and to an integer) as scalars: about
+// 5.17 on, the verifier allows it; before, it wants pointers to structs.
+func haveFexitPointerArgs(target string) error {
+	return cachedProbe(ptrArgProbes, target).do(func() error {
+		prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
+			Name:       "st_probe_ptrarg",
+			Type:       ebpf.Tracing,
+			AttachType: ebpf.AttachTraceFExit,
+			AttachTo:   target,
+			Instructions: asm.Instructions{
+				asm.LoadMem(asm.R2, asm.R1, 16, asm.DWord),
+				asm.LoadMem(asm.R3, asm.R1, 24, asm.DWord),
+				asm.Mov.Imm(asm.R0, 0),
+				asm.Return(),
+			},
+			License: "GPL",
+		})
+		if err != nil {
+			return classify("loading pointer-argument probe", err)
+		}
+		return prog.Close()
+	})
+}
+
 // haveKprobe loads and attaches a trivial kprobe on target.
 func haveKprobe(target string) error {
 	return cachedProbe(kprobeProbes, target).do(func() error {

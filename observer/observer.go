@@ -10,6 +10,7 @@ package observer
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -91,6 +92,9 @@ type Plan struct {
 	// addresses from kallsyms, read by the probes at each decision; 0 when
 	// hidden (no KALLSYMS_ALL, kptr_restrict).
 	ActionsLoggedAddr, AuditEnabledAddr uint64
+	// SysctlWritten: the sysctl hook copies the string written (its fexit
+	// may read the handler's pointer arguments).
+	SysctlWritten bool
 }
 
 // Observer holds the loaded probes and the ring-buffer reader.
@@ -165,6 +169,14 @@ func Discover(opts Options) (Plan, error) {
 	// Writes to actions_logged: every attempt returns through this handler (§5.3).
 	sc := HookStatus{Name: HookSysctl, Symbol: "seccomp_actions_logged_handler"}
 	sc.Strategy, sc.Detail = pickStrategy(sc.Symbol, opts.ForceKprobe)
+	switch {
+	case sc.Strategy != StrategyFentry:
+		sc.Detail = strings.TrimSpace(sc.Detail + "; the string written is not seen")
+	case haveFexitPointerArgs(sc.Symbol) != nil:
+		sc.Detail = "the string written is not seen (this verifier refuses pointer arguments)"
+	default:
+		plan.SysctlWritten = true
+	}
 	plan.Hooks = append(plan.Hooks, sc)
 	// A freed filter's address can be reused by a new filter: forget it when
 	// seccomp_filter_free destroys its program, so the new one is sent.
@@ -329,7 +341,11 @@ func bindings(plan Plan, opts Options) []binding {
 	}
 	pick(HookEmission, gen.SeccompProgFentryAuditSeccomp, gen.SeccompProgKprobeAuditSeccomp, false)
 	pick(HookSeccompLog, gen.SeccompProgFentrySeccompLog, gen.SeccompProgKprobeSeccompLog, false)
-	pick(HookSysctl, gen.SeccompProgFexitActionsLogged, gen.SeccompProgKretprobeActionsLogged, true)
+	if plan.SysctlWritten {
+		pick(HookSysctl, gen.SeccompProgFexitActionsLogged, gen.SeccompProgKretprobeActionsLogged, true)
+	} else {
+		pick(HookSysctl, gen.SeccompProgFexitActionsLoggedNobuf, gen.SeccompProgKretprobeActionsLogged, true)
+	}
 	pick(HookFilterFree, gen.SeccompProgFentryProgDestroy, gen.SeccompProgKprobeProgDestroy, false)
 	pick(HookAuditStart, gen.SeccompProgFexitAuditLogStart, gen.SeccompProgKretprobeAuditLogStart, true)
 	pick(HookAuditLost, gen.SeccompProgFentryAuditLogLost, gen.SeccompProgKprobeAuditLogLost, false)

@@ -112,13 +112,10 @@ func (t *Timeline) Writes() []*Write { return t.writes }
 // a record already matches it or none is expected.
 func (t *Timeline) AddWrite(s *SysctlWrite) *Write {
 	w := &Write{SysctlWrite: s, Old: t.cur, New: t.cur}
-	switch {
-	case s.ValueKnown:
-		w.New = policy.ActionSet(s.NewValue)
-	default:
-		if set, err := ReadActionsLogged(); err == nil {
-			w.New, w.NewFromSysctl = set, true
-		}
+	if set, ok := s.ValueAfter(t.cur); ok {
+		w.New = set
+	} else if set, err := ReadActionsLogged(); err == nil {
+		w.New, w.NewFromSysctl = set, true
 	}
 	t.cur = w.New
 	w.Want = WantRecord{Actions: "?", OldActions: w.Old.AuditString(), Res: 0}
