@@ -70,8 +70,9 @@ func restoreStatus(t *testing.T, mask uint32, orig audit.Status) {
 // audit_log_start drops a record whenever kauditd has more than one queued
 // (audit_log_lost("backlog limit exceeded"), kernel-semantics §6 step 3).
 // Each emission must end delivered or lost for that reason, some must be
-// lost, the kernel's audit_lost must rise by exactly the number lost, and
-// the run is inconclusive, never a pass. A task never waits (wait time 0),
+// lost, the kernel's audit_lost must rise by at least the number lost (it
+// also counts check's own BPF records), and any loss makes the run
+// inconclusive, never a pass. A task never waits (wait time 0),
 // so the kernel's backlog_wait_time_actual does not move.
 func TestCheckBacklogLossVM(t *testing.T) {
 	self := inVM(t)
@@ -94,6 +95,24 @@ func TestCheckBacklogLossVM(t *testing.T) {
 	if err := audit.SetBacklogLimit(1); err != nil {
 		t.Fatal(err)
 	}
+	// Whether kauditd falls behind is up to the scheduler: one run of 1000
+	// records lost none on 6.1 while the others lost 400-970. The flood is
+	// repeated, at most 5 times, until the backlog overflows; every run's
+	// accounting must be exact whatever happened.
+	for attempt := 1; ; attempt++ {
+		if lost := backlogFlood(t, self); lost > 0 {
+			return
+		}
+		if attempt == 5 {
+			t.Fatal("the backlog never overflowed in 5 floods of 1000 records with audit_backlog_limit=1")
+		}
+	}
+}
+
+// backlogFlood runs one flood under backlog limit 1, wait 0, checks it and
+// returns how many SECCOMP records the backlog took.
+func backlogFlood(t *testing.T, self string) int {
+	t.Helper()
 	before, err := audit.GetStatusReply()
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +120,6 @@ func TestCheckBacklogLossVM(t *testing.T) {
 	if before.Enabled != 1 || before.BacklogLimit != 1 || before.BacklogWaitTime != 0 {
 		t.Fatalf("after AUDIT_SET: %+v", before.Status)
 	}
-
 	const count = 500 // calls per syscall of the demo workload: 2*count logged
 	sum, err := checkJSON(t, self, fmt.Sprintf("workload --count %d", count))
 	after, serr := audit.GetStatusReply()
@@ -112,11 +130,16 @@ func TestCheckBacklogLossVM(t *testing.T) {
 	a := sum.Audit
 	t.Logf("emissions %d: delivered %d, lost to the backlog %d; audit_lost +%d (check saw +%d); backlog_wait_time_actual %d -> %d; probe records lost %d; result %s",
 		a.Emissions, a.Delivered, n.lost, after.Lost-before.Lost, a.LostCounterGap, before.BacklogWaitTimeActual, after.BacklogWaitTimeActual, sum.Lost, sum.Result)
-	if ee, ok := err.(exitError); !ok || ee.code != exitInconclusive || sum.Result != "inconclusive" {
-		t.Errorf("a run with records lost to the backlog: exit %v, result %s; want exit 2, inconclusive", err, sum.Result)
+	// Any record lost (a SECCOMP one, or check's own BPF records) makes the run inconclusive.
+	wantExit := exitOK
+	if n.lost > 0 || a.LostCounterGap > 0 {
+		wantExit = exitInconclusive
 	}
-	if a.Emissions != 2*count || n.lost == 0 || a.Delivered+n.lost != a.Emissions || n.other != 0 {
-		t.Errorf("emissions %d, delivered %d, lost %d, other %d; want %d = delivered + lost, some lost",
+	if code := exitCodeOf(err); code != wantExit {
+		t.Errorf("%d SECCOMP records lost, audit_lost +%d: exit %d (%v), result %s; want %d", n.lost, a.LostCounterGap, code, err, sum.Result, wantExit)
+	}
+	if a.Emissions != 2*count || a.Delivered+n.lost != a.Emissions || n.other != 0 {
+		t.Errorf("emissions %d, delivered %d, lost %d, other %d; want %d = delivered + lost",
 			a.Emissions, a.Delivered, n.lost, n.other, 2*count)
 	}
 	if a.Undelivered != n.lost || a.Unmatched != 0 || a.Overruns != 0 || len(sum.Violations) != 0 {
@@ -131,6 +154,7 @@ func TestCheckBacklogLossVM(t *testing.T) {
 		t.Errorf("backlog_wait_time_actual %d -> %d (check reports %d) with audit_backlog_wait_time 0: a task slept",
 			before.BacklogWaitTimeActual, after.BacklogWaitTimeActual, a.BacklogStallJiffies)
 	}
+	return n.lost
 }
 
 // TestCheckBacklogStallVM: the same flood with a one-jiffy backlog wait.
