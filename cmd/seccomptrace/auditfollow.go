@@ -115,6 +115,9 @@ func (f *auditFollower) auditdNote() string {
 	if st == nil {
 		st = f.before
 	}
+	if off, param := audit.DisabledAtBoot(); off {
+		return "none: audit disabled at boot (" + param + ")"
+	}
 	switch {
 	case st == nil:
 		return "unknown (AUDIT_GET refused: needs CAP_AUDIT_CONTROL)"

@@ -147,6 +147,7 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 		if lost > 0 || rep.Overruns > 0 {
 			fmt.Fprintf(stdout, "# inconclusive run: %d records lost (%+v), %d multicast overruns\n", lost, rep.Counters, rep.Overruns)
 		}
+		fmt.Fprintf(stdout, "# run time %.1fs\n", rep.Duration.Seconds())
 		fmt.Fprintf(stdout, "# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:%d error:%d\n",
 			counts[conformance.Pass], counts[conformance.Fail], counts[conformance.Skip], counts[conformance.Inconclusive])
 	default:
