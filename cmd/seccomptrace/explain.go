@@ -219,8 +219,18 @@ func logged(p pairJSON) string {
 	return " was logged: the kernel called audit_seccomp (" + ruleText(p) + "); whether the record was delivered is unknown (audit records not followed)"
 }
 
+// strictText says a strict-mode kill is judged as KILL_THREAD (§3).
+const strictText = "strict mode (mode 1) killed it, which the kernel logs as KILL_THREAD whatever the filters say, and "
+
 // ruleText names the rule behind an expected record.
 func ruleText(p pairJSON) string {
+	if p.Path == policy.PathStrict.String() {
+		return strictText + ruleTextOf(p)
+	}
+	return ruleTextOf(p)
+}
+
+func ruleTextOf(p pairJSON) string {
 	act := upperAction(p.Action)
 	switch policy.Reason(p.Reason) {
 	case policy.ReasonRequestedAndLogged:
@@ -239,6 +249,13 @@ func ruleText(p pairJSON) string {
 
 // silentRule names why a decision was, correctly, not logged.
 func silentRule(p pairJSON) string {
+	if p.Path == policy.PathStrict.String() {
+		return strictText + silentRuleOf(p)
+	}
+	return silentRuleOf(p)
+}
+
+func silentRuleOf(p pairJSON) string {
 	act := upperAction(p.Action)
 	switch policy.Reason(p.Reason) {
 	case policy.ReasonFlagLogOff:

@@ -39,6 +39,9 @@ func TestExplainSentences(t *testing.T) {
 	unknownProg := judgedOf(unix.SYS_GETPPID, 0, -1, 1, false, observer.Inconclusive, "", false)
 	unknownProg.Decision.Known, unknownProg.Decision.Unknown = false, "program of filter 0xffff1 was never received"
 	unknownProg.Reason = "action unknown: program of filter 0xffff1 was never received"
+	strictSilent := judgedOf(unix.SYS_GETPPID, policy.KillThread, -1, 0, false, observer.OKSilent, policy.ReasonNotInActionsLogged, false)
+	strictSilent.Path, strictSilent.Decision.Strict = policy.PathStrict, true
+	strictSilent.ActionsLogged = policy.BitLog
 	evil := judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, false, observer.Inconclusive, "", false)
 	evil.Reason = "emission code \x1b[2J \"q\" caf\u00e9 \xff"
 
@@ -64,6 +67,7 @@ func TestExplainSentences(t *testing.T) {
 		{"notif continue", notif, "getppid (pid 123) was not logged: the user-notification supervisor let it continue (SECCOMP_USER_NOTIF_FLAG_CONTINUE), which never logs"},
 		{"missing-log", missing, "getppid (pid 123) was not logged although the kernel's rules say it must be (kill_process is in actions_logged): the kernel never called audit_seccomp, a kernel deviation (missing-log)"},
 		{"inconclusive", unknownProg, "getppid (pid 123): cannot say: action unknown: program of filter 0xffff1 was never received"},
+		{"strict mode", strictSilent, "getppid (pid 123) was not logged: strict mode (mode 1) killed it, which the kernel logs as KILL_THREAD whatever the filters say, and kill_thread is not in kernel.seccomp.actions_logged (at the decision: log)"},
 		{"escaped", evil, `getppid (pid 123): cannot say: emission code \x1b[2J "q" caf\u00e9 \xff`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
