@@ -65,6 +65,31 @@ func restoreStatus(t *testing.T, mask uint32, orig audit.Status) {
 	})
 }
 
+// setBacklog enables audit with a backlog limit and wait time (jiffies),
+// restored when the test ends.
+func setBacklog(t *testing.T, limit, wait uint32) {
+	t.Helper()
+	orig, err := audit.GetStatusReply()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !orig.HasWaitTimeActual() {
+		t.Fatalf("AUDIT_GET sent %d bytes: no backlog_wait_time_actual (kernels before 5.9 are not in the VM matrix)", orig.Len)
+	}
+	restoreStatus(t, audit.StatusEnabled|audit.StatusBacklogLimit|audit.StatusBacklogWaitTime, orig.Status)
+	// The wait time first: with the limit at 1 and the default 60 s wait,
+	// the next AUDIT_SET's own record could make this task sleep.
+	for _, set := range []func() error{
+		func() error { return audit.SetEnabled(true) },
+		func() error { return audit.SetBacklogWaitTime(wait) },
+		func() error { return audit.SetBacklogLimit(limit) },
+	} {
+		if err := set(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestCheckBacklogLossVM: issue 4's "backlog limit of 1 with a flood".
 // With audit enabled, audit_backlog_limit=1 and audit_backlog_wait_time=0,
 // audit_log_start drops a record whenever kauditd has more than one queued
@@ -76,25 +101,7 @@ func restoreStatus(t *testing.T, mask uint32, orig audit.Status) {
 // so the kernel's backlog_wait_time_actual does not move.
 func TestCheckBacklogLossVM(t *testing.T) {
 	self := inVM(t)
-	orig, err := audit.GetStatusReply()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !orig.HasWaitTimeActual() {
-		t.Fatalf("AUDIT_GET sent %d bytes: no backlog_wait_time_actual (kernels before 5.9 are not in the VM matrix)", orig.Len)
-	}
-	restoreStatus(t, audit.StatusEnabled|audit.StatusBacklogLimit|audit.StatusBacklogWaitTime, orig.Status)
-	// The wait time first: with the limit at 1 and the default 60 s wait,
-	// the next AUDIT_SET's own record could make this task sleep.
-	if err := audit.SetEnabled(true); err != nil {
-		t.Fatal(err)
-	}
-	if err := audit.SetBacklogWaitTime(0); err != nil {
-		t.Fatal(err)
-	}
-	if err := audit.SetBacklogLimit(1); err != nil {
-		t.Fatal(err)
-	}
+	setBacklog(t, 1, 0)
 	// Whether kauditd falls behind is up to the scheduler: one run of 1000
 	// records lost none on 6.1 while the others lost 400-970. The flood is
 	// repeated, at most 5 times, until the backlog overflows; every run's
@@ -165,23 +172,7 @@ func backlogFlood(t *testing.T, self string) int {
 // audit_lost counter also counts check's own BPF load records).
 func TestCheckBacklogStallVM(t *testing.T) {
 	self := inVM(t)
-	orig, err := audit.GetStatusReply()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !orig.HasWaitTimeActual() {
-		t.Fatalf("AUDIT_GET sent %d bytes: no backlog_wait_time_actual", orig.Len)
-	}
-	restoreStatus(t, audit.StatusEnabled|audit.StatusBacklogLimit|audit.StatusBacklogWaitTime, orig.Status)
-	for _, set := range []func() error{
-		func() error { return audit.SetEnabled(true) },
-		func() error { return audit.SetBacklogWaitTime(1) }, // before the limit, as above
-		func() error { return audit.SetBacklogLimit(1) },
-	} {
-		if err := set(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	setBacklog(t, 1, 1)
 	before, err := audit.GetStatusReply()
 	if err != nil {
 		t.Fatal(err)
