@@ -508,7 +508,8 @@ static __always_inline struct st_decision *current_decision(struct inflight_key 
 	return bpf_map_lookup_elem(&inflight, key);
 }
 
-static __always_inline int finish_decision(struct st_decision *rec, struct inflight_key *key, __u64 ret)
+/* Fill in the exit side of a decision and send it. */
+static __always_inline void send_decision(struct st_decision *rec, __u64 ret)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 
@@ -518,6 +519,11 @@ static __always_inline int finish_decision(struct st_decision *rec, struct infli
 	rec->actions_logged_exit = read_u32(actions_logged_addr);
 	if (bpf_ringbuf_output(&events, rec, sizeof(*rec), 0))
 		count(ST_CNT_RB_DROP_DECISION);
+}
+
+static __always_inline int finish_decision(struct st_decision *rec, struct inflight_key *key, __u64 ret)
+{
+	send_decision(rec, ret);
 	bpf_map_delete_elem(&inflight, key);
 	return 0;
 }
@@ -551,13 +557,12 @@ static __always_inline int on_emission(__u32 kind, long syscall, long signr, __u
 			return 0;
 		/* A strict-mode kill: start its decision now (at seccomp_log where
 		 * the kernel has it, else at audit_seccomp), finish it at exit. */
-		if (strict_task(task) && strict_decision(task)) {
-			__u32 zero = 0;
-			struct st_decision *rec = bpf_map_lookup_elem(&scratch, &zero);
+		struct st_decision *rec = strict_task(task) ? strict_decision(task) : NULL;
 
+		if (rec) {
 			key.tid = (__u32)bpf_get_current_pid_tgid();
 			key.nested = 0;
-			if (rec && bpf_map_update_elem(&inflight, &key, rec, BPF_ANY))
+			if (bpf_map_update_elem(&inflight, &key, rec, BPF_ANY))
 				count(ST_CNT_INFLIGHT_FULL);
 			dec = bpf_map_lookup_elem(&inflight, &key);
 		}
@@ -832,12 +837,7 @@ int BPF_PROG(task_exit, struct task_struct *p)
 		if (!rec)
 			return 0;
 		rec->flags |= ST_F_TASK_EXITED;
-		rec->ret = (__u64)-1;
-		rec->exit_ns = bpf_ktime_get_ns();
-		rec->mode_at_exit = BPF_CORE_READ(task, seccomp.mode);
-		rec->actions_logged_exit = read_u32(actions_logged_addr);
-		if (bpf_ringbuf_output(&events, rec, sizeof(*rec), 0))
-			count(ST_CNT_RB_DROP_DECISION);
+		send_decision(rec, (__u64)-1);
 	}
 	return 0;
 }
