@@ -6,9 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
-	"strings"
-	"sync"
 	"time"
 	"unsafe"
 
@@ -137,17 +134,11 @@ func (s *SysctlWrite) ValueAfter(old policy.ActionSet) (set policy.ActionSet, ok
 	case s.Ret != 0:
 		return old, true
 	case s.WrittenKnown && s.WrittenLen == uint64(len(s.Written)):
-		set, err := policy.ParseActionsLogged(s.Written, kernelHasUserNotif())
+		set, err := policy.ParseActionsLogged(s.Written, HasUserNotif())
 		return set, err == nil
 	}
 	return old, false
 }
-
-// kernelHasUserNotif: actions_avail names user_notif (5.0+).
-var kernelHasUserNotif = sync.OnceValue(func() bool {
-	avail, _ := os.ReadFile("/proc/sys/kernel/seccomp/actions_avail")
-	return strings.Contains(string(avail), "user_notif")
-})
 
 // AuditDrop is a record the kernel decided to write and did not (§6):
 // audit_log_start refused it, or audit_log_lost counted it.

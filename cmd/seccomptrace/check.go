@@ -14,8 +14,8 @@ import (
 	"sort"
 	"time"
 
-	"github.com/seccomptrace/seccomptrace/observer"
-	"github.com/seccomptrace/seccomptrace/observer/policy"
+	"github.com/seccomptrace/seccomptrace/observer/judge"
+	"github.com/seccomptrace/seccomptrace/observer/session"
 )
 
 // Exit statuses of check.
@@ -91,7 +91,7 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if f.output != "text" && f.output != "json" {
 		return fmt.Errorf("bad --output %q: want text or json", f.output)
 	}
-	run, err := checkRun(ctx, &f, command, stderr)
+	run, err := checkRun(ctx, &f, command)
 	if err != nil {
 		return exitWith(exitToolError, err)
 	}
@@ -119,134 +119,63 @@ type checkedRun struct {
 	code  int
 }
 
-// checkRun runs command under the probes while following the audit group,
-// ends with a barrier, joins records to emissions and writes, and judges.
-func checkRun(ctx context.Context, f *streamFlags, command []string, stderr io.Writer) (*checkedRun, error) {
+// checkRun runs command in a session that holds every event until the
+// audit barrier settles it, and turns the report into check's summary.
+func checkRun(ctx context.Context, f *streamFlags, command []string) (*checkedRun, error) {
 	run := &checkedRun{sum: checkSummary{Command: command, PerAction: map[string]*actionSummary{}, Writes: []writeJSON{}}}
 	sum := &run.sum
-	initial, err := observer.ReadActionsLogged()
+	opts, err := f.sessionOptions(true)
 	if err != nil {
 		return nil, err
 	}
-	timeline := observer.NewTimeline(initial, observer.RecordsUnknown)
-	follower := followAudit(f.auditBuffer, nil)
-	var judged []observer.Judged
-	res, err := stream(ctx, f, command, stderr, handlers{
-		write: func(s *observer.SysctlWrite) error {
-			timeline.AddWrite(s)
+	opts.OnEvent = func(e session.Event) error {
+		if w := e.Write; w != nil {
+			sum.Writes = append(sum.Writes, writeToJSON(w))
 			return nil
-		},
-		judged: func(j observer.Judged) error {
-			judged = append(judged, j)
-			if j.Decision != nil {
-				sum.Decisions++
-				name := "unknown"
-				if j.Decision.Known {
-					name = codeName(policy.ActionOnly(j.Decision.Ret))
-				}
-				a := sum.PerAction[name]
-				if a == nil {
-					a = &actionSummary{}
-					sum.PerAction[name] = a
-				}
-				a.Decisions++
-				if len(j.Emissions) > 0 {
-					a.Logged++
-				} else {
-					a.Silent++
-				}
-			}
-			return nil
-		},
-	})
-	if err != nil {
-		follower.stop()
-		return nil, err
-	}
-	joiner, pids := follower.finish(judged, &sum.Audit)
-	for _, j := range judged {
-		jj := toJSON(j)
-		applyDelivery(&jj, j, joiner, sum.Audit.Followed)
+		}
+		jj := toJSON(e.Judged)
 		run.pairs = append(run.pairs, jj)
 		switch {
-		case j.Verdict.Violation():
+		case e.Judged.Verdict.Violation():
 			sum.Violations = append(sum.Violations, jj)
-		case jj.Verdict == string(observer.Inconclusive):
+		case e.Judged.Verdict == judge.Inconclusive:
 			sum.Inconclusive = append(sum.Inconclusive, jj)
 		}
+		return nil
 	}
-	for _, r := range joiner.UnmatchedRecords(func(pid uint32) bool { return pids[pid] }) {
-		sum.Audit.Unmatched++
+	t, err := traceRun(ctx, f, command, opts)
+	if err != nil {
+		return nil, err
+	}
+	rep := t.rep
+	for _, r := range rep.UnmatchedRecords {
 		sum.Inconclusive = append(sum.Inconclusive, pairJSON{Event: "decision", Pid: uint32(r.Pid), Syscall: fmt.Sprint(r.Syscall), Nr: r.Syscall, NoDecision: true,
-			Verdict: string(observer.Inconclusive), Reason: fmt.Sprintf("audit record %s (code %#x) with no emission seen by the probes", r.Stamp, r.Code)})
+			Verdict: string(judge.Inconclusive), Reason: fmt.Sprintf("audit record %s (code %#x) with no emission seen by the probes", r.Stamp, r.Code)})
 	}
-
-	// The actions_logged timeline: every write attempt and its CONFIG_CHANGE record.
-	before, after := follower.statuses()
-	rule := recordRule(res.model, before, after)
-	timeline.SetRule(rule)
-	if follower.feed != nil {
-		for _, r := range follower.feed.ConfigChanges() {
-			timeline.AddRecord(r)
-		}
-	}
-	followed, why := sum.Audit.Followed && sum.Audit.Overruns == 0, sum.Audit.Why
-	if sum.Audit.Overruns > 0 {
-		why = fmt.Sprintf("%d multicast overruns", sum.Audit.Overruns)
-	}
-	left := timeline.Finish(followed, why)
-	writesBad, writesUnsure := false, len(left) > 0
-	for _, w := range timeline.Writes() {
-		sum.Writes = append(sum.Writes, writeToJSON(w, rule))
-		writesBad = writesBad || w.Violation()
-		writesUnsure = writesUnsure || w.Verdict == observer.Inconclusive
-	}
-	for _, r := range left {
+	for _, r := range rep.UnexplainedChanges {
 		sum.UnexplainedChanges = append(sum.UnexplainedChanges, configChangeJSON{Serial: r.Stamp.Serial, Actions: r.Actions, OldActions: r.OldActions, Res: r.Res})
 	}
-
-	sum.Model = res.model.String()
-	sum.CachedAllow, sum.Lost = res.counters.CachedAllow, res.counters.Lost()
+	for name, a := range rep.PerAction {
+		sum.PerAction[name] = &actionSummary{Decisions: a.Decisions, Logged: a.Logged, Silent: a.Silent}
+	}
+	a := rep.Audit
+	sum.Decisions = rep.Decisions
+	sum.Audit = auditSummary{Followed: a.Followed, Why: a.Why, Emissions: a.Emissions, Delivered: a.Delivered,
+		Undelivered: a.Undelivered + a.Lost, Unmatched: a.Unmatched, Overruns: a.Overruns, LostCounterGap: a.LostIncrease,
+		BacklogStallJiffies: a.BacklogStallJiffies, Auditd: a.Auditd}
+	sum.Model = rep.Model.String()
+	sum.CachedAllow, sum.Lost = rep.Counters.CachedAllow, rep.Counters.Lost()
 	sum.CommandExit = "0"
 	var ee *exec.ExitError
 	switch {
-	case errors.As(res.cmdErr, &ee):
+	case errors.As(t.cmdErr, &ee):
 		sum.CommandExit = ee.ProcessState.String()
-	case res.cmdErr != nil:
-		sum.CommandExit = res.cmdErr.Error()
+	case t.cmdErr != nil:
+		sum.CommandExit = t.cmdErr.Error()
 	}
-	run.code = exitOK
-	sum.Result = "pass"
-	switch {
-	case len(sum.Violations) > 0 || writesBad:
-		run.code, sum.Result = exitViolations, "violations"
-	case len(sum.Inconclusive) > 0 || writesUnsure || sum.Lost > 0 || sum.Audit.Overruns > 0 || sum.Audit.LostCounterGap > 0:
-		run.code, sum.Result = exitInconclusive, "inconclusive"
-	}
+	sum.Result = rep.Class.String()
+	run.code = map[session.Class]int{session.Pass: exitOK, session.Violations: exitViolations, session.Inconclusive: exitInconclusive}[rep.Class]
 	return run, nil
-}
-
-// applyDelivery fills in where each emission's record went. A record the
-// kernel decided to write that did not arrive makes the verdict
-// inconclusive: a loss is never a pass.
-func applyDelivery(jj *pairJSON, j observer.Judged, joiner *observer.Joiner, followed bool) {
-	for i, e := range j.Emissions {
-		d := joiner.Delivery(e, followed, j.Drops)
-		jj.Emissions[i].Delivery = deliveryString(d)
-		if d.Record != nil {
-			jj.Emissions[i].Serial = d.Record.Stamp.Serial
-		}
-		if (d.State == observer.Undelivered || d.State == observer.Lost) && j.Verdict != observer.Inconclusive && !j.Verdict.Violation() {
-			jj.Verdict, jj.Reason = string(observer.Inconclusive), "record decided but not delivered: "+jj.Emissions[i].Delivery
-		}
-	}
-}
-
-func deliveryString(d observer.Delivery) string {
-	if d.State == observer.Lost {
-		return "lost(" + d.Reason + ")"
-	}
-	return string(d.State)
 }
 
 func printSummary(w io.Writer, s *checkSummary) {

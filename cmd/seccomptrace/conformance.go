@@ -107,7 +107,7 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	for _, r := range rep.Results {
 		counts[r.Status]++
 	}
-	lost := rep.Counters.Lost()
+	lost := rep.Session.Counters.Lost()
 	switch *output {
 	case "json":
 		out := struct {
@@ -122,7 +122,7 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 			Overruns uint64            `json:"multicast_overruns"`
 			Seconds  float64           `json:"seconds"`
 		}{Kernel: kernelRelease(), Model: rep.Model.String(), Pass: counts[conformance.Pass], Fail: counts[conformance.Fail],
-			Skip: counts[conformance.Skip], Inconcl: counts[conformance.Inconclusive], Lost: lost, Overruns: rep.Overruns, Seconds: rep.Duration.Seconds()}
+			Skip: counts[conformance.Skip], Inconcl: counts[conformance.Inconclusive], Lost: lost, Overruns: rep.Session.Audit.Overruns, Seconds: rep.Duration.Seconds()}
 		for _, r := range rep.Results {
 			out.Cases = append(out.Cases, conformanceJSON{r.Case.Name, string(r.Status), r.Expected, string(r.Reason), r.Emissions, r.Delivered, r.Serials, r.Detail})
 		}
@@ -144,8 +144,8 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 				fmt.Fprintf(stdout, "# %s: %s\nnot ok %d %s\n", r.Status, r.Detail, i+1, name)
 			}
 		}
-		if lost > 0 || rep.Overruns > 0 {
-			fmt.Fprintf(stdout, "# inconclusive run: %d records lost (%+v), %d multicast overruns\n", lost, rep.Counters, rep.Overruns)
+		if lost > 0 || rep.Session.Audit.Overruns > 0 {
+			fmt.Fprintf(stdout, "# inconclusive run: %d records lost (%s), %d multicast overruns\n", lost, rep.Session.Counters.LostString(), rep.Session.Audit.Overruns)
 		}
 		fmt.Fprintf(stdout, "# run time %.1fs\n", rep.Duration.Seconds())
 		fmt.Fprintf(stdout, "# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:%d error:%d\n",
@@ -163,12 +163,12 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 			}
 		}
 		fmt.Fprintf(stdout, "\nconformance on %s, model %s: %d pass, %d fail, %d skip, %d inconclusive; %d records lost, %d multicast overruns; %.1fs\n",
-			kernelRelease(), rep.Model, counts[conformance.Pass], counts[conformance.Fail], counts[conformance.Skip], counts[conformance.Inconclusive], lost, rep.Overruns, rep.Duration.Seconds())
+			kernelRelease(), rep.Model, counts[conformance.Pass], counts[conformance.Fail], counts[conformance.Skip], counts[conformance.Inconclusive], lost, rep.Session.Audit.Overruns, rep.Duration.Seconds())
 	}
 	switch {
 	case counts[conformance.Fail] > 0:
 		return exitError{exitViolations}
-	case counts[conformance.Inconclusive] > 0 || lost > 0 || rep.Overruns > 0:
+	case counts[conformance.Inconclusive] > 0 || lost > 0 || rep.Session.Audit.Overruns > 0:
 		return exitError{exitInconclusive}
 	}
 	return nil

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/seccomptrace/seccomptrace/observer"
+	"github.com/seccomptrace/seccomptrace/observer/judge"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
 )
 
@@ -69,7 +69,7 @@ func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return fmt.Errorf("read decisions from %s: %w", *from, err)
 		}
 	case len(command) > 0:
-		run, err := checkRun(ctx, &f, command, stderr)
+		run, err := checkRun(ctx, &f, command)
 		if err != nil {
 			return exitWith(exitToolError, err)
 		}
@@ -184,10 +184,10 @@ func sentence(p pairJSON) string {
 		return who + logged(p)
 	}
 	switch {
-	case p.Verdict == string(observer.MissingLog):
+	case p.Verdict == string(judge.MissingLog):
 		return fmt.Sprintf("%s was not logged although the kernel's rules say it must be (%s): the kernel never called audit_seccomp, a kernel deviation (missing-log)",
 			who, ruleText(p))
-	case p.Verdict == string(observer.Inconclusive):
+	case p.Verdict == string(judge.Inconclusive):
 		return who + ": cannot say: " + p.Reason
 	}
 	return who + " was not logged: " + silentRule(p)
@@ -197,11 +197,11 @@ func sentence(p pairJSON) string {
 func logged(p pairJSON) string {
 	e := p.Emissions[0]
 	prefix := " was logged: "
-	if p.Verdict == string(observer.UnexpectedLog) {
+	if p.Verdict == string(judge.UnexpectedLog) {
 		prefix = fmt.Sprintf(" was logged although the kernel's rules say it must not be (%s: %s), a kernel deviation; ", p.Reason, ruleText(p))
 	}
 	switch d := e.Delivery; {
-	case d == string(observer.Delivered):
+	case d == string(judge.Delivered):
 		return fmt.Sprintf("%sdelivered as audit serial %d (ausearch -a %d)", prefix, e.Serial, e.Serial)
 	case strings.HasPrefix(d, "lost("):
 		reason := strings.TrimSuffix(strings.TrimPrefix(d, "lost("), ")")
@@ -210,10 +210,10 @@ func logged(p pairJSON) string {
 			return ": the kernel tried to log it but audit_log_start refused it: " + reason
 		}
 		return ": the kernel tried to log it but audit_log_lost dropped the record: " + reason
-	case d == string(observer.Undelivered):
+	case d == string(judge.Undelivered):
 		return ": the kernel tried to log it (audit_seccomp was called) but no record reached the audit multicast group before the barrier, and no drop point was seen"
 	}
-	if p.Verdict == string(observer.UnexpectedLog) {
+	if p.Verdict == string(judge.UnexpectedLog) {
 		return strings.TrimSuffix(prefix, "; ")
 	}
 	return " was logged: the kernel called audit_seccomp (" + ruleText(p) + "); whether the record was delivered is unknown (audit records not followed)"

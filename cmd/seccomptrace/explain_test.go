@@ -15,41 +15,42 @@ import (
 
 	"github.com/seccomptrace/seccomptrace/observer"
 	"github.com/seccomptrace/seccomptrace/observer/audit"
+	"github.com/seccomptrace/seccomptrace/observer/judge"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
 )
 
 func TestExplainSentences(t *testing.T) {
-	delivered := judgedOf(unix.SYS_GETPGRP, policy.Log, 1, 3, false, observer.OKLogged, policy.ReasonLogActionLogged, true)
-	rateLimited := judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, true, observer.OKLogged, policy.ReasonRequestedAndLogged, true)
+	delivered := judgedOf(unix.SYS_GETPGRP, policy.Log, 1, 3, false, judge.OKLogged, policy.ReasonLogActionLogged, true)
+	rateLimited := judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, true, judge.OKLogged, policy.ReasonRequestedAndLogged, true)
 	rateLimited.Drops = []*observer.AuditDrop{{Reason: "rate limit exceeded"}}
-	excluded := judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, true, observer.OKLogged, policy.ReasonRequestedAndLogged, true)
+	excluded := judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, true, judge.OKLogged, policy.ReasonRequestedAndLogged, true)
 	excluded.Drops = []*observer.AuditDrop{{Refused: true, Type: 1326}}
-	excludedNamed := judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, true, observer.OKLogged, policy.ReasonRequestedAndLogged, true)
+	excludedNamed := judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, true, judge.OKLogged, policy.ReasonRequestedAndLogged, true)
 	excludedNamed.Drops = excluded.Drops
-	undelivered := judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, true, observer.OKLogged, policy.ReasonRequestedAndLogged, true)
-	notInSet := judgedOf(unix.SYS_GETSID, policy.Errno|2, 0, 1, true, observer.OKSilent, policy.ReasonNotInActionsLogged, false)
+	undelivered := judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, true, judge.OKLogged, policy.ReasonRequestedAndLogged, true)
+	notInSet := judgedOf(unix.SYS_GETSID, policy.Errno|2, 0, 1, true, judge.OKSilent, policy.ReasonNotInActionsLogged, false)
 	notInSet.ActionsLogged = policy.BitKillProcess | policy.BitKillThread | policy.BitLog
-	recheck := judgedOf(unix.SYS_GETPRIORITY, policy.Trace, 0, 1, true, observer.OKSilent, policy.ReasonTracerHandled, false)
+	recheck := judgedOf(unix.SYS_GETPRIORITY, policy.Trace, 0, 1, true, judge.OKSilent, policy.ReasonTracerHandled, false)
 	recheck.Path, recheck.Decision.Recheck = policy.PathTracerHandled, true
-	outer := judgedOf(unix.SYS_GETPRIORITY, policy.Trace, 0, 1, true, observer.OKSilent, policy.ReasonTracerHandled, false)
+	outer := judgedOf(unix.SYS_GETPRIORITY, policy.Trace, 0, 1, true, judge.OKSilent, policy.ReasonTracerHandled, false)
 	outer.Path = policy.PathTracerHandled
-	notif := judgedOf(unix.SYS_GETPPID, policy.UserNotif, 0, 1, true, observer.OKSilent, policy.ReasonNotifContinue, false)
+	notif := judgedOf(unix.SYS_GETPPID, policy.UserNotif, 0, 1, true, judge.OKSilent, policy.ReasonNotifContinue, false)
 	notif.Path = policy.PathNotifContinue
-	missing := judgedOf(unix.SYS_GETPPID, policy.KillProcess, 0, 1, false, observer.MissingLog, policy.ReasonKillLogged, false)
-	unknownProg := judgedOf(unix.SYS_GETPPID, 0, -1, 1, false, observer.Inconclusive, "", false)
+	missing := judgedOf(unix.SYS_GETPPID, policy.KillProcess, 0, 1, false, judge.MissingLog, policy.ReasonKillLogged, false)
+	unknownProg := judgedOf(unix.SYS_GETPPID, 0, -1, 1, false, judge.Inconclusive, "", false)
 	unknownProg.Decision.Known, unknownProg.Decision.Unknown = false, "program of filter 0xffff1 was never received"
 	unknownProg.Reason = "action unknown: program of filter 0xffff1 was never received"
-	strictSilent := judgedOf(unix.SYS_GETPPID, policy.KillThread, -1, 0, false, observer.OKSilent, policy.ReasonNotInActionsLogged, false)
+	strictSilent := judgedOf(unix.SYS_GETPPID, policy.KillThread, -1, 0, false, judge.OKSilent, policy.ReasonNotInActionsLogged, false)
 	strictSilent.Path, strictSilent.Decision.Strict = policy.PathStrict, true
 	strictSilent.ActionsLogged = policy.BitLog
-	evil := judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, false, observer.Inconclusive, "", false)
+	evil := judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, false, judge.Inconclusive, "", false)
 	evil.Reason = "emission code \x1b[2J \"q\" caf\u00e9 \xff"
 
-	joiner := observer.NewJoiner()
+	joiner := judge.NewJoiner("")
 	joiner.AddRecord(&audit.Seccomp{Stamp: audit.Stamp{Serial: 1234}, Pid: 123, Syscall: unix.SYS_GETPGRP, Code: policy.Log})
 	for _, tc := range []struct {
 		name string
-		j    observer.Judged
+		j    judge.Judged
 		want string
 	}{
 		{"delivered", delivered, "getpgrp (pid 123) was logged: delivered as audit serial 1234 (ausearch -a 1234)"},
@@ -57,10 +58,10 @@ func TestExplainSentences(t *testing.T) {
 		{"excluded", excluded, "getppid (pid 123): the kernel tried to log it but audit_log_start refused it: excluded: audit_log_start refused the record without counting it lost (an exclude rule such as msgtype=SECCOMP)"},
 		{"excluded by a named rule", excludedNamed, `getppid (pid 123): the kernel tried to log it but audit_log_start refused it: excluded by rule "-a never,exclude -F msgtype=SECCOMP"`},
 		{"undelivered", undelivered, "getppid (pid 123): the kernel tried to log it (audit_seccomp was called) but no record reached the audit multicast group before the barrier, and no drop point was seen"},
-		{"FLAG_LOG off", judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, false, observer.OKSilent, policy.ReasonFlagLogOff, false),
+		{"FLAG_LOG off", judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, false, judge.OKSilent, policy.ReasonFlagLogOff, false),
 			"getppid (pid 123) was not logged: the deciding filter #0 (of 1, newest first) returned ERRNO(1) without SECCOMP_FILTER_FLAG_LOG (the kernel logs ERRNO only when the filter asks)"},
 		{"not in actions_logged", notInSet, "getsid (pid 123) was not logged: errno is not in kernel.seccomp.actions_logged (at the decision: kill_process kill_thread log)"},
-		{"allow", judgedOf(unix.SYS_GETPGID, policy.Allow|7, -1, 1, false, observer.OKSilent, policy.ReasonAllowNeverLogs, false),
+		{"allow", judgedOf(unix.SYS_GETPGID, policy.Allow|7, -1, 1, false, judge.OKSilent, policy.ReasonAllowNeverLogs, false),
 			"getpgid (pid 123) was not logged: the filters allowed it (ALLOW), which is never logged"},
 		{"tracer re-check", recheck, "getpriority (pid 123) was not logged: the re-check after the tracer returned TRACE again, and a tracer-handled TRACE never logs"},
 		{"tracer handled", outer, "getpriority (pid 123) was not logged: a tracer handled it (TRACE re-check), which never logs"},
@@ -71,16 +72,15 @@ func TestExplainSentences(t *testing.T) {
 		{"escaped", evil, `getppid (pid 123): cannot say: emission code \x1b[2J "q" caf\u00e9 \xff`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			jj := toJSON(tc.j)
-			for _, e := range tc.j.Emissions {
-				joiner.AddEmission(e)
-			}
+			j := tc.j
 			jn := joiner
 			if tc.name == "excluded by a named rule" {
-				jn = observer.NewJoiner()
+				jn = judge.NewJoiner("")
 				jn.AddExcludeRules([]string{"-a never,exclude -F msgtype=SECCOMP"})
 			}
-			applyDelivery(&jj, tc.j, jn, true)
+			jn.AddEmissions(&j)
+			jn.Resolve(&j, true)
+			jj := toJSON(&j)
 			if got := explainSentence(jj); got != tc.want {
 				t.Errorf("got  %s\nwant %s", got, tc.want)
 			}
@@ -89,8 +89,8 @@ func TestExplainSentences(t *testing.T) {
 }
 
 func TestExplainMatches(t *testing.T) {
-	p := toJSON(judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, false, observer.OKSilent, policy.ReasonFlagLogOff, false))
-	allow := toJSON(judgedOf(unix.SYS_GETPGID, policy.Allow, -1, 1, false, observer.OKSilent, policy.ReasonAllowNeverLogs, false))
+	p := toJSONOf(judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, false, judge.OKSilent, policy.ReasonFlagLogOff, false))
+	allow := toJSONOf(judgedOf(unix.SYS_GETPGID, policy.Allow, -1, 1, false, judge.OKSilent, policy.ReasonAllowNeverLogs, false))
 	for _, tc := range []struct {
 		p    pairJSON
 		pids pidList
@@ -116,12 +116,12 @@ func TestExplainFrom(t *testing.T) {
 	dir := t.TempDir()
 	var lines bytes.Buffer
 	enc := json.NewEncoder(&lines)
-	enc.Encode(toJSON(judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, false, observer.OKSilent, policy.ReasonFlagLogOff, false)))
+	enc.Encode(toJSONOf(judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, false, judge.OKSilent, policy.ReasonFlagLogOff, false)))
 	enc.Encode(writeJSON{Event: "actions_logged_write", Pid: 5})
-	enc.Encode(toJSON(judgedOf(unix.SYS_GETSID, policy.Trap, 0, 1, false, observer.OKSilent, policy.ReasonFlagLogOff, false)))
+	enc.Encode(toJSONOf(judgedOf(unix.SYS_GETSID, policy.Trap, 0, 1, false, judge.OKSilent, policy.ReasonFlagLogOff, false)))
 	watchFile := filepath.Join(dir, "watch.jsonl")
 	os.WriteFile(watchFile, lines.Bytes(), 0o600)
-	sum := checkSummary{Result: "violations", Violations: []pairJSON{toJSON(judgedOf(unix.SYS_GETPPID, policy.KillProcess, 0, 1, false, observer.MissingLog, policy.ReasonKillLogged, false))}}
+	sum := checkSummary{Result: "violations", Violations: []pairJSON{toJSONOf(judgedOf(unix.SYS_GETPPID, policy.KillProcess, 0, 1, false, judge.MissingLog, policy.ReasonKillLogged, false))}}
 	b, _ := json.Marshal(sum)
 	checkFile := filepath.Join(dir, "check.json")
 	os.WriteFile(checkFile, b, 0o600)
@@ -148,3 +148,6 @@ func TestExplainFrom(t *testing.T) {
 		t.Errorf("no match: err %v, stderr %q", err, errOut.String())
 	}
 }
+
+// toJSONOf is toJSON of a value.
+func toJSONOf(j judge.Judged) pairJSON { return toJSON(&j) }

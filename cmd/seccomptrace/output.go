@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/seccomptrace/seccomptrace/observer"
+	"github.com/seccomptrace/seccomptrace/observer/judge"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
+	"github.com/seccomptrace/seccomptrace/observer/session"
 	"github.com/seccomptrace/seccomptrace/observer/sysnames"
 )
 
@@ -62,7 +64,7 @@ type emissionJSON struct {
 	Serial   uint32 `json:"serial,omitempty"`
 }
 
-func toJSON(j observer.Judged) pairJSON {
+func toJSON(j *judge.Judged) pairJSON {
 	p := j.Pair
 	out := pairJSON{Event: "decision", Verdict: string(j.Verdict), Expected: j.Expected, Reason: j.Reason, Policy: j.ActionsLogged.AuditString(), Model: j.Model.String()}
 	if j.Path != policy.PathFilter {
@@ -97,9 +99,17 @@ func toJSON(j observer.Judged) pairJSON {
 		out.NoDecision = true
 	}
 	out.Emissions = []emissionJSON{}
-	for _, e := range p.Emissions {
+	for i, e := range p.Emissions {
 		task = e.Task
-		out.Emissions = append(out.Emissions, emissionJSON{Syscall: e.Syscall, Signr: e.Signr, Code: fmt.Sprintf("%#x", e.Code), Action: codeName(e.Code)})
+		ej := emissionJSON{Syscall: e.Syscall, Signr: e.Signr, Code: fmt.Sprintf("%#x", e.Code), Action: policy.CodeName(e.Code)}
+		if i < len(j.Deliveries) {
+			d := j.Deliveries[i]
+			ej.Delivery = d.String()
+			if d.Record != nil {
+				ej.Serial = d.Record.Stamp.Serial
+			}
+		}
+		out.Emissions = append(out.Emissions, ej)
 		if p.Decision == nil {
 			out.Nr = e.Syscall
 			out.Syscall = sysnames.Name(0, int32(e.Syscall))
@@ -138,9 +148,15 @@ func newPrinter(w io.Writer, format string) (*printer, error) {
 	return nil, fmt.Errorf("bad --output %q: want text or json", format)
 }
 
-func (p *printer) print(jd observer.Judged) error { return p.printPair(toJSON(jd)) }
+// printEvent prints one settled event of a session.
+func (p *printer) printEvent(e session.Event) error {
+	if e.Write != nil {
+		return p.printWrite(writeToJSON(e.Write))
+	}
+	return p.printPair(toJSON(e.Judged))
+}
 
-// printPair prints one decision line; watch fills in the emissions' delivery first.
+// printPair prints one decision line.
 func (p *printer) printPair(j pairJSON) error {
 	if p.json {
 		return p.enc.Encode(j)
@@ -197,7 +213,7 @@ func (p *printer) printPair(j pairJSON) error {
 		syscallCol += "[" + j.Arch + "]"
 	}
 	verdict := j.Verdict
-	if j.Verdict != string(observer.OKLogged) && j.Verdict != string(observer.OKSilent) {
+	if j.Verdict != string(judge.OKLogged) && j.Verdict != string(judge.OKSilent) {
 		verdict += " (" + j.Reason + ")"
 	}
 	_, err := fmt.Fprintf(p.w, "%-15s %-7d %-7d %-16s %-18s %-14s %-6s %-3s %-6s %-15s %s\n",
@@ -210,9 +226,4 @@ func (p *printer) printPair(j pairJSON) error {
 func escape(s string) string {
 	q := strconv.QuoteToASCII(s)
 	return q[1 : len(q)-1]
-}
-
-// codeName names an audit record's code= value: the action without data.
-func codeName(code uint32) string {
-	return strings.TrimSuffix(policy.ActionName(policy.ActionOnly(code)), "(0)")
 }

@@ -10,8 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/seccomptrace/seccomptrace/observer"
-	"github.com/seccomptrace/seccomptrace/observer/audit"
+	"github.com/seccomptrace/seccomptrace/observer/judge"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
 )
 
@@ -58,21 +57,7 @@ func setString(s policy.ActionSet) string {
 	return s.String()
 }
 
-// recordRule says whether a write must have a record: audit enabled at both
-// ends of the run on a 4.18+ kernel (kernel-semantics §5.3).
-func recordRule(model policy.Model, before, after *audit.Status) observer.RecordRule {
-	switch {
-	case model == policy.ModelPre418:
-		return observer.RecordsNone
-	case before == nil || after == nil || (before.Enabled != 0) != (after.Enabled != 0):
-		return observer.RecordsUnknown
-	case before.Enabled != 0:
-		return observer.RecordsExpected
-	}
-	return observer.RecordsNone
-}
-
-func writeToJSON(w *observer.Write, rule observer.RecordRule) writeJSON {
+func writeToJSON(w *judge.Write) writeJSON {
 	out := writeJSON{
 		Event: "actions_logged_write",
 		Time:  w.Time.UTC().Format(time.RFC3339Nano),
@@ -94,7 +79,7 @@ func writeToJSON(w *observer.Write, rule observer.RecordRule) writeJSON {
 	if r := w.Record; r != nil {
 		out.Record = &configChangeJSON{Serial: r.Stamp.Serial, Actions: r.Actions, OldActions: r.OldActions, Res: r.Res}
 	}
-	if rule != observer.RecordsNone {
+	if w.Rule != judge.RecordsNone {
 		out.ExpectedRecord = &configChangeJSON{Actions: w.Want.Actions, OldActions: w.Want.OldActions, Res: w.Want.Res}
 	}
 	return out
@@ -117,7 +102,7 @@ func writeLine(w writeJSON, when string) string {
 		rec = fmt.Sprintf("serial=%d actions=%s old-actions=%s res=%d", r.Serial, escape(r.Actions), escape(r.OldActions), r.Res)
 	}
 	verdict := w.Verdict
-	if w.Verdict != string(observer.WriteOK) {
+	if w.Verdict != string(judge.WriteOK) {
 		verdict += " (" + w.Reason + ")"
 	}
 	written := "?"

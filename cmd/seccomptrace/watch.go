@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"github.com/seccomptrace/seccomptrace/observer"
 	"github.com/seccomptrace/seccomptrace/observer/audit"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
+	"github.com/seccomptrace/seccomptrace/observer/session"
 )
 
 // pidList is a repeatable, comma-separated --pid flag.
@@ -34,7 +34,7 @@ func (p *pidList) Set(s string) error {
 	return nil
 }
 
-// streamFlags are the flags watch and check share.
+// streamFlags are the flags watch, check and explain share.
 type streamFlags struct {
 	pids      pidList
 	comm      string
@@ -64,111 +64,63 @@ func (f *streamFlags) register(fs *flag.FlagSet, withTargets bool) {
 	fs.IntVar(&f.auditBuffer, "audit-buffer", audit.DefaultRcvBuf, "receive buffer of the audit multicast socket, in bytes (a small one overruns: the run becomes inconclusive)")
 }
 
-// streamResult is what a finished stream saw.
-type streamResult struct {
-	counters observer.Counters
-	model    policy.Model
-	plan     observer.Plan
-	cmdErr   error
-	ran      bool
-}
-
-// handlers receive what a stream sees, in ring-buffer order.
-type handlers struct {
-	// opened, if set, gets the model once the probes are attached, before CMD starts.
-	opened func(policy.Model)
-	judged func(observer.Judged) error
-	// write, if set, gets every write attempt to actions_logged.
-	write func(*observer.SysctlWrite) error
-}
-
-// stream attaches the probes, runs command (if any) and feeds every judged
-// decision (and actions_logged write) to h until the command exits or ctx ends.
-func stream(ctx context.Context, f *streamFlags, command []string, stderr io.Writer, h handlers) (streamResult, error) {
-	var res streamResult
-	opts := observer.Options{PIDs: f.pids, Comm: f.comm, SendAll: f.sendAll, ForceKprobe: f.kprobe, FollowForks: f.follow && len(f.pids) > 0}
-	if len(command) > 0 {
-		// Follow ourselves: every process forked from here on, CMD included, is traced
-		// from its first syscall. This process has no filter, so it makes no decisions.
-		opts.PIDs = append(opts.PIDs, os.Getpid())
-		opts.FollowForks = true
+// sessionOptions turns the flags into a session's options; with a command,
+// the session follows this process and so the command from its first syscall.
+func (f *streamFlags) sessionOptions(withCommand bool) (session.Options, error) {
+	opts := session.Options{
+		Probes:      observer.Options{PIDs: f.pids, Comm: f.comm, SendAll: f.sendAll, ForceKprobe: f.kprobe, FollowForks: f.follow && len(f.pids) > 0},
+		FollowSelf:  withCommand,
+		AuditRcvBuf: f.auditBuffer,
 	}
-	o, err := observer.Open(opts)
-	if err != nil {
-		return res, err
-	}
-	defer o.Close()
-	res.plan = o.Plan()
-	res.model = observer.ModelFor(res.plan)
 	if f.model != "auto" {
-		if res.model, err = policy.ParseModel(f.model); err != nil {
-			return res, fmt.Errorf("bad --model: %w", err)
+		m, err := policy.ParseModel(f.model)
+		if err != nil {
+			return opts, fmt.Errorf("bad --model: %w", err)
 		}
+		opts.Model = &m
 	}
-	auditOn := false
-	if st, err := audit.GetStatus(); err == nil {
-		auditOn = st.Enabled != 0
-	}
-	checker, err := observer.NewChecker(res.model, auditOn)
+	return opts, nil
+}
+
+// traced is one finished session: its report and how CMD ended.
+type traced struct {
+	rep    *session.Report
+	cmdErr error
+	ran    bool
+}
+
+// traceRun starts a session, runs command (if any) under it until it exits
+// or ctx ends (SIGINT/SIGTERM), and finishes the session.
+func traceRun(ctx context.Context, f *streamFlags, command []string, opts session.Options) (*traced, error) {
+	s, err := session.Start(opts)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
-	if h.opened != nil {
-		h.opened(res.model)
-	}
+	defer s.Close()
 	if f.readyFile != "" {
 		if err := os.WriteFile(f.readyFile, nil, 0o644); err != nil {
-			return res, fmt.Errorf("writing ready file: %w", err)
+			return nil, fmt.Errorf("writing ready file: %w", err)
 		}
 	}
-
-	cmdDone := make(chan error, 1)
+	t := &traced{}
 	if len(command) > 0 {
 		cmd := exec.Command(command[0], command[1:]...)
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, f.cmdStdout, os.Stderr
 		if err := cmd.Start(); err != nil {
-			return res, fmt.Errorf("starting %s: %w", command[0], err)
+			return nil, fmt.Errorf("starting %s: %w", command[0], err)
 		}
-		res.ran = true
-		go func() { cmdDone <- cmd.Wait() }()
-	}
-	// Stop reading when CMD exits or on SIGINT/SIGTERM: Flush drains what is already queued.
-	stopped := make(chan struct{})
-	go func() {
+		t.ran = true
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
 		select {
-		case res.cmdErr = <-cmdDone:
+		case t.cmdErr = <-done:
 		case <-ctx.Done():
 		}
-		_ = o.Flush()
-		close(stopped)
-	}()
-	for {
-		ev, err := o.Read()
-		if errors.Is(err, observer.ErrDrained) {
-			break
-		}
-		if err != nil {
-			return res, fmt.Errorf("reading events: %w", err)
-		}
-		if s, ok := ev.(*observer.SysctlWrite); ok && h.write != nil {
-			if err := h.write(s); err != nil {
-				return res, err
-			}
-		}
-		for _, j := range checker.Add(ev) {
-			if err := h.judged(j); err != nil {
-				return res, err
-			}
-		}
+	} else {
+		<-ctx.Done()
 	}
-	<-stopped
-	for _, j := range checker.Flush() {
-		if err := h.judged(j); err != nil {
-			return res, err
-		}
-	}
-	res.counters, err = o.Counters()
-	return res, err
+	t.rep, err = s.Finish()
+	return t, err
 }
 
 func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -194,47 +146,31 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	initial, err := observer.ReadActionsLogged()
-	if err != nil {
-		return err
-	}
-	auditOn := false
-	if st, err := audit.GetStatus(); err == nil {
-		auditOn = st.Enabled != 0
-	}
-	h := newHolder(pr, *wait, initial, auditOn)
-	follower := followAudit(f.auditBuffer, h.auditEvent)
-	h.follow(follower.feed != nil)
-	h.excludeRules(follower.exclude)
-	if follower.feed == nil {
-		fmt.Fprintf(stderr, "seccomptrace: audit records not followed, delivery unknown: %s\n", follower.why)
-	}
 	command := fs.Args()
-	res, err := stream(ctx, &f, command, stderr, handlers{opened: h.setModel, judged: h.judged, write: h.write})
-	if err != nil {
-		follower.stop()
-		return err
-	}
-	// The probes are closed: the barrier child is not traced.
-	follower.barrier()
-	h.excludeRules(follower.exclude)
-	dc, err := h.finish(follower.followed && follower.overruns() == 0)
+	opts, err := f.sessionOptions(len(command) > 0)
 	if err != nil {
 		return err
 	}
-	c := res.counters
+	opts.Wait = *wait
+	opts.OnEvent = pr.printEvent
+	t, err := traceRun(ctx, &f, command, opts)
+	if err != nil {
+		return err
+	}
+	rep := t.rep
+	c, a := rep.Counters, rep.Audit
+	if !a.Followed && a.Why != "" {
+		fmt.Fprintf(stderr, "seccomptrace: audit records not followed to the end, delivery unknown: %s\n", a.Why)
+	}
 	fmt.Fprintf(stderr, "seccomptrace: %d decisions (%d cached ALLOWs counted, not streamed), %d emissions, %d records lost\n",
 		c.Decisions, c.CachedAllow, c.Emissions, c.Lost())
 	fmt.Fprintf(stderr, "seccomptrace: audit: %d delivered, %d lost, %d undelivered, %d unknown; %d multicast overruns, audit_lost +%d\n",
-		dc.delivered, dc.lost, dc.undelivered, dc.unknown, follower.overruns(), follower.lostIncrease())
-	if !follower.followed && follower.feed != nil {
-		fmt.Fprintf(stderr, "seccomptrace: audit barrier failed: %s\n", follower.why)
-	}
-	if res.ran && res.cmdErr != nil {
-		fmt.Fprintf(stderr, "seccomptrace: %s: %v\n", command[0], res.cmdErr)
+		a.Delivered, a.Lost, a.Undelivered, a.Unknown, a.Overruns, a.LostIncrease)
+	if t.ran && t.cmdErr != nil {
+		fmt.Fprintf(stderr, "seccomptrace: %s: %v\n", command[0], t.cmdErr)
 	}
 	if c.Lost() > 0 {
-		return fmt.Errorf("lost %d records: the stream above is incomplete (%+v)", c.Lost(), c)
+		return fmt.Errorf("lost %d records: the stream above is incomplete (%s)", c.Lost(), c.LostString())
 	}
 	return nil
 }

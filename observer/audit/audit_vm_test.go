@@ -17,6 +17,7 @@ import (
 
 	"github.com/seccomptrace/seccomptrace/observer/audit"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
+	"github.com/seccomptrace/seccomptrace/observer/testutil"
 	"github.com/seccomptrace/seccomptrace/observer/workload"
 )
 
@@ -27,22 +28,15 @@ func TestMain(m *testing.M) {
 
 const archX8664 = 0xc000003e
 
-// inVM reports whether vmtest/run.sh runs us, where a reader that cannot
-// work is a failure, not a skip.
-func inVM() bool { return os.Getenv("SECCOMPTRACE_VMTEST") == "1" }
-
 // openReader joins the multicast group, or skips (host) / fails (VM).
 func openReader(t *testing.T, opts audit.ReaderOptions) *audit.Reader {
 	t.Helper()
-	if !inVM() && os.Geteuid() != 0 {
+	if !testutil.InVM() && os.Geteuid() != 0 {
 		t.Skip("needs root (CAP_AUDIT_READ) to read audit multicast; run `make vmtest`")
 	}
 	r, err := audit.NewReader(opts)
 	if err != nil {
-		if inVM() {
-			t.Fatalf("audit multicast reader: %v", err)
-		}
-		t.Skipf("no audit multicast here (%v); run `make vmtest`", err)
+		testutil.Missing(t, "no audit multicast reader (%v)", err)
 	}
 	t.Cleanup(func() { r.Close() })
 	return r
@@ -146,7 +140,7 @@ func readUntilMarker(t *testing.T, r *audit.Reader, tries int, wait time.Duratio
 // TestSeccompRecords: a child makes exactly n calls under each of four
 // filters; exactly the logged ones give n records each, with the kernel's
 // fields, and nothing is lost.
-func TestSeccompRecords(t *testing.T) {
+func TestSeccompRecordsVM(t *testing.T) {
 	r := openReader(t, audit.ReaderOptions{})
 	const n = 7
 	s := workload.Scenario{
@@ -225,7 +219,7 @@ func TestSeccompRecords(t *testing.T) {
 // TestOverrunTinyBuffer: the "tiny multicast receive buffer" loss of
 // issue 4. A child floods LOG records while nobody reads a socket with the
 // smallest buffer the kernel allows; the reader must report the ENOBUFS.
-func TestOverrunTinyBuffer(t *testing.T) {
+func TestOverrunTinyBufferVM(t *testing.T) {
 	r := openReader(t, audit.ReaderOptions{RcvBuf: 1})
 	const n = 2000
 	res := runChild(t, workload.Scenario{
@@ -258,7 +252,7 @@ func TestOverrunTinyBuffer(t *testing.T) {
 }
 
 // TestCloseUnblocksMulticastRead: Close ends a Read blocked on the joined socket.
-func TestCloseUnblocksMulticastRead(t *testing.T) {
+func TestCloseUnblocksMulticastReadVM(t *testing.T) {
 	r := openReader(t, audit.ReaderOptions{})
 	done := make(chan error, 1)
 	go func() {
@@ -285,10 +279,8 @@ func TestCloseUnblocksMulticastRead(t *testing.T) {
 // TestSetStatusAndConfigChange (VM only: it changes audit state, and
 // restores it): AUDIT_SET round-trips, and with audit enabled a write of
 // actions_logged gives the CONFIG_CHANGE record of kernel-semantics §5.3.
-func TestSetStatusAndConfigChange(t *testing.T) {
-	if !inVM() {
-		t.Skip("changes the system's audit state; runs only in the VM (`make vmtest`)")
-	}
+func TestSetStatusAndConfigChangeVM(t *testing.T) {
+	testutil.RequireVM(t)
 	r := openReader(t, audit.ReaderOptions{})
 	orig, err := audit.GetStatus()
 	if err != nil {
@@ -366,9 +358,7 @@ func TestSetStatusAndConfigChange(t *testing.T) {
 // netlink, lists them back exactly as `auditctl -l` prints them, and
 // deletes them.
 func TestListExcludeRuleVM(t *testing.T) {
-	if !inVM() {
-		t.Skip("changes the system's audit rules; runs only in the VM (`make vmtest`)")
-	}
+	testutil.RequireVM(t)
 	before, err := audit.ListRules()
 	if err != nil {
 		t.Fatal(err)
@@ -439,9 +429,7 @@ func TestListExcludeRuleVM(t *testing.T) {
 // TestStatusSizeVM: from 5.9 the kernel's struct audit_status carries
 // backlog_wait_time_actual; GetStatusReply says whether it came.
 func TestStatusSizeVM(t *testing.T) {
-	if !inVM() {
-		t.Skip("needs CAP_AUDIT_CONTROL in the initial pid namespace; runs in the VM")
-	}
+	testutil.RequireVM(t)
 	r, err := audit.GetStatusReply()
 	if err != nil {
 		t.Fatal(err)

@@ -12,7 +12,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/seccomptrace/seccomptrace/observer"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
+	"github.com/seccomptrace/seccomptrace/observer/sysnames"
 	"github.com/seccomptrace/seccomptrace/observer/workload"
 )
 
@@ -45,12 +47,6 @@ const (
 	StrictAllowed  Variant = "strict-allowed"  // mode 1 lets a listed syscall run: no decision, no log
 )
 
-// AUDIT_ARCH_* of a case's syscall.
-const (
-	archX86_64 = 0xc000003e
-	archI386   = 0x40000003
-)
-
 // Kernel is what a kernel can run, found by probing, not from its version.
 type Kernel struct {
 	// Avail is actions_avail.
@@ -61,7 +57,8 @@ type Kernel struct {
 
 // ProbeKernel probes this kernel.
 func ProbeKernel() Kernel {
-	k := Kernel{Avail: Avail()}
+	avail, _ := observer.ActionsAvail() // unreadable: every action case is skipped with the reason
+	k := Kernel{Avail: avail}
 	if err := workload.CompatSyscalls(); err != nil {
 		k.NoCompat = err.Error()
 	}
@@ -156,7 +153,7 @@ func Cases(k Kernel) []Case {
 			}
 			for _, s := range settings {
 				for _, flag := range []bool{false, true} {
-					c := Case{Action: ac.action, Variant: ac.variant, FlagLog: flag, Logged: s.name, Set: s.set, Audit: audit, nr: unix.SYS_GETPPID, arch: archX86_64}
+					c := Case{Action: ac.action, Variant: ac.variant, FlagLog: flag, Logged: s.name, Set: s.set, Audit: audit, nr: unix.SYS_GETPPID, arch: sysnames.ArchX8664}
 					name := policy.ActionName(ac.action)
 					if ac.variant != Plain {
 						name += "/" + string(ac.variant)
@@ -201,7 +198,7 @@ func compatCases(def policy.ActionSet, audit AuditState, noCompat string) []Case
 				c := Case{
 					Name:   fmt.Sprintf("compat/int80: %s flag_log=%s actions_logged=%s audit=%s", name, onOff(flag), s.name, audit),
 					Action: ac.action, FlagLog: flag, Logged: s.name, Set: s.set, Audit: audit,
-					nr: workload.NR32Getppid, arch: archI386, exitSignal: ac.sig, exitStatus: ac.status,
+					nr: workload.NR32Getppid, arch: sysnames.ArchI386, exitSignal: ac.sig, exitStatus: ac.status,
 					Skip: noCompatReason(noCompat),
 				}
 				c.scenario = workload.Scenario{
@@ -230,9 +227,9 @@ func strictCases(def policy.ActionSet, audit AuditState, noCompat string) []Case
 		{"compat/int80", true, workload.NR32Getppid, workload.NR32Write},
 	}
 	for _, call := range calls {
-		arch, skip := uint32(archX86_64), ""
+		arch, skip := sysnames.ArchX8664, ""
 		if call.compat {
-			arch, skip = archI386, noCompatReason(noCompat)
+			arch, skip = sysnames.ArchI386, noCompatReason(noCompat)
 		}
 		for _, s := range []struct {
 			name string
@@ -267,7 +264,7 @@ func noCompatReason(noCompat string) string {
 // stackedCases check precedence and whose FLAG_LOG counts (§4).
 func stackedCases(def policy.ActionSet, audit AuditState) []Case {
 	mk := func(name string, filters []workload.FilterSpec, action uint32, flag bool) Case {
-		c := Case{Name: fmt.Sprintf("stacked: %s audit=%s", name, audit), Action: action, FlagLog: flag, Logged: "default", Set: def, Audit: audit, nr: unix.SYS_GETPPID, arch: archX86_64}
+		c := Case{Name: fmt.Sprintf("stacked: %s audit=%s", name, audit), Action: action, FlagLog: flag, Logged: "default", Set: def, Audit: audit, nr: unix.SYS_GETPPID, arch: sysnames.ArchX8664}
 		c.scenario = workload.Scenario{Filters: filters, Calls: []workload.Call{{Nr: c.nr, Count: 1}}}
 		return c
 	}

@@ -9,14 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/seccomptrace/seccomptrace/observer"
-	"github.com/seccomptrace/seccomptrace/observer/audit"
+	"github.com/seccomptrace/seccomptrace/observer/judge"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
+	"github.com/seccomptrace/seccomptrace/observer/session"
 	"github.com/seccomptrace/seccomptrace/observer/workload"
 )
 
@@ -34,9 +33,7 @@ const (
 // Options configure Run.
 type Options struct {
 	// Model is the kernel model to judge against; nil picks it from the kernel.
-	Model *policy.Model
-	// Filter keeps only cases whose name matches.
-	Filter      *regexp.Regexp
+	Model       *policy.Model
 	ForceKprobe bool
 	// StatePath is where the state to restore is saved (DefaultStatePath when empty).
 	StatePath string
@@ -57,11 +54,11 @@ type Result struct {
 
 // Report is a whole run.
 type Report struct {
-	Model    policy.Model
-	Plan     observer.Plan
-	Results  []Result
-	Counters observer.Counters
-	Overruns uint64
+	Model   policy.Model
+	Plan    observer.Plan
+	Results []Result
+	// Session is the run's own report: ring losses, audit summary.
+	Session  *session.Report
 	Duration time.Duration
 }
 
@@ -79,8 +76,17 @@ func Select(cases []Case, re *regexp.Regexp) []Case {
 	return out
 }
 
+// caseRun is what one case's child left in the stream.
+type caseRun struct {
+	pid      uint32
+	from, to session.Mark
+	childErr string
+}
+
 // Run runs the cases, restoring every setting it changed before it returns,
-// also when ctx is cancelled (SIGINT/SIGTERM in the CLI).
+// also when ctx is cancelled (SIGINT/SIGTERM in the CLI). progress, if not
+// nil, is called before each case and once more with c nil when the cases
+// are done, before the final audit barrier.
 func Run(ctx context.Context, cases []Case, opts Options, progress func(done, total int, c *Case)) (rep *Report, err error) {
 	start := time.Now()
 	statePath := opts.StatePath
@@ -97,51 +103,28 @@ func Run(ctx context.Context, cases []Case, opts Options, progress func(done, to
 		}
 	}()
 
-	o, err := observer.Open(observer.Options{PIDs: []int{os.Getpid()}, FollowForks: true, ForceKprobe: opts.ForceKprobe})
+	// Every event is held until the end, when the barrier settles where
+	// its record went; cases are told apart by their marks and pids.
+	var events []session.Event
+	s, err := session.Start(session.Options{
+		Probes:     observer.Options{ForceKprobe: opts.ForceKprobe},
+		FollowSelf: true,
+		Model:      opts.Model,
+		OnEvent: func(e session.Event) error {
+			events = append(events, e)
+			return nil
+		},
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer o.Close()
-	rep = &Report{Plan: o.Plan(), Model: observer.ModelFor(o.Plan())}
-	if opts.Model != nil {
-		rep.Model = *opts.Model
+	defer s.Close()
+	rep = &Report{Plan: s.Plan(), Model: s.Model()}
+	if followed, why := s.AuditFollowed(); !followed {
+		return nil, fmt.Errorf("conformance follows every record to the audit multicast group: %s", why)
 	}
-	checker, err := observer.NewChecker(rep.Model, false)
-	if err != nil {
-		return nil, err
-	}
-	rec, err := observer.NewAuditFeed(audit.ReaderOptions{}, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer rec.Close()
 
-	// Read all the time, not only between cases: a child's burst of decisions
-	// (every syscall is sent where there is no action cache, 5.10) must not
-	// fill the ring buffer while it runs.
-	var mu sync.Mutex
-	byPid := map[uint32][]observer.Judged{}
-	drained, readErr := make(chan struct{}), make(chan error, 1)
-	go func() {
-		for {
-			ev, err := o.Read()
-			if errors.Is(err, observer.ErrDrained) {
-				drained <- struct{}{}
-				continue
-			}
-			if err != nil {
-				readErr <- err
-				return
-			}
-			mu.Lock()
-			for _, j := range checker.Add(ev) {
-				byPid[judgedPid(j)] = append(byPid[judgedPid(j)], j)
-			}
-			mu.Unlock()
-		}
-	}()
-	judged := make([][]observer.Judged, len(cases))
-	childErr := make([]string, len(cases))
+	runs := make([]caseRun, len(cases))
 	for i := range cases {
 		c := &cases[i]
 		if progress != nil {
@@ -156,67 +139,51 @@ func Run(ctx context.Context, cases []Case, opts Options, progress func(done, to
 		if err := sys.apply(c.Set.String(), c.Audit); err != nil {
 			return nil, fmt.Errorf("case %q: %w", c.Name, err)
 		}
-		pid, err := runChild(c)
-		if err != nil {
-			childErr[i] = err.Error()
-		}
-		// The child has exited: Flush is the barrier for every record it caused.
-		if err := o.Flush(); err != nil {
+		r := &runs[i]
+		if r.from, err = s.Mark(); err != nil {
 			return nil, err
 		}
-		select {
-		case <-drained:
-		case err := <-readErr:
-			return nil, fmt.Errorf("reading events: %w", err)
+		pid, err := runChild(c)
+		if err != nil {
+			r.childErr = err.Error()
 		}
-		mu.Lock()
-		judged[i] = byPid[uint32(pid)]
-		delete(byPid, uint32(pid))
-		mu.Unlock()
+		r.pid = uint32(pid)
+		// The child has exited: the mark is the barrier for every record it caused.
+		if r.to, err = s.Mark(); err != nil {
+			return nil, err
+		}
+	}
+	if progress != nil {
+		progress(len(cases), len(cases), nil)
 	}
 	// Barrier: a LOG record under the default policy; kauditd sends in order.
 	if err := sys.apply(policy.DefaultLogged.String(), AuditOff); err != nil {
 		return nil, err
 	}
-	followed := rec.Barrier() == nil
-	rec.Close()
-	rep.Overruns = rec.Overruns()
-	if rep.Counters, err = o.Counters(); err != nil {
+	if rep.Session, err = s.Finish(); err != nil {
 		return nil, err
 	}
-	joiner := observer.NewJoiner()
-	for _, r := range rec.Seccomp() {
-		joiner.AddRecord(r)
-	}
+	followed := rep.Session.Audit.Followed
+	noNotif := !observer.HasUserNotif()
 	for i := range cases {
-		for _, j := range judged[i] {
-			for _, e := range j.Emissions {
-				joiner.AddEmission(e, j.Drops...)
+		r := runs[i]
+		var js []*judge.Judged
+		for _, e := range events {
+			if e.Judged != nil && e.Index >= r.from.Judged && e.Index < r.to.Judged && e.Judged.Pid() == r.pid {
+				js = append(js, e.Judged)
 			}
 		}
-	}
-	noNotif := !strings.Contains(readAvail(), "user_notif")
-	for i := range cases {
-		rep.Results = append(rep.Results, judge(&cases[i], judged[i], childErr[i], joiner, followed, rep.Model, noNotif))
+		res := judgeCase(&cases[i], js, r.childErr, rep.Model, noNotif)
+		if res.Status == Pass && !followed {
+			res.Status, res.Detail = Inconclusive, "audit records not followed to the end: "+rep.Session.Audit.Why
+		}
+		if res.Status == Pass && r.from.AuditLostKnown && r.to.AuditLostKnown && r.to.AuditLost > r.from.AuditLost {
+			res.Status, res.Detail = Inconclusive, fmt.Sprintf("the kernel's audit_lost rose by %d during the case", r.to.AuditLost-r.from.AuditLost)
+		}
+		rep.Results = append(rep.Results, res)
 	}
 	rep.Duration = time.Since(start)
 	return rep, nil
-}
-
-func judgedPid(j observer.Judged) uint32 {
-	if j.Decision != nil {
-		return j.Decision.Tgid
-	}
-	if len(j.Emissions) > 0 {
-		return j.Emissions[0].Tgid
-	}
-	if len(j.SeccompLogs) > 0 {
-		return j.SeccompLogs[0].Tgid
-	}
-	if len(j.Drops) > 0 {
-		return j.Drops[0].Tgid
-	}
-	return 0
 }
 
 // runChild runs the case's child and checks it ended as the case says.
@@ -268,7 +235,7 @@ func runChild(c *Case) (int, error) {
 	return cmd.Process.Pid, err
 }
 
-func judge(c *Case, js []observer.Judged, childErr string, joiner *observer.Joiner, followed bool, model policy.Model, noNotif bool) Result {
+func judgeCase(c *Case, js []*judge.Judged, childErr string, model policy.Model, noNotif bool) Result {
 	r := Result{Case: *c}
 	if c.Skip != "" {
 		r.Status, r.Detail = Skip, c.Skip
@@ -301,7 +268,7 @@ func judge(c *Case, js []observer.Judged, childErr string, joiner *observer.Join
 			return r
 		}
 		decisions++
-		if j.Verdict == observer.Inconclusive {
+		if j.Verdict == judge.Inconclusive {
 			r.Status, r.Detail = Inconclusive, j.Reason
 			return r
 		}
@@ -316,7 +283,7 @@ func judge(c *Case, js []observer.Judged, childErr string, joiner *observer.Join
 		if c.Variant == NotifContinue && j.Decision.Skipped {
 			// A wait interrupted by a signal: skipped and judged on its own path
 			// (logged if requested); the restarted call carries the case.
-			if j.Verdict != observer.OKLogged && j.Verdict != observer.OKSilent {
+			if j.Verdict != judge.OKLogged && j.Verdict != judge.OKSilent {
 				badDecision = fmt.Sprintf("interrupted USER_NOTIF wait judged %s: %s", j.Verdict, j.Reason)
 			}
 			decisions--
@@ -325,9 +292,9 @@ func judge(c *Case, js []observer.Judged, childErr string, joiner *observer.Join
 			// logged and the syscall restarted, giving a second decision (§3).
 			badDecision = fmt.Sprintf("a decision the kernel logged %d time(s), policy (%s) says %d", len(j.Emissions), r.Reason, wantPer)
 		}
-		for _, e := range j.Emissions {
+		for _, d := range j.Deliveries {
 			r.Emissions++
-			if d := joiner.Delivery(e, followed, j.Drops); d.State == observer.Delivered {
+			if d.State == judge.Delivered {
 				r.Delivered++
 				r.Serials = append(r.Serials, d.Record.Stamp.Serial)
 			}
@@ -348,10 +315,10 @@ func judge(c *Case, js []observer.Judged, childErr string, joiner *observer.Join
 
 // judgeStrictAllowed: a syscall on the mode-1 list runs with no decision
 // (no filter exists) and nothing may be logged for the process.
-func judgeStrictAllowed(r Result, js []observer.Judged) Result {
+func judgeStrictAllowed(r Result, js []*judge.Judged) Result {
 	for _, j := range js {
 		r.Emissions += len(j.Emissions)
-		if j.Verdict == observer.Inconclusive {
+		if j.Verdict == judge.Inconclusive {
 			r.Status, r.Detail = Inconclusive, j.Reason
 			return r
 		}
@@ -366,24 +333,4 @@ func judgeStrictAllowed(r Result, js []observer.Judged) Result {
 	}
 	r.Status = Pass
 	return r
-}
-
-func readAvail() string {
-	b, _ := os.ReadFile("/proc/sys/kernel/seccomp/actions_avail")
-	return string(b)
-}
-
-// Avail returns actions_avail as a set (allow included).
-func Avail() policy.ActionSet {
-	var set policy.ActionSet
-	for _, name := range strings.Fields(readAvail()) {
-		if name == "allow" {
-			set |= policy.BitAllow
-			continue
-		}
-		if s, err := policy.ParseActionsLoggedRead(name); err == nil {
-			set |= s
-		}
-	}
-	return set
 }

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/seccomptrace/seccomptrace/observer/audit"
+	"github.com/seccomptrace/seccomptrace/observer/sysnames"
 )
 
 // DefaultStatePath is where a run records the system state it changes,
@@ -24,7 +25,7 @@ const actionsLoggedPath = "/proc/sys/kernel/seccomp/actions_logged"
 // ruleArch and ruleNr are the one audit rule a run adds: "-a always,exit
 // -F arch=b64 -S getpid". getpid is not a case syscall.
 const (
-	ruleArch = 0xc000003e
+	ruleArch = sysnames.ArchX8664
 	ruleNr   = unix.SYS_GETPID
 )
 
@@ -38,11 +39,10 @@ type savedState struct {
 
 // system applies case settings and remembers how to undo them.
 type system struct {
-	path    string
-	saved   savedState
-	logged  string
-	audit   AuditState
-	applied bool
+	path   string
+	saved  savedState
+	logged string
+	audit  AuditState
 }
 
 func saveSystem(path string) (*system, error) {

@@ -6,7 +6,10 @@
 // models the kernel.seccomp.actions_logged sysctl (§5.3, §5.4).
 package policy
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Seccomp filter return actions (SECCOMP_RET_*). A filter's 32-bit return
 // value is an action in the top 16 bits and data in the low 16 bits.
@@ -81,4 +84,10 @@ func ActionName(ret uint32) string {
 		return "allow"
 	}
 	return fmt.Sprintf("unknown(%#x)", ActionOnly(ret))
+}
+
+// CodeName names the action of ret without its data, as an audit record's
+// code= value is read: "errno", "log", "unknown(0x10000)".
+func CodeName(ret uint32) string {
+	return strings.TrimSuffix(ActionName(ActionOnly(ret)), "(0)")
 }

@@ -102,3 +102,11 @@ func TestLogBit(t *testing.T) {
 		}
 	}
 }
+
+func TestCodeName(t *testing.T) {
+	for code, want := range map[uint32]string{0x50000: "errno", 0x50001: "errno", 0x7ffc0000: "log", 0x30000: "trap", 0x80000000: "kill_process", 0: "kill_thread", 0x10000: "unknown(0x10000)"} {
+		if got := CodeName(code); got != want {
+			t.Errorf("CodeName(%#x) = %q, want %q", code, got, want)
+		}
+	}
+}

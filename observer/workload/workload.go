@@ -22,14 +22,12 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/seccomptrace/seccomptrace/observer/cbpf"
+	"github.com/seccomptrace/seccomptrace/observer/sysnames"
 )
 
 const (
 	envScenario = "SECCOMPTRACE_WORKLOAD"
 	envResult   = "SECCOMPTRACE_WORKLOAD_RESULT"
-
-	auditArchX86_64 = 0xc000003e
-	auditArchI386   = 0x40000003
 
 	// SECCOMP_FILTER_FLAG_*.
 	flagTSync = 1 << 0
@@ -125,9 +123,9 @@ func (f FilterSpec) Build() []cbpf.Instruction {
 		allow  = 0x7fff0000
 	)
 	n := len(f.Rules)
-	arch := uint32(auditArchX86_64)
+	arch := sysnames.ArchX8664
 	if f.Compat {
-		arch = auditArchI386
+		arch = sysnames.ArchI386
 	}
 	prog := []cbpf.Instruction{
 		{Code: ldAbsW, K: 4}, // arch

@@ -11,32 +11,14 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/seccomptrace/seccomptrace/observer"
+	"github.com/seccomptrace/seccomptrace/observer/judge"
+	"github.com/seccomptrace/seccomptrace/observer/testutil"
 	"github.com/seccomptrace/seccomptrace/observer/workload"
 )
 
 func TestMain(m *testing.M) {
 	workload.RunChildIfRequested()
 	os.Exit(m.Run())
-}
-
-// requireBPF skips on a host that cannot trace, but fails inside the VM
-// runner (SECCOMPTRACE_VMTEST=1), where a missing probe is a bug.
-func requireBPF(t *testing.T) {
-	t.Helper()
-	if os.Getenv("SECCOMPTRACE_VMTEST") == "1" {
-		return
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to load BPF; run `make vmtest`")
-	}
-	if _, err := observer.Discover(observer.Options{}); err != nil {
-		t.Skipf("kernel cannot trace here (%v); run `make vmtest`", err)
-	}
-	for _, h := range mustPlan(t).Hooks {
-		if h.Required && h.Strategy == observer.StrategyUnavailable {
-			t.Skipf("%s hook unavailable here (%s); run `make vmtest`", h.Name, h.Detail)
-		}
-	}
 }
 
 func mustPlan(t *testing.T) observer.Plan {
@@ -74,7 +56,7 @@ func spineScenario(n int) workload.Scenario {
 
 // collect runs the scenario in a child under an open observer and returns
 // the child's pairs and result, after draining the ring buffer.
-func collect(t *testing.T, o *observer.Observer, s workload.Scenario) ([]observer.Pair, *workload.Result) {
+func collect(t *testing.T, o *observer.Observer, s workload.Scenario) ([]judge.Pair, *workload.Result) {
 	t.Helper()
 	resPath := filepath.Join(t.TempDir(), "result.json")
 	cmd, err := workload.Spawn(s, resPath)
@@ -88,8 +70,8 @@ func collect(t *testing.T, o *observer.Observer, s workload.Scenario) ([]observe
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := observer.NewPairer()
-	var pairs []observer.Pair
+	p := judge.NewPairer()
+	var pairs []judge.Pair
 	drain(t, o, func(ev observer.Event) {
 		for _, pr := range p.Add(ev) {
 			if tgid(pr) == uint32(res.Pid) {
@@ -122,7 +104,7 @@ func drain(t *testing.T, o *observer.Observer, each func(observer.Event)) {
 	}
 }
 
-func tgid(p observer.Pair) uint32 {
+func tgid(p judge.Pair) uint32 {
 	switch {
 	case p.Decision != nil:
 		return p.Decision.Tgid
@@ -134,8 +116,8 @@ func tgid(p observer.Pair) uint32 {
 	return 0
 }
 
-func TestSpine(t *testing.T) {
-	requireBPF(t)
+func TestSpineVM(t *testing.T) {
+	testutil.RequireBPF(t)
 	for _, forceKprobe := range []bool{false, true} {
 		name := "best"
 		if forceKprobe {

@@ -14,6 +14,7 @@ import (
 	"github.com/seccomptrace/seccomptrace/observer"
 	"github.com/seccomptrace/seccomptrace/observer/cbpf"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
+	"github.com/seccomptrace/seccomptrace/observer/testutil"
 	"github.com/seccomptrace/seccomptrace/observer/workload"
 )
 
@@ -84,8 +85,8 @@ func observedErrno(ret uint32) (errno int, skipped bool) {
 // TestDifferential installs random stacked filters in children, makes
 // random getppid calls, and compares what the kernel did (the child's errno,
 // whether the syscall ran, the emission) with the Go re-evaluation.
-func TestDifferential(t *testing.T) {
-	requireBPF(t)
+func TestDifferentialVM(t *testing.T) {
+	testutil.RequireBPF(t)
 	seed := uint64(1)
 	if s := os.Getenv("SECCOMPTRACE_DIFF_SEED"); s != "" {
 		seed, _ = strconv.ParseUint(s, 10, 64)

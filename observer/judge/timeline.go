@@ -1,32 +1,44 @@
 // SPDX-License-Identifier: Apache-2.0
 
-package observer
+package judge
 
 import (
 	"fmt"
+	"slices"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/seccomptrace/seccomptrace/observer"
 	"github.com/seccomptrace/seccomptrace/observer/audit"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
 )
 
-// Verdicts of a write to actions_logged: whether the kernel recorded it as
-// its rules say (kernel-semantics §5.3). A write is also Inconclusive when
-// its record could not be followed.
+// WriteVerdict says whether the kernel recorded a write to actions_logged
+// as its rules say (§5.3).
+type WriteVerdict string
+
+// Write verdicts.
 const (
 	// WriteOK: the record (or its absence) is as the rules say.
-	WriteOK Verdict = "ok"
+	WriteOK WriteVerdict = "ok"
 	// WriteMissingRecord: audit was enabled, the stream was followed to a
 	// barrier, and no CONFIG_CHANGE record came for the write.
-	WriteMissingRecord Verdict = "missing-record"
+	WriteMissingRecord WriteVerdict = "missing-record"
 	// WriteUnexpectedRecord: a record came although none may (audit
 	// disabled, or a 4.14-4.17 kernel, which has no such record).
-	WriteUnexpectedRecord Verdict = "unexpected-record"
+	WriteUnexpectedRecord WriteVerdict = "unexpected-record"
 	// WriteWrongRecord: the record's actions, old-actions or res differ
 	// from what the kernel must write for this write.
-	WriteWrongRecord Verdict = "wrong-record"
+	WriteWrongRecord WriteVerdict = "wrong-record"
+	// WriteInconclusive: the record could not be followed, or the value
+	// after the write is not known for sure.
+	WriteInconclusive WriteVerdict = "inconclusive"
 )
+
+// Violation reports whether the kernel recorded the write against its rules.
+func (v WriteVerdict) Violation() bool {
+	return v == WriteMissingRecord || v == WriteUnexpectedRecord || v == WriteWrongRecord
+}
 
 // RecordRule says whether a write's CONFIG_CHANGE record must exist.
 type RecordRule int
@@ -41,6 +53,20 @@ const (
 	// RecordsNone: audit was disabled throughout, or the kernel is 4.14-4.17.
 	RecordsNone
 )
+
+// RuleFor says whether writes must have a record, from the model and
+// audit_enabled at both ends of the run (known: the status could be read).
+func RuleFor(model policy.Model, before, after bool, known bool) RecordRule {
+	switch {
+	case model == policy.ModelPre418:
+		return RecordsNone
+	case !known || before != after:
+		return RecordsUnknown
+	case before:
+		return RecordsExpected
+	}
+	return RecordsNone
+}
 
 // WantRecord is the CONFIG_CHANGE record the kernel must write for one
 // write attempt: op=seccomp-logging actions=Actions old-actions=OldActions res=Res.
@@ -62,7 +88,7 @@ func (w WantRecord) String() string {
 // record it was joined to and the verdict. The string written is
 // SysctlWrite.Written (a record's actions= is the parsed set, not the input).
 type Write struct {
-	*SysctlWrite
+	*observer.SysctlWrite
 	// Old and New are the values before and after the call.
 	Old, New policy.ActionSet
 	// NewFromSysctl: the probe could not read the variable, New was read
@@ -70,8 +96,10 @@ type Write struct {
 	NewFromSysctl bool
 	Want          WantRecord
 	Record        *audit.ConfigChange
-	Verdict       Verdict // "" while undecided
-	Reason        string
+	// Rule is the record rule the verdict was given under.
+	Rule    RecordRule
+	Verdict WriteVerdict // "" until settled
+	Reason  string
 }
 
 // Errno is the write's error, 0 on success.
@@ -82,65 +110,57 @@ func (w *Write) Errno() unix.Errno {
 	return unix.Errno(-w.Ret)
 }
 
+// Settled reports whether w has its verdict.
+func (w *Write) Settled() bool { return w.Verdict != "" }
+
 // Timeline joins the writes to actions_logged that the probe saw to the
 // CONFIG_CHANGE records the audit group delivered and judges each against
 // the kernel's rules (§5.3). Records are joined in order, by content first:
 // each write's expected record is fully known from its result and the old
 // and new value, so a stray record (a write before the probes attached) is
-// left over rather than shifting every later join. Not safe for
+// left over rather than shifting every later join. A verdict is given when
+// the write is settled, under the rule in force then. Not safe for
 // concurrent use.
 type Timeline struct {
-	cur     policy.ActionSet
 	rule    RecordRule
-	writes  []*Write
-	pending []*Write // waiting for a record
+	pending []*Write // not yet joined to a record
 	records []*audit.ConfigChange
 }
 
-// NewTimeline starts a timeline at the value initial.
-func NewTimeline(initial policy.ActionSet, rule RecordRule) *Timeline {
-	return &Timeline{cur: initial, rule: rule}
-}
+// NewTimeline starts a timeline under rule.
+func NewTimeline(rule RecordRule) *Timeline { return &Timeline{rule: rule} }
 
-// Current is the value after the last write seen.
-func (t *Timeline) Current() policy.ActionSet { return t.cur }
+// SetRule changes the record rule, e.g. once the audit state at the end of
+// the run is known; it applies to the writes settled from then on.
+func (t *Timeline) SetRule(r RecordRule) { t.rule = r }
 
-// Writes returns every write in probe order.
-func (t *Timeline) Writes() []*Write { return t.writes }
+// Rule is the record rule in force.
+func (t *Timeline) Rule() RecordRule { return t.rule }
 
-// AddWrite takes a write the probe saw; the write is decided at once when
-// a record already matches it or none is expected.
-func (t *Timeline) AddWrite(s *SysctlWrite) *Write {
-	w := &Write{SysctlWrite: s, Old: t.cur, New: t.cur}
-	if set, ok := s.ValueAfter(t.cur); ok {
-		w.New = set
-	} else if set, err := ReadActionsLogged(); err == nil {
-		w.New, w.NewFromSysctl = set, true
-	}
-	t.cur = w.New
+// AddWrite takes a write (Checker.AddWrite) and joins it to a record that
+// already matches it.
+func (t *Timeline) AddWrite(w *Write) {
 	w.Want = WantRecord{Actions: "?", OldActions: w.Old.AuditString(), Res: 0}
-	if s.Ret == 0 {
+	if w.Ret == 0 {
 		w.Want = WantRecord{Actions: w.New.AuditString(), OldActions: w.Old.AuditString(), Res: 1}
 	}
-	t.writes = append(t.writes, w)
 	for i, r := range t.records {
 		if w.Want.matches(r) {
-			t.records = append(t.records[:i], t.records[i+1:]...)
-			t.decide(w, r)
-			return w
+			t.records = slices.Delete(t.records, i, i+1)
+			w.Record = r
+			return
 		}
 	}
 	t.pending = append(t.pending, w)
-	return w
 }
 
 // AddRecord takes a seccomp-logging CONFIG_CHANGE record and returns the
-// write it decided, if any.
+// write it was joined to, if any.
 func (t *Timeline) AddRecord(r *audit.ConfigChange) *Write {
 	for i, w := range t.pending {
 		if w.Want.matches(r) {
-			t.pending = append(t.pending[:i], t.pending[i+1:]...)
-			t.decide(w, r)
+			t.pending = slices.Delete(t.pending, i, i+1)
+			w.Record = r
 			return w
 		}
 	}
@@ -148,73 +168,45 @@ func (t *Timeline) AddRecord(r *audit.ConfigChange) *Write {
 	return nil
 }
 
-// Decided reports whether w has its verdict.
-func (w *Write) Decided() bool { return w.Verdict != "" }
-
-// Violation reports whether the kernel recorded w against its rules.
-func (w *Write) Violation() bool {
-	return w.Verdict == WriteMissingRecord || w.Verdict == WriteUnexpectedRecord || w.Verdict == WriteWrongRecord
+// Waiting reports whether w still waits for a record that may come.
+func (t *Timeline) Waiting(w *Write) bool {
+	return w.Record == nil && t.rule != RecordsNone && slices.Contains(t.pending, w)
 }
 
-// Expire decides w without waiting longer: when no record may come, it is
-// ok; otherwise inconclusive, with why.
-func (t *Timeline) Expire(w *Write, why string) {
-	if w.Verdict != "" {
-		return
+// Finish joins the records left over to the writes still waiting, in
+// order, once the audit stream has been followed to its end: a write the
+// kernel recorded wrongly then holds the record it got. It returns the
+// records no write explains.
+func (t *Timeline) Finish() []*audit.ConfigChange {
+	for len(t.pending) > 0 && len(t.records) > 0 {
+		t.pending[0].Record = t.records[0]
+		t.pending, t.records = t.pending[1:], t.records[1:]
 	}
-	t.remove(w)
-	if t.rule == RecordsNone {
-		t.decide(w, nil)
-		return
-	}
-	w.Verdict, w.Reason = Inconclusive, why
-}
-
-// Finish decides every write still waiting once the audit stream has been
-// followed to a barrier (followed) or could not be (why says so): left-over
-// records are joined to waiting writes in order (and judged wrong or
-// unexpected); the rest are missing, ok or inconclusive. It returns the records no write explains.
-func (t *Timeline) Finish(followed bool, why string) []*audit.ConfigChange {
-	for _, w := range t.pending {
-		switch {
-		case len(t.records) > 0:
-			r := t.records[0]
-			t.records = t.records[1:]
-			t.decide(w, r)
-		case t.rule == RecordsNone:
-			t.decide(w, nil)
-		case !followed:
-			w.Verdict, w.Reason = Inconclusive, "CONFIG_CHANGE records not followed: "+why
-		case t.rule == RecordsUnknown:
-			w.Verdict, w.Reason = Inconclusive, "no CONFIG_CHANGE record, and audit_enabled changed during the run"
-		default:
-			t.decide(w, nil)
-		}
-	}
-	t.pending = nil
 	left := t.records
 	t.records = nil
 	return left
 }
 
-func (t *Timeline) remove(w *Write) {
-	for i, p := range t.pending {
-		if p == w {
-			t.pending = append(t.pending[:i], t.pending[i+1:]...)
-			return
-		}
+// Settle gives w its verdict under the rule in force. followed says the
+// audit stream was read to a barrier, so a record not joined by now never
+// came; why says why not otherwise.
+func (t *Timeline) Settle(w *Write, followed bool, why string) {
+	if w.Settled() {
+		return
 	}
-}
-
-// decide judges w with its record r (nil: none came).
-func (t *Timeline) decide(w *Write, r *audit.ConfigChange) {
-	w.Record = r
+	t.pending = slices.DeleteFunc(t.pending, func(p *Write) bool { return p == w })
+	w.Rule = t.rule
+	r := w.Record
 	switch {
-	case !w.Write && r == nil:
+	case r == nil && !w.Write:
 		// kretprobe mode cannot tell a read (no record) from a write.
 		w.Verdict, w.Reason = WriteOK, "no record: a read, or a write the kretprobe could not tell from one"
 	case r == nil && t.rule == RecordsNone:
 		w.Verdict, w.Reason = WriteOK, "no record expected (audit disabled, or a 4.14-4.17 kernel)"
+	case r == nil && !followed:
+		w.Verdict, w.Reason = WriteInconclusive, why
+	case r == nil && t.rule == RecordsUnknown:
+		w.Verdict, w.Reason = WriteInconclusive, "no CONFIG_CHANGE record, and audit_enabled changed during the run"
 	case r == nil:
 		w.Verdict, w.Reason = WriteMissingRecord, "audit was enabled but no CONFIG_CHANGE record came; want "+w.Want.String()
 	case t.rule == RecordsNone:
@@ -226,10 +218,6 @@ func (t *Timeline) decide(w *Write, r *audit.ConfigChange) {
 		w.Verdict, w.Reason = WriteOK, "record as the kernel's rules say"
 	}
 	if w.Verdict == WriteOK && w.NewFromSysctl {
-		w.Verdict, w.Reason = Inconclusive, "the probe could not read actions_logged; the value was read afterwards"
+		w.Verdict, w.Reason = WriteInconclusive, "the probe could not read actions_logged; the value was read afterwards"
 	}
 }
-
-// SetRule changes the record rule, e.g. once the audit state at the end of
-// the run is known; it applies to the writes decided from then on.
-func (t *Timeline) SetRule(r RecordRule) { t.rule = r }

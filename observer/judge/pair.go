@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 
-package observer
+package judge
+
+import "github.com/seccomptrace/seccomptrace/observer"
 
 // Pair is one decision with the emissions it caused, or (Decision nil) an
 // emission that happened outside any decision, or one whose decision record
 // never arrived.
 type Pair struct {
-	Decision    *Decision
-	Emissions   []*Emission // audit_seccomp calls
-	SeccompLogs []*Emission // seccomp_log calls, where the kernel has the symbol
+	Decision    *observer.Decision
+	Emissions   []*observer.Emission // audit_seccomp calls
+	SeccompLogs []*observer.Emission // seccomp_log calls, where the kernel has the symbol
 	// Drops are the audit losses inside this decision (the records it tried to write).
-	Drops []*AuditDrop
+	Drops []*observer.AuditDrop
 }
 
 // Pairer joins emissions to their decision by sequence number. A task's
@@ -24,9 +26,9 @@ type Pairer struct {
 func NewPairer() *Pairer { return &Pairer{pending: make(map[uint64]*Pair)} }
 
 // Add takes one event and returns the pairs it completes.
-func (p *Pairer) Add(ev Event) []Pair {
+func (p *Pairer) Add(ev observer.Event) []Pair {
 	switch e := ev.(type) {
-	case *Emission:
+	case *observer.Emission:
 		if e.DecisionSeq == 0 {
 			return []Pair{p.single(e)}
 		}
@@ -36,12 +38,12 @@ func (p *Pairer) Add(ev Event) []Pair {
 		} else {
 			pp.Emissions = append(pp.Emissions, e)
 		}
-	case *AuditDrop:
+	case *observer.AuditDrop:
 		if e.DecisionSeq == 0 {
-			return []Pair{{Drops: []*AuditDrop{e}}}
+			return []Pair{{Drops: []*observer.AuditDrop{e}}}
 		}
 		p.get(e.DecisionSeq).Drops = append(p.get(e.DecisionSeq).Drops, e)
-	case *Decision:
+	case *observer.Decision:
 		pp := p.pending[e.Seq]
 		delete(p.pending, e.Seq)
 		if pp == nil {
@@ -62,11 +64,11 @@ func (p *Pairer) get(seq uint64) *Pair {
 	return pp
 }
 
-func (p *Pairer) single(e *Emission) Pair {
+func (p *Pairer) single(e *observer.Emission) Pair {
 	if e.SeccompLog {
-		return Pair{SeccompLogs: []*Emission{e}}
+		return Pair{SeccompLogs: []*observer.Emission{e}}
 	}
-	return Pair{Emissions: []*Emission{e}}
+	return Pair{Emissions: []*observer.Emission{e}}
 }
 
 // Flush returns the emissions whose decision never arrived (a dropped

@@ -1,67 +1,56 @@
 // SPDX-License-Identifier: Apache-2.0
 
-package observer
+package judge
 
 import (
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/seccomptrace/seccomptrace/observer"
 	"github.com/seccomptrace/seccomptrace/observer/audit"
 )
 
-// bootedWith makes auditOffAtBoot answer as on a kernel booted with param
-// (audit=0, audit=1, or none) for the rest of the test.
-func bootedWith(t *testing.T, param string) {
-	t.Helper()
-	saved := auditOffAtBoot
-	t.Cleanup(func() { auditOffAtBoot = saved })
-	auditOffAtBoot = func() (bool, string) { return param == "audit=0", param }
-}
-
-func TestLossReasonWith(t *testing.T) {
-	refused := &AuditDrop{Refused: true, Type: 1326}
-	backlog := &AuditDrop{Reason: "backlog limit exceeded"}
+func TestLossReason(t *testing.T) {
+	refused := &observer.AuditDrop{Refused: true, Type: 1326}
+	backlog := &observer.AuditDrop{Reason: "backlog limit exceeded"}
 	seccomp := "-a never,exclude -F msgtype=SECCOMP"
 	byPid := "-a never,exclude -F pid=42"
 	generic := "excluded: audit_log_start refused the record without counting it lost (an exclude rule such as msgtype=SECCOMP)"
 	for _, tc := range []struct {
 		name  string
 		boot  string
-		drops []*AuditDrop
+		drops []*observer.AuditDrop
 		rules []string
 		want  string
 	}{
 		{"no drop", "", nil, []string{seccomp}, ""},
-		{"one rule", "", []*AuditDrop{refused}, []string{seccomp}, `excluded by rule "-a never,exclude -F msgtype=SECCOMP"`},
-		{"two rules", "", []*AuditDrop{refused}, []string{seccomp, byPid},
+		{"one rule", "", []*observer.AuditDrop{refused}, []string{seccomp}, `excluded by rule "-a never,exclude -F msgtype=SECCOMP"`},
+		{"two rules", "", []*observer.AuditDrop{refused}, []string{seccomp, byPid},
 			`excluded by one of the rules "-a never,exclude -F msgtype=SECCOMP", "-a never,exclude -F pid=42"`},
-		{"rules not listed", "", []*AuditDrop{refused}, nil, generic},
-		{"counted loss wins", "", []*AuditDrop{refused, backlog}, []string{seccomp}, "backlog limit exceeded"},
-		{"audit=0", "audit=0", []*AuditDrop{refused}, nil, "audit disabled at boot (audit=0)"},
-		{"audit=0 before rules", "audit=0", []*AuditDrop{refused}, []string{seccomp}, "audit disabled at boot (audit=0)"},
-		{"audit=1", "audit=1", []*AuditDrop{refused}, []string{seccomp}, `excluded by rule "-a never,exclude -F msgtype=SECCOMP"`},
+		{"rules not listed", "", []*observer.AuditDrop{refused}, nil, generic},
+		{"counted loss wins", "", []*observer.AuditDrop{refused, backlog}, []string{seccomp}, "backlog limit exceeded"},
+		{"audit=0", "audit=0", []*observer.AuditDrop{refused}, nil, "audit disabled at boot (audit=0)"},
+		{"audit=0 before rules", "audit=0", []*observer.AuditDrop{refused}, []string{seccomp}, "audit disabled at boot (audit=0)"},
+		{"audit=1", "audit=1", []*observer.AuditDrop{refused}, []string{seccomp}, `excluded by rule "-a never,exclude -F msgtype=SECCOMP"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			bootedWith(t, tc.boot)
-			if got := LossReasonWith(tc.drops, tc.rules); got != tc.want {
-				t.Errorf("LossReasonWith = %q, want %q", got, tc.want)
+			off := ""
+			if tc.boot == "audit=0" {
+				off = tc.boot
 			}
-			if tc.rules == nil {
-				if got := LossReason(tc.drops); got != tc.want {
-					t.Errorf("LossReason = %q, want %q", got, tc.want)
-				}
+			if got := LossReason(tc.drops, LossContext{OffAtBoot: off, ExcludeRules: tc.rules}); got != tc.want {
+				t.Errorf("LossReason = %q, want %q", got, tc.want)
 			}
 		})
 	}
 }
 
 func TestJoinerNamesExcludeRules(t *testing.T) {
-	bootedWith(t, "")
-	j := NewJoiner()
-	e := &Emission{Task: Task{Tgid: 7}, Syscall: 110, Code: 0x7ffc0000}
-	j.AddEmission(e)
-	drops := []*AuditDrop{{Refused: true, Type: 1326}}
+	j := NewJoiner("")
+	e := &observer.Emission{Task: observer.Task{Tgid: 7}, Syscall: 110, Code: 0x7ffc0000}
+	j.AddEmissions(&Judged{Pair: Pair{Emissions: []*observer.Emission{e}}})
+	drops := []*observer.AuditDrop{{Refused: true, Type: 1326}}
 	if d := j.Delivery(e, false, drops); d.State != Lost || !strings.HasPrefix(d.Reason, "excluded:") {
 		t.Fatalf("no rules known: %+v", d)
 	}
@@ -83,16 +72,15 @@ func TestJoinerNamesExcludeRules(t *testing.T) {
 // delivered ones. Records carry no link to their emission but the order
 // of a key, so a lost emission must not take the record of a later one.
 func TestJoinerSkipsLostEmissions(t *testing.T) {
-	bootedWith(t, "")
 	const code = 0x7ffc0000
-	backlog := []*AuditDrop{{Reason: "backlog limit exceeded"}, {Refused: true, Type: 1326}}
+	backlog := []*observer.AuditDrop{{Reason: "backlog limit exceeded"}, {Refused: true, Type: 1326}}
 	for _, recordsFirst := range []bool{false, true} {
-		j := NewJoiner()
-		es := make([]*Emission, 4)
+		j := NewJoiner("")
+		es := make([]*observer.Emission, 4)
 		for i := range es {
-			es[i] = &Emission{Task: Task{Tgid: 9}, Syscall: 111, Code: code}
+			es[i] = &observer.Emission{Task: observer.Task{Tgid: 9}, Syscall: 111, Code: code}
 		}
-		drops := [][]*AuditDrop{backlog, nil, backlog, nil} // the 1st and 3rd records died
+		drops := [][]*observer.AuditDrop{backlog, nil, backlog, nil} // the 1st and 3rd records died
 		recs := []*audit.Seccomp{
 			{Pid: 9, Syscall: 111, Code: code, Stamp: audit.Stamp{Serial: 20}},
 			{Pid: 9, Syscall: 111, Code: code, Stamp: audit.Stamp{Serial: 21}},
@@ -103,7 +91,7 @@ func TestJoinerSkipsLostEmissions(t *testing.T) {
 			}
 		}
 		for i, e := range es {
-			j.AddEmission(e, drops[i]...)
+			j.AddEmissions(&Judged{Pair: Pair{Emissions: []*observer.Emission{e}, Drops: drops[i]}})
 		}
 		if !recordsFirst {
 			for _, r := range recs {

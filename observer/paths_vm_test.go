@@ -10,24 +10,27 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/seccomptrace/seccomptrace/observer"
+	"github.com/seccomptrace/seccomptrace/observer/judge"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
+	"github.com/seccomptrace/seccomptrace/observer/testutil"
 	"github.com/seccomptrace/seccomptrace/observer/workload"
 )
 
 // judgedRun runs a scenario (traced or not) under o and returns the child's
 // judged decisions on nr.
-func judgedRun(t *testing.T, o *observer.Observer, s workload.Scenario, nr int32) ([]observer.Judged, *workload.Result) {
+func judgedRun(t *testing.T, o *observer.Observer, s workload.Scenario, nr int32) ([]judge.Judged, *workload.Result) {
 	t.Helper()
 	res, _, err := workload.Run(s, filepath.Join(t.TempDir(), "result.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := observer.NewChecker(policy.ModelPost418, false)
+	set, err := observer.ReadActionsLogged()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []observer.Judged
-	keep := func(js []observer.Judged) {
+	c := judge.NewChecker(judge.Config{Model: policy.ModelPost418, ActionsLogged: set})
+	var out []judge.Judged
+	keep := func(js []judge.Judged) {
 		for _, j := range js {
 			if j.Decision != nil && j.Decision.Tgid == uint32(res.Pid) && j.Decision.Syscall == nr {
 				out = append(out, j)
@@ -45,8 +48,8 @@ func judgedRun(t *testing.T, o *observer.Observer, s workload.Scenario, nr int32
 // around, seccomp_log: TRACE handled by a tracer (re-check nesting),
 // TRACE skipped by the tracer (syscall=-1), USER_NOTIF answered with
 // CONTINUE or with an error.
-func TestTracerAndNotifPaths(t *testing.T) {
-	requireBPF(t)
+func TestTracerAndNotifPathsVM(t *testing.T) {
+	testutil.RequireBPF(t)
 	o, err := observer.Open(observer.Options{PIDs: []int{os.Getpid()}, FollowForks: true})
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +61,7 @@ func TestTracerAndNotifPaths(t *testing.T) {
 	}
 	calls := []workload.Call{{Nr: unix.SYS_GETPPID, Count: n}}
 	type want struct {
-		verdict   observer.Verdict
+		verdict   judge.Verdict
 		path      policy.Path
 		skipped   bool
 		recheck   bool
@@ -72,15 +75,15 @@ func TestTracerAndNotifPaths(t *testing.T) {
 	}{
 		{"trace continued by tracer", workload.Scenario{Filters: getppid(policy.Trace|7, true), Calls: calls, Trace: &workload.TraceSpec{}},
 			// The re-check exits first: TRACE again, `return 0`; then the outer call.
-			[]want{{observer.OKSilent, policy.PathTracerHandled, false, true, 0, -1}, {observer.OKSilent, policy.PathTracerHandled, false, false, 0, 0}}},
+			[]want{{judge.OKSilent, policy.PathTracerHandled, false, true, 0, -1}, {judge.OKSilent, policy.PathTracerHandled, false, false, 0, 0}}},
 		{"trace skipped by tracer", workload.Scenario{Filters: getppid(policy.Trace, true), Calls: calls, Trace: &workload.TraceSpec{SkipSyscall: true}},
-			[]want{{observer.OKLogged, policy.PathFilter, true, false, 1, -1}}},
+			[]want{{judge.OKLogged, policy.PathFilter, true, false, 1, -1}}},
 		{"user_notif continue", workload.Scenario{Calls: calls, Notif: &workload.NotifSpec{Nr: unix.SYS_GETPPID, Log: true, Continue: true}},
-			[]want{{observer.OKSilent, policy.PathNotifContinue, false, false, 0, 0}}},
+			[]want{{judge.OKSilent, policy.PathNotifContinue, false, false, 0, 0}}},
 		{"user_notif error, FLAG_LOG", workload.Scenario{Calls: calls, Notif: &workload.NotifSpec{Nr: unix.SYS_GETPPID, Log: true, Errno: int(unix.EPERM)}},
-			[]want{{observer.OKLogged, policy.PathFilter, true, false, 1, int(unix.EPERM)}}},
+			[]want{{judge.OKLogged, policy.PathFilter, true, false, 1, int(unix.EPERM)}}},
 		{"user_notif error, no FLAG_LOG", workload.Scenario{Calls: calls, Notif: &workload.NotifSpec{Nr: unix.SYS_GETPPID, Errno: int(unix.EACCES)}},
-			[]want{{observer.OKSilent, policy.PathFilter, true, false, 0, int(unix.EACCES)}}},
+			[]want{{judge.OKSilent, policy.PathFilter, true, false, 0, int(unix.EACCES)}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			js, res := judgedRun(t, o, tc.s, unix.SYS_GETPPID)
@@ -90,7 +93,7 @@ func TestTracerAndNotifPaths(t *testing.T) {
 				kept := js[:0]
 				for _, j := range js {
 					if j.Decision.Skipped {
-						if j.Verdict != observer.OKLogged {
+						if j.Verdict != judge.OKLogged {
 							t.Errorf("interrupted wait: verdict %s (%s)", j.Verdict, j.Reason)
 						}
 						continue

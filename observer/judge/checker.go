@@ -1,12 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 
-package observer
+// Package judge decides, in pure Go, what the observed events mean: it
+// pairs each decision with its emissions, judges it against the logging
+// policy in force at that instant, joins emissions to the AUDIT_SECCOMP
+// records that left the kernel, and judges every write to actions_logged
+// against its CONFIG_CHANGE record. It reads nothing from the system:
+// whatever it needs to know comes in through Config, events and records,
+// so it is table-tested without a kernel.
+//
+// The facts it applies are in docs/kernel-semantics.md.
+package judge
 
 import (
 	"fmt"
-	"os"
-	"strings"
 
+	"github.com/seccomptrace/seccomptrace/observer"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
 )
 
@@ -25,7 +33,8 @@ const (
 // Violation reports whether v breaks the policy.
 func (v Verdict) Violation() bool { return v == MissingLog || v == UnexpectedLog }
 
-// Judged is a pair with its verdict.
+// Judged is a pair with its verdict and, once resolved (Joiner.Resolve),
+// where each emission's record went.
 type Judged struct {
 	Pair
 	Verdict Verdict
@@ -37,73 +46,73 @@ type Judged struct {
 	Path          policy.Path
 	ActionsLogged policy.ActionSet
 	Model         policy.Model
+	// Deliveries are the fates of Emissions, index for index; nil until resolved.
+	Deliveries []Delivery
 }
 
-// Checker judges decisions against the logging policy in force at each one.
-// Feed it every event in ring-buffer order.
+// Pid is the process the pair belongs to, 0 when it has no event.
+func (j *Judged) Pid() uint32 {
+	switch {
+	case j.Decision != nil:
+		return j.Decision.Tgid
+	case len(j.Emissions) > 0:
+		return j.Emissions[0].Tgid
+	case len(j.SeccompLogs) > 0:
+		return j.SeccompLogs[0].Tgid
+	case len(j.Drops) > 0:
+		return j.Drops[0].Tgid
+	}
+	return 0
+}
+
+// Config is what a Checker knows of the system when it starts.
+type Config struct {
+	Model policy.Model
+	// ActionsLogged is the value at the start; writes the probe sees update it.
+	ActionsLogged policy.ActionSet
+	// AuditEnabled is used for the pre-4.18 "audited task" test when the
+	// probe cannot read audit_enabled itself.
+	AuditEnabled bool
+	// NoUserNotif: the kernel has no user_notif (before 5.0).
+	NoUserNotif bool
+	// ReadBack reads actions_logged after a write whose new value the
+	// probe could neither read nor parse (racy: another write may have
+	// come since); nil leaves the value unknown.
+	ReadBack func() (policy.ActionSet, error)
+}
+
+// Checker judges decisions against the logging policy in force at each one,
+// and follows that policy through the writes to actions_logged. Feed it
+// every event in ring-buffer order. Not safe for concurrent use.
 type Checker struct {
-	model  policy.Model
+	cfg    Config
 	pairer *Pairer
 	// actionsLogged is the userspace view, used when the probe cannot read the kernel variable.
 	actionsLogged policy.ActionSet
-	auditEnabled  bool
 	// rechecked holds outer TRACE decisions whose re-check has been seen (it exits first).
 	rechecked map[uint64]bool
-	noNotif   bool
-	// OtherDrops are audit losses seen outside any decision.
-	OtherDrops []*AuditDrop
 }
 
-// ModelFor picks the model from the emission symbol the kernel has (§5.1).
-func ModelFor(p Plan) policy.Model {
-	if p.EmissionSym == "__audit_seccomp" {
-		return policy.ModelPre418
-	}
-	return policy.ModelPost418
+// NewChecker returns a Checker that starts from cfg.
+func NewChecker(cfg Config) *Checker {
+	return &Checker{cfg: cfg, pairer: NewPairer(), actionsLogged: cfg.ActionsLogged, rechecked: map[uint64]bool{}}
 }
 
-// NewChecker reads the current actions_logged and returns a Checker.
-// auditEnabled is used for the pre-4.18 model when the probe cannot read audit_enabled.
-func NewChecker(model policy.Model, auditEnabled bool) (*Checker, error) {
-	set, err := ReadActionsLogged()
-	if err != nil {
-		return nil, err
-	}
-	return &Checker{
-		model:         model,
-		pairer:        NewPairer(),
-		actionsLogged: set,
-		auditEnabled:  auditEnabled,
-		rechecked:     make(map[uint64]bool),
-		noNotif:       !kernelHasUserNotif(),
-	}, nil
-}
+// Model is the model the checker judges with.
+func (c *Checker) Model() policy.Model { return c.cfg.Model }
 
-// ReadActionsLogged reads kernel.seccomp.actions_logged.
-func ReadActionsLogged() (policy.ActionSet, error) {
-	b, err := os.ReadFile("/proc/sys/kernel/seccomp/actions_logged")
-	if err != nil {
-		return 0, fmt.Errorf("reading actions_logged: %w", err)
-	}
-	set, err := policy.ParseActionsLoggedRead(string(b))
-	if err != nil {
-		return 0, fmt.Errorf("parsing actions_logged %q: %w", strings.TrimSpace(string(b)), err)
-	}
-	return set, nil
-}
+// ActionsLogged is the policy as the checker follows it now.
+func (c *Checker) ActionsLogged() policy.ActionSet { return c.actionsLogged }
 
-// Add takes one event and returns the judged pairs it completes.
-func (c *Checker) Add(ev Event) []Judged {
-	if s, ok := ev.(*SysctlWrite); ok {
-		c.policyChanged(s)
-		return nil
-	}
+// Add takes one decision, emission or audit drop and returns the pairs it
+// completes, judged. A pair with neither decision nor emission (an audit
+// loss outside any decision: another task's record, the kauditd queues)
+// comes back with verdict "" for the caller to count.
+func (c *Checker) Add(ev observer.Event) []Judged {
 	var out []Judged
 	for _, p := range c.pairer.Add(ev) {
 		if p.Decision == nil && len(p.Emissions) == 0 && len(p.SeccompLogs) == 0 {
-			// An audit loss outside any decision (another task's record, the
-			// kauditd queues): not a verdict, but the run saw a loss.
-			c.OtherDrops = append(c.OtherDrops, p.Drops...)
+			out = append(out, Judged{Pair: p, Model: c.cfg.Model})
 			continue
 		}
 		out = append(out, c.judge(p))
@@ -111,35 +120,39 @@ func (c *Checker) Add(ev Event) []Judged {
 	return out
 }
 
+// AddWrite follows a write to actions_logged and returns it with the
+// values before and after, for the Timeline to judge.
+func (c *Checker) AddWrite(s *observer.SysctlWrite) *Write {
+	w := &Write{SysctlWrite: s, Old: c.actionsLogged, New: c.actionsLogged}
+	if set, ok := s.ValueAfter(c.actionsLogged); ok {
+		w.New = set
+	} else if c.cfg.ReadBack != nil {
+		if set, err := c.cfg.ReadBack(); err == nil {
+			w.New, w.NewFromSysctl = set, true
+		}
+	}
+	c.actionsLogged = w.New
+	return w
+}
+
 // Flush judges what is left: emissions whose decision never arrived.
 func (c *Checker) Flush() []Judged {
 	var out []Judged
 	for _, p := range c.pairer.Flush() {
-		out = append(out, Judged{Pair: p, Verdict: Inconclusive, Reason: "emission whose decision record never arrived", Model: c.model})
+		out = append(out, Judged{Pair: p, Verdict: Inconclusive, Reason: "emission whose decision record never arrived", Model: c.cfg.Model})
 	}
 	return out
 }
 
-func (c *Checker) policyChanged(s *SysctlWrite) {
-	if set, ok := s.ValueAfter(c.actionsLogged); ok {
-		c.actionsLogged = set
-		return
-	}
-	// Neither the variable nor the string is known: ask the sysctl, after the write returned (racy).
-	if set, err := ReadActionsLogged(); err == nil {
-		c.actionsLogged = set
-	}
-}
-
 func (c *Checker) judge(p Pair) Judged {
-	j := Judged{Pair: p, Model: c.model, ActionsLogged: c.actionsLogged}
+	j := Judged{Pair: p, Model: c.cfg.Model, ActionsLogged: c.actionsLogged}
 	d := p.Decision
 	if d == nil {
 		// audit_seccomp outside __seccomp_filter: strict mode (mode 1) kills with KILL_THREAD (§3).
 		e := p.Emissions
 		if len(e) == 1 && e[0].Signr == 9 && e[0].Code == policy.KillThread {
 			j.Path = policy.PathStrict
-			exp, reason := policy.Expect(policy.Decision{Action: policy.KillThread, Requested: true, Path: policy.PathStrict}, c.policy(), c.model)
+			exp, reason := policy.Expect(policy.Decision{Action: policy.KillThread, Requested: true, Path: policy.PathStrict}, c.policy(c.actionsLogged), c.cfg.Model)
 			return c.verdict(j, exp, string(reason), true)
 		}
 		j.Verdict, j.Reason = Inconclusive, "emission without a seccomp decision"
@@ -179,7 +192,7 @@ func (c *Checker) judge(p Pair) Judged {
 	if d.PolicyRead {
 		audited = audited && d.AuditEnabled != 0
 	} else {
-		audited = audited && c.auditEnabled
+		audited = audited && c.cfg.AuditEnabled
 	}
 	// Where the kernel has seccomp_log (a rebuilt kernel) it is ground truth for
 	// the reconstruction: any disagreement is a bug in seccomptrace or the kernel.
@@ -197,16 +210,12 @@ func (c *Checker) judge(p Pair) Judged {
 			return j
 		}
 	}
-	exp, reason := policy.Expect(policy.Decision{Action: d.Ret, Requested: d.Requested(), Path: j.Path, Audited: audited}, c.policy(j.ActionsLogged), c.model)
+	exp, reason := policy.Expect(policy.Decision{Action: d.Ret, Requested: d.Requested(), Path: j.Path, Audited: audited}, c.policy(j.ActionsLogged), c.cfg.Model)
 	return c.verdict(j, exp, string(reason), false)
 }
 
-func (c *Checker) policy(set ...policy.ActionSet) policy.Policy {
-	p := policy.Policy{ActionsLogged: c.actionsLogged, NoUserNotif: c.noNotif}
-	if len(set) > 0 {
-		p.ActionsLogged = set[0]
-	}
-	return p
+func (c *Checker) policy(set policy.ActionSet) policy.Policy {
+	return policy.Policy{ActionsLogged: set, NoUserNotif: c.cfg.NoUserNotif}
 }
 
 func (c *Checker) verdict(j Judged, expected bool, reason string, strict bool) Judged {

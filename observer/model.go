@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package observer
+
+import "github.com/seccomptrace/seccomptrace/observer/policy"
+
+// Model is the logging model of the kernel the plan was made for, from the
+// emission symbol it has (docs/kernel-semantics.md §5.1): __audit_seccomp
+// before 4.18, audit_seccomp from 4.18.
+func (p Plan) Model() policy.Model {
+	if p.EmissionSym == "__audit_seccomp" {
+		return policy.ModelPre418
+	}
+	return policy.ModelPost418
+}

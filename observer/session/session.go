@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: Apache-2.0
+
+// Package session owns one observed run from start to report: it loads
+// the probes (observer), reads the audit multicast group, judges every
+// event as it comes (judge), holds each until its audit records have come,
+// hands them out in ring order, and finishes with a barrier into one
+// Report. watch, check, explain and conformance are its users; it is the
+// one place that wires a run.
+package session
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/seccomptrace/seccomptrace/observer"
+	"github.com/seccomptrace/seccomptrace/observer/audit"
+	"github.com/seccomptrace/seccomptrace/observer/judge"
+	"github.com/seccomptrace/seccomptrace/observer/policy"
+)
+
+// Options configure a session.
+type Options struct {
+	// Probes selects what the probes follow.
+	Probes observer.Options
+	// FollowSelf traces this process and everything it forks from the
+	// start on: the command of check and watch, conformance's children.
+	// This process has no filter, so it makes no decisions of its own.
+	FollowSelf bool
+	// Model overrides the logging model the kernel's symbols imply.
+	Model *policy.Model
+	// NoAudit leaves the audit multicast group alone: no delivery is known.
+	NoAudit bool
+	// AuditRcvBuf is the multicast socket's receive buffer in bytes, 0 for the default.
+	AuditRcvBuf int
+	// Wait is how long an event waits for its audit record before it is
+	// handed out with delivery unknown (watch). 0 holds every event that
+	// waits for a record until Finish, which settles it after a barrier.
+	Wait time.Duration
+	// OnEvent gets every event, settled, in ring order. It runs with the
+	// session's lock held, from the session's goroutines: it must not call
+	// the session. Its first error stops the hand-out; Finish returns it.
+	OnEvent func(Event) error
+}
+
+// Event is one settled item of the stream: a judged decision (or
+// emissions outside any decision) or a write to actions_logged.
+type Event struct {
+	// Index is the event's place in the stream, from 0.
+	Index int
+	// Judged, with its verdict and Deliveries, when the event is a decision.
+	Judged *judge.Judged
+	// Write, with its record and verdict, when it is a write.
+	Write *judge.Write
+}
+
+// Class is how a run ends.
+type Class int
+
+// Classes, worst last.
+const (
+	Pass Class = iota
+	Inconclusive
+	Violations
+)
+
+func (c Class) String() string {
+	return [...]string{"pass", "inconclusive", "violations"}[c]
+}
+
+// ActionCount counts one action's decisions.
+type ActionCount struct {
+	Decisions, Logged, Silent int
+}
+
+// Report is a finished run.
+type Report struct {
+	Model    policy.Model
+	Plan     observer.Plan
+	Counters observer.Counters
+	// Decisions counts the judged decisions; PerAction by action name
+	// (policy.CodeName, "unknown" when the action could not be reconstructed).
+	Decisions int
+	PerAction map[string]*ActionCount
+	// Violations and Inconclusive count decisions and writes.
+	Violations, Inconclusive int
+	// UnmatchedRecords are SECCOMP records of the run's processes that no
+	// emission explains; UnexplainedChanges CONFIG_CHANGE records no write
+	// explains. Both make the run inconclusive.
+	UnmatchedRecords   []*audit.Seccomp
+	UnexplainedChanges []*audit.ConfigChange
+	// OtherDrops are audit losses outside any decision of the run.
+	OtherDrops []*observer.AuditDrop
+	Audit      AuditSummary
+	// Reasons say why the run is inconclusive beyond its events.
+	Reasons []string
+	Class   Class
+}
+
+// Session is one run.
+type Session struct {
+	opts   Options
+	obs    *observer.Observer
+	plan   observer.Plan
+	model  policy.Model
+	audit  *auditState
+	pids   map[uint32]bool // processes seen, for the records no emission explains
+	rep    *Report
+	closed bool
+
+	// The reader goroutine hands control back on every drained ring.
+	drained  chan struct{}
+	readDone chan struct{}
+	readErr  error
+	stopping atomic.Bool
+
+	mu       sync.Mutex
+	checker  *judge.Checker
+	joiner   *judge.Joiner
+	timeline *judge.Timeline
+	queue    queue
+	// early holds the records that came before the judging side was wired.
+	early []audit.Event
+}
+
+// Start loads and attaches the probes and starts reading, the audit
+// multicast group first, so that no record of the run is missed.
+func Start(opts Options) (*Session, error) {
+	initial, err := observer.ReadActionsLogged()
+	if err != nil {
+		return nil, err
+	}
+	s := newSession(opts)
+	a := startAudit(!opts.NoAudit, opts.AuditRcvBuf, s.auditEvent)
+	probes := opts.Probes
+	if opts.FollowSelf {
+		probes.PIDs = append(append([]int(nil), probes.PIDs...), os.Getpid())
+		probes.FollowForks = true
+	}
+	s.obs, err = observer.Open(probes)
+	if err != nil {
+		a.stop()
+		return nil, err
+	}
+	s.plan = s.obs.Plan()
+	model := s.plan.Model()
+	if opts.Model != nil {
+		model = *opts.Model
+	}
+	s.mu.Lock()
+	s.wire(a, initial, model)
+	s.mu.Unlock()
+	go s.read()
+	return s, nil
+}
+
+func newSession(opts Options) *Session {
+	return &Session{opts: opts, pids: map[uint32]bool{}, rep: &Report{PerAction: map[string]*ActionCount{}},
+		drained: make(chan struct{}), readDone: make(chan struct{})}
+}
+
+// wire sets up the judging side of a session (under mu) and takes the
+// records that came while the probes were loading.
+func (s *Session) wire(a *auditState, initial policy.ActionSet, model policy.Model) {
+	s.audit, s.model = a, model
+	auditOn := a.before != nil && a.before.Enabled != 0
+	s.checker = judge.NewChecker(judge.Config{
+		Model: model, ActionsLogged: initial, AuditEnabled: auditOn, NoUserNotif: !observer.HasUserNotif(),
+		ReadBack: observer.ReadActionsLogged,
+	})
+	s.joiner = judge.NewJoiner(a.offAtBoot)
+	s.joiner.AddExcludeRules(a.exclude)
+	// Until the end is known, a write is judged by audit_enabled at the start.
+	rule := judge.RecordsUnknown
+	if a.before != nil {
+		rule = judge.RuleFor(model, auditOn, auditOn, true)
+	}
+	s.timeline = judge.NewTimeline(rule)
+	s.queue = queue{s: s, after: func(d time.Duration, f func()) { time.AfterFunc(d, f) }}
+	for _, ev := range s.early {
+		s.takeRecord(ev)
+	}
+	s.early = nil
+}
+
+// Plan says how each hook was attached.
+func (s *Session) Plan() observer.Plan { return s.plan }
+
+// Model is the logging model the session judges with.
+func (s *Session) Model() policy.Model { return s.model }
+
+// AuditFollowed reports whether the audit multicast group is being read,
+// and why not.
+func (s *Session) AuditFollowed() (bool, string) { return s.audit.following, s.audit.why }
+
+// AddTarget adds a process to the traced set.
+func (s *Session) AddTarget(pid int) error { return s.obs.AddTarget(pid) }
+
+func (s *Session) read() {
+	defer close(s.readDone)
+	for {
+		ev, err := s.obs.Read()
+		if errors.Is(err, observer.ErrDrained) {
+			if s.stopping.Load() {
+				return
+			}
+			s.drained <- struct{}{}
+			continue
+		}
+		if err != nil {
+			s.readErr = fmt.Errorf("reading events: %w", err)
+			return
+		}
+		s.mu.Lock()
+		s.add(ev)
+		s.mu.Unlock()
+	}
+}
+
+// Sync returns once every record the probes sent before the call has
+// been judged: a barrier without sleeps (a child that has exited has sent
+// all its records). Not for concurrent use.
+func (s *Session) Sync() error {
+	if err := s.obs.Flush(); err != nil {
+		return err
+	}
+	select {
+	case <-s.drained:
+		return nil
+	case <-s.readDone:
+		return s.readErr
+	}
+}
+
+// Mark is a point in the stream, for attributing events to what happened
+// between two marks (conformance's cases).
+type Mark struct {
+	// Judged is the number of events judged so far: the Index the next one gets.
+	Judged int
+	// AuditLost is the kernel's audit_lost counter, when AuditLostKnown.
+	AuditLost      uint32
+	AuditLostKnown bool
+}
+
+// Mark syncs and returns the point the stream has reached.
+func (s *Session) Mark() (Mark, error) {
+	if err := s.Sync(); err != nil {
+		return Mark{}, err
+	}
+	s.mu.Lock()
+	m := Mark{Judged: s.queue.next}
+	s.mu.Unlock()
+	m.AuditLost, m.AuditLostKnown = lostNow()
+	return m, nil
+}
+
+// add judges one observer event (under mu).
+func (s *Session) add(ev observer.Event) {
+	if w, ok := ev.(*observer.SysctlWrite); ok {
+		s.pids[w.Tgid] = true
+		jw := s.checker.AddWrite(w)
+		s.timeline.AddWrite(jw)
+		s.queue.push(&held{write: jw}, true)
+		return
+	}
+	for _, j := range s.checker.Add(ev) {
+		s.addJudged(j)
+	}
+}
+
+func (s *Session) addJudged(j judge.Judged) {
+	if j.Verdict == "" {
+		// An audit loss outside any decision: not a verdict.
+		s.rep.OtherDrops = append(s.rep.OtherDrops, j.Drops...)
+		return
+	}
+	if pid := j.Pid(); pid != 0 {
+		s.pids[pid] = true
+	}
+	if d := j.Decision; d != nil {
+		s.rep.Decisions++
+		name := "unknown"
+		if d.Known {
+			name = policy.CodeName(d.Ret)
+		}
+		a := s.rep.PerAction[name]
+		if a == nil {
+			a = &ActionCount{}
+			s.rep.PerAction[name] = a
+		}
+		a.Decisions++
+		if len(j.Emissions) > 0 {
+			a.Logged++
+		} else {
+			a.Silent++
+		}
+	}
+	s.rep.Audit.Emissions += len(j.Emissions)
+	s.joiner.AddEmissions(&j)
+	s.queue.push(&held{judged: &j}, len(j.Emissions) > 0)
+}
+
+// auditEvent takes a record from the audit feed.
+func (s *Session) auditEvent(ev audit.Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.checker == nil {
+		s.early = append(s.early, ev)
+		return
+	}
+	s.takeRecord(ev)
+	s.queue.flush(false)
+}
+
+func (s *Session) takeRecord(ev audit.Event) {
+	if r := ev.Record.Seccomp; r != nil {
+		s.joiner.AddRecord(r)
+	}
+	if r := ev.Record.ConfigChange; r != nil {
+		s.timeline.AddRecord(r)
+	}
+}
+
+// Close ends a session that will not be finished (an error path): the
+// probes are detached and reading stops. Safe after Finish.
+func (s *Session) Close() {
+	if s.closed {
+		return
+	}
+	s.closed = true
+	s.stopReading()
+	s.obs.Close()
+	s.audit.stop()
+}
+
+func (s *Session) stopReading() {
+	s.stopping.Store(true)
+	_ = s.obs.Flush()
+	<-s.readDone
+}
+
+// Finish judges what is left in the ring, detaches the probes, runs the
+// audit barrier, settles every event still held and returns the report.
+func (s *Session) Finish() (*Report, error) {
+	if s.closed {
+		return nil, errors.New("session already closed")
+	}
+	s.closed = true
+	s.stopReading()
+	counters, cerr := s.obs.Counters()
+	s.obs.Close()
+	if s.readErr != nil || cerr != nil {
+		s.audit.stop()
+		return nil, errors.Join(s.readErr, cerr)
+	}
+	// The probes are closed: the barrier child is not traced.
+	s.audit.finish()
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, j := range s.checker.Flush() {
+		s.addJudged(j)
+	}
+	a := &s.rep.Audit
+	a.Followed, a.Why = s.audit.followed, s.audit.why
+	a.Overruns, a.LostIncrease = s.audit.overruns(), s.audit.lostIncrease()
+	a.BacklogStallJiffies, a.Auditd = s.audit.stallJiffies(), s.audit.auditdNote()
+	s.joiner.AddExcludeRules(s.audit.exclude)
+	before, after, known := s.audit.enabled()
+	s.timeline.SetRule(judge.RuleFor(s.model, before, after, known))
+	s.rep.UnexplainedChanges = s.timeline.Finish()
+	s.queue.finish(a.Followed, a.Overruns)
+	if s.queue.err != nil {
+		return nil, s.queue.err
+	}
+	s.rep.UnmatchedRecords = s.joiner.UnmatchedRecords(func(pid uint32) bool { return s.pids[pid] })
+	a.Unmatched = len(s.rep.UnmatchedRecords)
+
+	rep := s.rep
+	rep.Model, rep.Plan, rep.Counters = s.model, s.plan, counters
+	if n := counters.Lost(); n > 0 {
+		rep.Reasons = append(rep.Reasons, fmt.Sprintf("%d records lost in the ring buffer (%s)", n, counters.LostString()))
+	}
+	if a.Overruns > 0 {
+		rep.Reasons = append(rep.Reasons, fmt.Sprintf("%d audit multicast overruns", a.Overruns))
+	}
+	if a.LostIncrease > 0 {
+		rep.Reasons = append(rep.Reasons, fmt.Sprintf("the kernel's audit_lost rose by %d", a.LostIncrease))
+	}
+	if n := len(rep.UnmatchedRecords); n > 0 {
+		rep.Reasons = append(rep.Reasons, fmt.Sprintf("%d SECCOMP records no emission explains", n))
+	}
+	if n := len(rep.UnexplainedChanges); n > 0 {
+		rep.Reasons = append(rep.Reasons, fmt.Sprintf("%d CONFIG_CHANGE records no write explains", n))
+	}
+	switch {
+	case rep.Violations > 0:
+		rep.Class = Violations
+	case rep.Inconclusive > 0 || len(rep.Reasons) > 0:
+		rep.Class = Inconclusive
+	}
+	return rep, nil
+}
