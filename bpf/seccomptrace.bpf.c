@@ -15,19 +15,6 @@
 #include "bpf/bpf_core_read.h"
 #include "seccomptrace.h"
 
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-/* Configuration, set by the observer before load. */
-const volatile __u8 filter_targets = 0;  /* only tasks whose tgid is in `targets` */
-const volatile __u8 follow_forks = 0;    /* children of targets become targets */
-const volatile __u8 filter_comm = 0;     /* only tasks whose comm equals target_comm */
-const volatile char target_comm[ST_COMM_LEN] = {};
-const volatile __u8 send_all = 0;        /* also send cached ALLOWs (normally only counted) */
-const volatile __u8 filter_arity = 3;    /* __seccomp_filter parameters (kprobe path) */
-/* Addresses from kallsyms (KALLSYMS_ALL): static u32 seccomp_actions_logged, u32 audit_enabled. 0 = unknown. */
-const volatile __u64 actions_logged_addr = 0;
-const volatile __u64 audit_enabled_addr = 0;
-
 /* x86: TS_COMPAT in thread_info.status marks an ia32 (or x32) syscall. */
 #define ST_TS_COMPAT 0x0002
 #define ST_AUDIT_ARCH_X86_64 0xc000003eU
@@ -46,6 +33,27 @@ const volatile __u64 audit_enabled_addr = 0;
 #define ST_NR32_READ 3
 #define ST_NR32_WRITE 4
 #define ST_NR32_SIGRETURN 119
+/* Audit record types (uapi audit.h): a refused audit_log_start is reported only for these. */
+#define ST_AUDIT_SECCOMP 1326
+#define ST_AUDIT_CONFIG_CHANGE 1305
+/*
+ * A bool argument is defined only in its register's low byte: 5.10 passes
+ * recheck_after_trace=false with garbage above it. Read it as a u64, mask it.
+ */
+#define ARG_BOOL(x) (((x) & 0xff) != 0)
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Configuration, set by the observer before load. */
+const volatile __u8 filter_targets = 0;  /* only tasks whose tgid is in `targets` */
+const volatile __u8 follow_forks = 0;    /* children of targets become targets */
+const volatile __u8 filter_comm = 0;     /* only tasks whose comm equals target_comm */
+const volatile char target_comm[ST_COMM_LEN] = {};
+const volatile __u8 send_all = 0;        /* also send cached ALLOWs (normally only counted) */
+const volatile __u8 filter_arity = 3;    /* __seccomp_filter parameters (kprobe path) */
+/* Addresses from kallsyms (KALLSYMS_ALL): static u32 seccomp_actions_logged, u32 audit_enabled. 0 = unknown. */
+const volatile __u64 actions_logged_addr = 0;
+const volatile __u64 audit_enabled_addr = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -417,6 +425,29 @@ static __always_inline bool strict_killed(struct task_struct *task)
 	return nr >= 0 && !strict_allowed(nr, task_is_compat(task));
 }
 
+/*
+ * Record the task's filter stack in the decision, newest first, as
+ * seccomp_run_filters walks it (§4): each filter's address and FLAG_LOG bit,
+ * and each filter's program sent once. The walk is unrolled and bounded by
+ * ST_MAX_FILTERS so the verifier accepts it; a deeper stack is flagged
+ * truncated rather than walked.
+ */
+static __always_inline void walk_filter_stack(struct st_decision *rec, struct seccomp_filter *f)
+{
+#pragma unroll
+	for (int i = 0; i < ST_MAX_FILTERS; i++) {
+		if (!f)
+			break;
+		rec->filter_addr[i] = (__u64)(unsigned long)f;
+		rec->filter_log[i] = BPF_CORE_READ(f, log);
+		send_filter(f);
+		rec->depth = i + 1;
+		f = BPF_CORE_READ(f, prev);
+	}
+	if (f)
+		rec->flags |= ST_F_STACK_TRUNCATED;
+}
+
 static __always_inline int on_filter_enter(int this_syscall, const void *sd, bool recheck)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
@@ -464,19 +495,7 @@ static __always_inline int on_filter_enter(int this_syscall, const void *sd, boo
 		sd_from_regs(&rec->sd, task, compat);
 	}
 
-	/* The filter stack, newest first, as seccomp_run_filters walks it (§4). */
-#pragma unroll
-	for (int i = 0; i < ST_MAX_FILTERS; i++) {
-		if (!f)
-			break;
-		rec->filter_addr[i] = (__u64)(unsigned long)f;
-		rec->filter_log[i] = BPF_CORE_READ(f, log);
-		send_filter(f);
-		rec->depth = i + 1;
-		f = BPF_CORE_READ(f, prev);
-	}
-	if (f)
-		rec->flags |= ST_F_STACK_TRUNCATED;
+	walk_filter_stack(rec, f);
 
 	rec->flags |= audit_flags(task);
 
@@ -597,12 +616,6 @@ static __always_inline int on_emission(__u32 kind, long syscall, long signr, __u
 /* ---- fentry/fexit set ---------------------------------------------------- */
 
 /* __seccomp_filter(int this_syscall, const struct seccomp_data *sd, const bool recheck_after_trace): 5.x–6.12 */
-/*
- * A bool argument is defined only in its register's low byte: 5.10 passes
- * recheck_after_trace=false with garbage above it. Read it as a u64, mask it.
- */
-#define ARG_BOOL(x) (((x) & 0xff) != 0)
-
 SEC("fentry/__seccomp_filter")
 int BPF_PROG(fentry_filter3, int this_syscall, const void *sd, __u64 recheck)
 {
@@ -642,7 +655,6 @@ int BPF_PROG(fentry_seccomp_log, unsigned long syscall, long signr, __u32 action
 	return on_emission(ST_REC_SECCOMP_LOG, syscall, signr, action, ARG_BOOL(requested));
 }
 
-/* seccomp_actions_logged_handler(table, int write, buffer, lenp, ppos): every write attempt returns here. */
 /* A write to actions_logged returned; write is 0 when the hook cannot tell (kretprobe). */
 /* buffer and lenp are kernel memory (proc_sys_call_handler copies the user's
  * bytes and NUL-terminates them, 5.8+); NULL on the kretprobe path. */
@@ -695,9 +707,6 @@ int BPF_PROG(fentry_prog_destroy, struct bpf_prog *fp)
 }
 
 /* ---- where a decided record dies (kernel-semantics §6) ------------------- */
-
-#define ST_AUDIT_SECCOMP 1326
-#define ST_AUDIT_CONFIG_CHANGE 1305
 
 static __always_inline int on_audit_drop(__u32 stage, int type, const char *reason)
 {
