@@ -3,11 +3,13 @@
 package audit
 
 // The reader is written on golang.org/x/sys/unix rather than
-// github.com/elastic/go-libaudit/v2: that library's multicast client hides
-// recvmsg's ENOBUFS behind a generic error and parses with
-// syscall.ParseNetlinkMessage, which rejects the kernel's unpadded audit
-// messages (../shared/docs/vm-notes.md). Counting every receive-buffer
-// overrun exactly is the point of this reader, so it owns the socket.
+// github.com/elastic/go-libaudit/v2 (as of v2.6.2): that library's
+// NetlinkClient sets no socket receive buffer and keeps its fd unexported
+// (so no SO_RCVBUFFORCE, no SO_MEMINFO drop counter), and its Receive
+// blocks in recvfrom or polls with MSG_DONTWAIT, with no deadline or
+// context. Counting every receive-buffer overrun exactly is the point of
+// this reader, so it owns the socket. (go-libaudit's parser does cope
+// with unpadded audit messages: it takes a datagram as one message.)
 
 import (
 	"context"
