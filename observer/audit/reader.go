@@ -3,15 +3,16 @@
 package audit
 
 // The reader is written on golang.org/x/sys/unix rather than
-// github.com/elastic/go-libaudit/v2: that library's multicast client hides
-// recvmsg's ENOBUFS behind a generic error and parses with
-// syscall.ParseNetlinkMessage, which rejects the kernel's unpadded audit
-// messages (../shared/docs/vm-notes.md). Counting every receive-buffer
-// overrun exactly is the point of this reader, so it owns the socket.
+// github.com/elastic/go-libaudit/v2 (as of v2.6.2): that library's
+// NetlinkClient sets no socket receive buffer and keeps its fd unexported
+// (so no SO_RCVBUFFORCE, no SO_MEMINFO drop counter), and its Receive
+// blocks in recvfrom or polls with MSG_DONTWAIT, with no deadline or
+// context. Counting every receive-buffer overrun exactly is the point of
+// this reader, so it owns the socket. (go-libaudit's parser does cope
+// with unpadded audit messages: it takes a datagram as one message.)
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -265,23 +266,16 @@ func (r *Reader) receive(ctx context.Context) error {
 		return nil // not from the kernel
 	}
 	if flags&unix.MSG_TRUNC != 0 {
-		return fmt.Errorf("audit netlink message truncated to %d bytes", n)
+		return fmt.Errorf("reading audit netlink socket: datagram truncated to %d bytes", n)
 	}
-	// The kernel does not pad audit messages to NLMSG_ALIGNTO, so walk
-	// the headers by hand (as GetStatus does).
-	b := r.buf[:n]
-	for off := 0; off+unix.NLMSG_HDRLEN <= len(b); {
-		l := int(binary.NativeEndian.Uint32(b[off:]))
-		typ := binary.NativeEndian.Uint16(b[off+4:])
-		if l < unix.NLMSG_HDRLEN || off+l > len(b) {
-			return fmt.Errorf("malformed audit netlink message (length %d at offset %d of %d)", l, off, len(b))
+	for m, err := range netlinkMessages(r.buf[:n]) {
+		if err != nil {
+			return fmt.Errorf("reading audit netlink socket: %w", err)
 		}
-		body := b[off+unix.NLMSG_HDRLEN : off+l]
-		off += (l + unix.NLMSG_ALIGNTO - 1) &^ (unix.NLMSG_ALIGNTO - 1)
-		if typ < 1000 || typ == unix.NLMSG_DONE || typ == unix.NLMSG_ERROR {
-			continue // netlink control messages, not records
+		if m.Type < auditGet {
+			continue // netlink control messages (NLMSG_*), not records
 		}
-		rec, perr := ParseRecord(typ, body)
+		rec, perr := ParseRecord(m.Type, m.Body)
 		if rec.Stamp != (Stamp{}) {
 			r.prev = rec.Stamp
 		}

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // Netlink message types and constants of include/uapi/linux/audit.h.
@@ -73,11 +71,7 @@ func changeRule(typ uint16, verb string, r Rule) error {
 	if len(r.Fields) > auditMaxFields {
 		return fmt.Errorf("%s audit rule %q: %d fields, at most %d", verb, r, len(r.Fields), auditMaxFields)
 	}
-	_, code, err := request(typ, r.Encode(), 0)
-	if err == nil && code < 0 {
-		err = unix.Errno(-code)
-	}
-	if err != nil {
+	if _, _, err := request(typ, r.Encode(), 0); err != nil {
 		return fmt.Errorf("%s audit rule %q: %w", verb, r, err)
 	}
 	return nil

@@ -4,7 +4,6 @@ package audit
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -387,37 +386,4 @@ func ListRules() ([]Rule, error) {
 		rules = append(rules, r)
 	}
 	return rules, nil
-}
-
-// parseDump walks one datagram of a dump reply: the bodies of messages of
-// type typ with sequence seq, and whether NLMSG_DONE ended it. An error ack
-// fails; a zero ack (NLM_F_ACK) is skipped.
-func parseDump(b []byte, typ uint16, seq uint32) (bodies [][]byte, done bool, err error) {
-	for off := 0; off+16 <= len(b); {
-		l := int(binary.NativeEndian.Uint32(b[off:]))
-		mtyp := binary.NativeEndian.Uint16(b[off+4:])
-		mseq := binary.NativeEndian.Uint32(b[off+8:])
-		if l < 16 || off+l > len(b) {
-			return nil, false, errors.New("malformed netlink message")
-		}
-		body := b[off+16 : off+l]
-		off += (l + 3) &^ 3
-		if mseq != seq {
-			continue
-		}
-		switch mtyp {
-		case 2: // NLMSG_ERROR
-			if len(body) < 4 {
-				return nil, false, errors.New("short ack")
-			}
-			if code := int32(binary.NativeEndian.Uint32(body)); code < 0 {
-				return nil, false, errnoOf(code)
-			}
-		case 3: // NLMSG_DONE
-			return bodies, true, nil
-		case typ:
-			bodies = append(bodies, append([]byte(nil), body...))
-		}
-	}
-	return bodies, false, nil
 }

@@ -4,12 +4,9 @@ package audit
 
 import (
 	"encoding/binary"
-	"errors"
 	"reflect"
 	"strings"
 	"testing"
-
-	"golang.org/x/sys/unix"
 )
 
 // fixture lays out struct audit_rule_data word by word, independently of
@@ -159,49 +156,6 @@ func TestParseRuleErrors(t *testing.T) {
 		if _, err := ParseRule(b); err == nil || !strings.HasPrefix(err.Error(), "parsing audit rule: ") || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: ParseRule = %v, want a one-line parsing error", name, err)
 		}
-	}
-}
-
-// nlmsg builds one netlink message; pad rounds its length up as the
-// kernel does for most (not all) audit messages.
-func nlmsg(typ uint16, seq uint32, body []byte, pad bool) []byte {
-	b := make([]byte, 16, 16+len(body)+3)
-	binary.NativeEndian.PutUint32(b[0:], uint32(16+len(body)))
-	binary.NativeEndian.PutUint16(b[4:], typ)
-	binary.NativeEndian.PutUint32(b[8:], seq)
-	b = append(b, body...)
-	for pad && len(b)%4 != 0 {
-		b = append(b, 0)
-	}
-	return b
-}
-
-func TestParseDump(t *testing.T) {
-	r1 := ExcludeMsgTypeRule(TypeSeccomp).Encode()
-	r2 := fixture{list: 5, fields: [][3]uint32{{112, 5, 0x40000000}}, buf: "/a/bc", buflen: -1, fieldCount: -1}.bytes() // 1045 bytes: unaligned
-	ack := make([]byte, 20)
-	var dgram []byte
-	dgram = append(dgram, nlmsg(2, 1, ack, true)...)    // NLM_F_ACK's zero ack
-	dgram = append(dgram, nlmsg(1013, 7, r1, true)...)  // another request's: ignored
-	dgram = append(dgram, nlmsg(1013, 1, r2, false)...) // unpadded length, as audit sends
-	dgram = append(dgram, make([]byte, 3)...)           // the alignment the next header starts after
-	dgram = append(dgram, nlmsg(1013, 1, r1, true)...)  //
-	bodies, done, err := parseDump(dgram, 1013, 1)
-	if err != nil || done || len(bodies) != 2 || string(bodies[0]) != string(r2) || string(bodies[1]) != string(r1) {
-		t.Fatalf("parseDump = %d bodies, done %v, %v", len(bodies), done, err)
-	}
-	if bodies, done, err := parseDump(nlmsg(3, 1, []byte{0, 0, 0, 0}, true), 1013, 1); err != nil || !done || len(bodies) != 0 {
-		t.Errorf("DONE: %d bodies, done %v, %v", len(bodies), done, err)
-	}
-	eperm := make([]byte, 20)
-	binary.NativeEndian.PutUint32(eperm, ^uint32(0)) // -EPERM
-	if _, _, err := parseDump(nlmsg(2, 1, eperm, true), 1013, 1); !errors.Is(err, unix.EPERM) {
-		t.Errorf("error ack: %v, want EPERM", err)
-	}
-	bad := nlmsg(1013, 1, r1, true)
-	binary.NativeEndian.PutUint32(bad, uint32(len(bad)+4))
-	if _, _, err := parseDump(bad, 1013, 1); err == nil {
-		t.Errorf("a length past the datagram was accepted")
 	}
 }
 
