@@ -21,7 +21,7 @@ print(f"  conformance ({model}): {run['pass']} pass, {run['fail']} fail, {run['s
 for c in failed + inconclusive:
     print(f"    {c['status']}: {c['case']}: {c['detail']}")
 
-# Paths that never call seccomp_log (kernel-semantics §3), so patch 4 cannot change them.
+# Paths that never call seccomp_log (docs/kernel-semantics.md §3), so patch 4 cannot change them.
 NEVER = ("allow", "/tracer-continue", "/notif-continue")
 
 

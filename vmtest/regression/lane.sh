@@ -83,7 +83,7 @@ for m in auto 4.14-4.17; do
 	/usr/bin/python3 "$HERE/judge_conformance.py" "$variant" "$m" "$tmp/conf.$m" "$ccrc" || failed=1
 done
 
-# "Audited" (kernel-semantics §7): audit enabled and a non-dummy context,
+# "Audited" (docs/kernel-semantics.md §7): audit enabled and a non-dummy context,
 # which any syscall rule gives every task from its next syscall entry.
 [[ $was_enabled != 2 ]] || die "audit is locked (enabled=2); boot without audit=2 / -e 2"
 auditctl -e 1 >/dev/null
