@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"slices"
 	"strconv"
@@ -19,16 +20,27 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Errors the CLI turns into one-line advice.
+// The kinds of error a caller can act on. Each is classified once, where the
+// failure happens, and wrapped with %w from there up: test with errors.Is.
+// They name the cause only; what to do about it is the caller's to say.
 var (
-	// ErrNoBTF means the kernel exposes no /sys/kernel/btf/vmlinux.
-	ErrNoBTF = errors.New("kernel has no BTF (/sys/kernel/btf/vmlinux); boot a kernel built with CONFIG_DEBUG_INFO_BTF=y")
-	// ErrTracingRefused means the kernel refused both fentry and kprobe programs.
+	// ErrNoBTF means the kernel exposes no BTF at /sys/kernel/btf/vmlinux
+	// (a kernel built without CONFIG_DEBUG_INFO_BTF).
+	ErrNoBTF = errors.New("kernel has no BTF")
+	// ErrTracingRefused means the kernel refused a tracing program to a
+	// privileged process: lockdown, or another BPF restriction.
 	ErrTracingRefused = errors.New("tracing refused by the kernel")
-	// ErrNotPrivileged means the process lacks the capabilities to load tracing programs.
-	ErrNotPrivileged = errors.New("not privileged: run as root or with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN")
-	// ErrNoSymbol means a hook's kernel function does not exist (inlined or compiled out).
-	ErrNoSymbol = errors.New("kernel function not found")
+	// ErrNotPrivileged means the process lacks the capabilities (CAP_BPF,
+	// CAP_PERFMON, CAP_SYS_ADMIN) or the rlimit to load tracing programs.
+	ErrNotPrivileged = errors.New("not privileged")
+	// ErrHookMissing means a hook's kernel function does not exist here
+	// (inlined, compiled out, or only a compiler clone). A *HookError around
+	// it names the hook and the kernel option that provides it.
+	ErrHookMissing = errors.New("missing from this kernel")
+	// ErrNoSymbol is the former name of ErrHookMissing.
+	//
+	// Deprecated: use ErrHookMissing.
+	ErrNoSymbol = ErrHookMissing
 )
 
 // funcInfo is what BTF says about a kernel function.
@@ -37,13 +49,23 @@ type funcInfo struct {
 	retBool bool
 }
 
-var kernelBTF = sync.OnceValues(func() (*btf.Spec, error) {
-	spec, err := btf.LoadKernelSpec()
-	if err != nil {
-		return nil, fmt.Errorf("loading kernel BTF: %w", errors.Join(ErrNoBTF, err))
+// loadVmlinuxBTF reads the kernel's BTF (/sys/kernel/btf/vmlinux, else a
+// vmlinux ELF on disk); a variable so that a test can read a missing path.
+var loadVmlinuxBTF = btf.LoadKernelSpec
+
+var kernelBTF = sync.OnceValues(loadKernelBTF)
+
+// loadKernelBTF is where a missing BTF gets its kind, ErrNoBTF.
+func loadKernelBTF() (*btf.Spec, error) {
+	spec, err := loadVmlinuxBTF()
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, btf.ErrNotSupported):
+		return nil, fmt.Errorf("loading kernel BTF: %w: %w", ErrNoBTF, err)
+	case err != nil:
+		return nil, fmt.Errorf("loading kernel BTF: %w", err)
 	}
 	return spec, nil
-})
+}
 
 // btfFunc looks a function up in the kernel BTF.
 func btfFunc(name string) (funcInfo, error) {
@@ -53,7 +75,7 @@ func btfFunc(name string) (funcInfo, error) {
 	}
 	var fn *btf.Func
 	if err := spec.TypeByName(name, &fn); err != nil {
-		return funcInfo{}, fmt.Errorf("looking up %s in kernel BTF: %w", name, ErrNoSymbol)
+		return funcInfo{}, fmt.Errorf("%s %w: not in the kernel BTF", name, ErrHookMissing)
 	}
 	proto, ok := fn.Type.(*btf.FuncProto)
 	if !ok {
@@ -116,8 +138,9 @@ func kallsymsData(name string) uint64 {
 	return s.data[name]
 }
 
-// symbolState says whether name can be hooked, and if not, why in words.
-func symbolState(name string) (inBTF bool, inKallsyms bool, why string) {
+// symbolState says whether name can be hooked, and if not, why: an error
+// wrapping ErrHookMissing when it is known to be absent.
+func symbolState(name string) (inBTF bool, inKallsyms bool, why error) {
 	_, err := btfFunc(name)
 	inBTF = err == nil
 	syms, kerr := kallsyms()
@@ -126,16 +149,16 @@ func symbolState(name string) (inBTF bool, inKallsyms bool, why string) {
 	}
 	switch {
 	case inBTF || inKallsyms:
-		return inBTF, inKallsyms, ""
+		return inBTF, inKallsyms, nil
 	case kerr == nil:
 		for s := range syms {
 			if strings.HasPrefix(s, name+".") {
-				return false, false, fmt.Sprintf("%s exists only as the compiler clone %s (altered ABI, not hookable)", name, s)
+				return false, false, fmt.Errorf("%s %w: only the compiler clone %s exists (altered ABI, not hookable)", name, ErrHookMissing, s)
 			}
 		}
-		return false, false, fmt.Sprintf("%s is not in kallsyms or BTF: inlined or compiled out", name)
+		return false, false, fmt.Errorf("%s %w: not in kallsyms or BTF, inlined or compiled out", name, ErrHookMissing)
 	default:
-		return false, false, fmt.Sprintf("%s is not in BTF and kallsyms is unreadable: %v", name, kerr)
+		return false, false, fmt.Errorf("%s is not in BTF and kallsyms is unreadable: %w", name, kerr)
 	}
 }
 
@@ -238,11 +261,13 @@ func haveKprobe(target string) error {
 	})
 }
 
-// classify turns the kernel's EPERM into the reason a user can act on.
+// classify is where a kernel refusal gets its kind, once: EPERM or EACCES
+// is ErrNotPrivileged for a process without the capabilities, and
+// ErrTracingRefused for one with them. The kernel's error stays wrapped.
 func classify(action string, err error) error {
 	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
-		if os.Geteuid() != 0 {
-			return fmt.Errorf("%s: %w", action, errors.Join(ErrNotPrivileged, err))
+		if !privileged() {
+			return fmt.Errorf("%s: %w: %w", action, ErrNotPrivileged, err)
 		}
 		if lockdown := kernelLockdown(); lockdown != "" {
 			return fmt.Errorf("%s: %w (kernel lockdown %q): %w", action, ErrTracingRefused, lockdown, err)
@@ -250,6 +275,19 @@ func classify(action string, err error) error {
 		return fmt.Errorf("%s: %w: %w", action, ErrTracingRefused, err)
 	}
 	return fmt.Errorf("%s: %w", action, err)
+}
+
+// privileged reports whether the process has the effective capabilities to
+// load tracing programs (CAP_BPF and CAP_PERFMON from 5.8; CAP_SYS_ADMIN
+// covers both, and is all there is before), so that a refusal is policy.
+func privileged() bool {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return os.Geteuid() == 0
+	}
+	has := func(c uint) bool { return data[c/32].Effective&(1<<(c%32)) != 0 }
+	return has(unix.CAP_SYS_ADMIN) || (has(unix.CAP_BPF) && has(unix.CAP_PERFMON))
 }
 
 // kernelLockdown returns the active lockdown mode, or "" when none or unknown.

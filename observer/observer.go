@@ -66,10 +66,57 @@ type HookStatus struct {
 	Name     string
 	Symbol   string
 	Strategy Strategy
-	// Detail says why the strategy was chosen or why the hook is missing.
+	// Detail says in words why the strategy was chosen or why the hook is
+	// missing, on one line.
 	Detail string
+	// Err is why the hook is unavailable; nil when it attaches or is not
+	// needed. Its kind is ErrTracingRefused, ErrNotPrivileged or
+	// ErrHookMissing where the cause is one of those (test with errors.Is),
+	// and it wraps the kernel's error.
+	Err error
+	// Config is the kernel option that provides Symbol.
+	Config string
 	// Required hooks make Open fail when unavailable.
 	Required bool
+}
+
+// unavailable marks the hook unavailable because of err.
+func (h *HookStatus) unavailable(err error) {
+	h.Strategy, h.Detail, h.Err = StrategyUnavailable, err.Error(), err
+}
+
+// pick chooses the hook's strategy with pickStrategy.
+func (h *HookStatus) pick(forceKprobe bool) {
+	h.Strategy, h.Detail, h.Err = pickStrategy(h.Symbol, forceKprobe)
+}
+
+// HookError is the error for a required hook that cannot be attached: it
+// names the hook (and, through HookStatus.Config, the kernel option that
+// provides it) and unwraps to HookStatus.Err, so errors.Is sees its kind.
+type HookError struct {
+	HookStatus
+}
+
+func (e *HookError) Error() string {
+	why := e.Detail
+	if e.Err != nil {
+		why = e.Err.Error()
+	}
+	return fmt.Sprintf("attaching %s hook (%s): %s", e.Name, e.Symbol, why)
+}
+
+func (e *HookError) Unwrap() error { return e.Err }
+
+// hookConfigs are the kernel options that provide each hook's symbol.
+var hookConfigs = map[string]string{
+	HookDecision:   "CONFIG_SECCOMP_FILTER",
+	HookEmission:   "CONFIG_AUDITSYSCALL",
+	HookSeccompLog: "CONFIG_SECCOMP_FILTER",
+	HookSysctl:     "CONFIG_SYSCTL",
+	HookFilterFree: "CONFIG_NET",
+	HookAuditStart: "CONFIG_AUDIT",
+	HookAuditLost:  "CONFIG_AUDIT",
+	HookFork:       "CONFIG_TRACEPOINTS",
 }
 
 // RetKind is how __seccomp_filter reports "skip the syscall".
@@ -97,6 +144,17 @@ type Plan struct {
 	SysctlWritten bool
 }
 
+// Ready returns nil when every required hook can be attached, and otherwise
+// a *HookError for the first that cannot: the error Open would return.
+func (p Plan) Ready() error {
+	for _, h := range p.Hooks {
+		if h.Required && h.Strategy == StrategyUnavailable {
+			return &HookError{h}
+		}
+	}
+	return nil
+}
+
 // Observer holds the loaded probes and the ring-buffer reader.
 type Observer struct {
 	plan     Plan
@@ -110,15 +168,20 @@ type Observer struct {
 	filters map[uint64]*Filter
 }
 
-// Discover chooses a strategy for each hook without loading the probes.
+// Discover chooses a strategy for each hook without loading the probes. Its
+// error is ErrNoBTF or ErrNotPrivileged where the cause is one of those; a
+// hook it cannot attach is not an error here but a HookStatus with Err set.
 func Discover(opts Options) (Plan, error) {
 	var plan Plan
-	// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK; the probes below load programs.
-	if err := rlimit.RemoveMemlock(); err != nil {
-		return plan, fmt.Errorf("removing memlock limit: %w", err)
-	}
 	if _, err := kernelBTF(); err != nil {
 		return plan, err
+	}
+	// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK; the probes below load programs.
+	if err := rlimit.RemoveMemlock(); err != nil {
+		if errors.Is(err, unix.EPERM) { // raising it needs CAP_SYS_RESOURCE
+			return plan, fmt.Errorf("removing memlock limit: %w: %w", ErrNotPrivileged, err)
+		}
+		return plan, fmt.Errorf("removing memlock limit: %w", err)
 	}
 
 	// Decision hook: __seccomp_filter; its arity differs by kernel (§1, §8).
@@ -126,15 +189,15 @@ func Discover(opts Options) (Plan, error) {
 	fi, err := btfFunc(dec.Symbol)
 	switch {
 	case err != nil:
-		dec.Strategy, dec.Detail = StrategyUnavailable, err.Error()
+		dec.unavailable(err)
 	case fi.params != 2 && fi.params != 3:
-		dec.Strategy, dec.Detail = StrategyUnavailable, fmt.Sprintf("%s has %d parameters; only 2 or 3 are known", dec.Symbol, fi.params)
+		dec.unavailable(fmt.Errorf("%s has %d parameters; only 2 or 3 are known", dec.Symbol, fi.params))
 	default:
 		plan.FilterArity = fi.params
 		if fi.retBool {
 			plan.RetKind = RetBool
 		}
-		dec.Strategy, dec.Detail = pickStrategy(dec.Symbol, opts.ForceKprobe)
+		dec.pick(opts.ForceKprobe)
 	}
 	plan.Hooks = append(plan.Hooks, dec)
 
@@ -149,10 +212,9 @@ func Discover(opts Options) (Plan, error) {
 	}
 	if em.Symbol == "" {
 		em.Symbol = "audit_seccomp"
-		em.Strategy = StrategyUnavailable
-		em.Detail = "neither audit_seccomp nor __audit_seccomp exists: kernel built without CONFIG_AUDITSYSCALL, so it can log no seccomp records"
+		em.unavailable(fmt.Errorf("audit_seccomp %w: neither audit_seccomp nor __audit_seccomp exists, so the kernel logs no seccomp records", ErrHookMissing))
 	} else {
-		em.Strategy, em.Detail = pickStrategy(em.Symbol, opts.ForceKprobe)
+		em.pick(opts.ForceKprobe)
 	}
 	plan.EmissionSym = em.Symbol
 	plan.Hooks = append(plan.Hooks, em)
@@ -160,18 +222,19 @@ func Discover(opts Options) (Plan, error) {
 	// seccomp_log: inlined on distribution kernels, present on rebuilt ones.
 	sl := HookStatus{Name: HookSeccompLog, Symbol: "seccomp_log"}
 	if inBTF, inSyms, why := symbolState(sl.Symbol); inBTF || inSyms {
-		sl.Strategy, sl.Detail = pickStrategy(sl.Symbol, opts.ForceKprobe)
+		sl.pick(opts.ForceKprobe)
 	} else {
-		sl.Strategy, sl.Detail = StrategyUnavailable, why+" (optional: decisions are reconstructed from the filters)"
+		sl.unavailable(why)
+		sl.Detail += " (optional: decisions are reconstructed from the filters)"
 	}
 	plan.Hooks = append(plan.Hooks, sl)
 
 	// Writes to actions_logged: every attempt returns through this handler (§5.3).
 	sc := HookStatus{Name: HookSysctl, Symbol: "seccomp_actions_logged_handler"}
-	sc.Strategy, sc.Detail = pickStrategy(sc.Symbol, opts.ForceKprobe)
+	sc.pick(opts.ForceKprobe)
 	switch {
 	case sc.Strategy != StrategyFentry:
-		sc.Detail = strings.TrimSpace(sc.Detail + "; the string written is not seen")
+		sc.Detail = strings.TrimPrefix(sc.Detail+"; the string written is not seen", "; ")
 	case haveFexitPointerArgs(sc.Symbol) != nil:
 		sc.Detail = "the string written is not seen (this verifier refuses pointer arguments)"
 	default:
@@ -181,12 +244,12 @@ func Discover(opts Options) (Plan, error) {
 	// A freed filter's address can be reused by a new filter: forget it when
 	// seccomp_filter_free destroys its program, so the new one is sent.
 	ff := HookStatus{Name: HookFilterFree, Symbol: "bpf_prog_destroy", Required: true}
-	ff.Strategy, ff.Detail = pickStrategy(ff.Symbol, opts.ForceKprobe)
+	ff.pick(opts.ForceKprobe)
 	plan.Hooks = append(plan.Hooks, ff)
 
 	// Where a decided record dies (§6): optional, they attribute losses.
 	for _, h := range []HookStatus{{Name: HookAuditStart, Symbol: "audit_log_start"}, {Name: HookAuditLost, Symbol: "audit_log_lost"}} {
-		h.Strategy, h.Detail = pickStrategy(h.Symbol, opts.ForceKprobe)
+		h.pick(opts.ForceKprobe)
 		plan.Hooks = append(plan.Hooks, h)
 	}
 
@@ -198,37 +261,80 @@ func Discover(opts Options) (Plan, error) {
 		fork.Strategy, fork.Detail, fork.Required = strategyTpBTF, "", true
 	}
 	plan.Hooks = append(plan.Hooks, fork)
+	for i := range plan.Hooks {
+		plan.Hooks[i].Config = hookConfigs[plan.Hooks[i].Name]
+	}
 	return plan, nil
 }
 
-// pickStrategy tries fentry, then kprobe, and explains the choice.
-func pickStrategy(symbol string, forceKprobe bool) (Strategy, string) {
+// errFentrySkipped is the fentry side of a hook under Options.ForceKprobe.
+var errFentrySkipped = errors.New("skipped on request")
+
+// pickStrategy tries fentry, then kprobe, and explains the choice: a detail
+// in words, and when neither works, the error of unavailableErr.
+func pickStrategy(symbol string, forceKprobe bool) (Strategy, string, error) {
 	inBTF, inSyms, why := symbolState(symbol)
 	var fentryErr error
 	switch {
 	case forceKprobe:
-		fentryErr = errors.New("fentry skipped on request")
+		fentryErr = errFentrySkipped
 	case !inBTF:
-		fentryErr = fmt.Errorf("%s has no BTF entry", symbol)
+		fentryErr = fmt.Errorf("%s %w: not in the kernel BTF", symbol, ErrHookMissing)
 	default:
 		fentryErr = haveFentry(symbol)
 	}
 	if fentryErr == nil {
-		return StrategyFentry, ""
+		return StrategyFentry, "", nil
 	}
-	if !inSyms {
-		if why == "" {
-			why = symbol + " is not in kallsyms"
-		}
-		return StrategyUnavailable, fmt.Sprintf("fentry: %v; kprobe: %s", fentryErr, why)
+	var kprobeErr error
+	switch {
+	case !inSyms && why != nil:
+		kprobeErr = why
+	case !inSyms:
+		kprobeErr = fmt.Errorf("%s %w: not in kallsyms", symbol, ErrHookMissing)
+	default:
+		kprobeErr = haveKprobe(symbol)
 	}
-	if err := haveKprobe(symbol); err != nil {
-		return StrategyUnavailable, fmt.Sprintf("fentry: %v; kprobe: %v", fentryErr, err)
+	if kprobeErr == nil {
+		return StrategyKprobe, fmt.Sprintf("fentry unavailable: %v", fentryErr), nil
 	}
-	return StrategyKprobe, fmt.Sprintf("fentry unavailable: %v", fentryErr)
+	err := unavailableErr(fentryErr, kprobeErr)
+	return StrategyUnavailable, err.Error(), err
 }
 
-// Open discovers the hooks, loads the probes, attaches them and starts the reader.
+// unavailableErr is why a hook can be attached neither way, as one error of
+// one kind: it wraps whichever of the two says most about what to do (see
+// kindRank; fentry on a tie) and keeps the other in words.
+func unavailableErr(fentryErr, kprobeErr error) error {
+	if kindRank(kprobeErr) > kindRank(fentryErr) {
+		return fmt.Errorf("fentry: %v; kprobe: %w", fentryErr, kprobeErr)
+	}
+	return fmt.Errorf("fentry: %w; kprobe: %v", fentryErr, kprobeErr)
+}
+
+// kindRank orders attach errors by what they tell a user to do: lacking
+// privileges hides everything else, a refusal beats any detail of one
+// method, and a symbol missing for one method says least (the other
+// method's error is then the real reason).
+func kindRank(err error) int {
+	switch {
+	case errors.Is(err, ErrNotPrivileged):
+		return 4
+	case errors.Is(err, ErrTracingRefused):
+		return 3
+	case errors.Is(err, errFentrySkipped):
+		return 0
+	case errors.Is(err, ErrHookMissing):
+		return 1
+	default:
+		return 2
+	}
+}
+
+// Open discovers the hooks, loads the probes, attaches them and starts the
+// reader. Its errors keep their kind: Discover's, a *HookError (wrapping
+// the hook's Err) for a required hook that cannot be attached, and
+// ErrNotPrivileged or ErrTracingRefused for a refused load or attach.
 func Open(opts Options) (*Observer, error) {
 	if len(opts.Comm) > 15 {
 		return nil, fmt.Errorf("checking comm filter %q: longer than 15 bytes, the kernel's comm is truncated there", opts.Comm)
@@ -237,10 +343,8 @@ func Open(opts Options) (*Observer, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, h := range plan.Hooks {
-		if h.Required && h.Strategy == StrategyUnavailable {
-			return nil, fmt.Errorf("attaching %s hook (%s): %s", h.Name, h.Symbol, h.Detail)
-		}
+	if err := plan.Ready(); err != nil {
+		return nil, err
 	}
 	spec, err := gen.LoadSeccomp()
 	if err != nil {
@@ -289,7 +393,7 @@ func Open(opts Options) (*Observer, error) {
 	if err != nil {
 		var verr *ebpf.VerifierError
 		if errors.As(err, &verr) {
-			return nil, fmt.Errorf("loading probes: %+v", verr)
+			return nil, fmt.Errorf("loading probes: %w", verr) // the full log: %+v
 		}
 		return nil, classify("loading probes", err)
 	}

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -46,12 +47,16 @@ func runDoctor(args []string, stdout, stderr io.Writer) error {
 
 	plan, err := observer.Discover(observer.Options{ForceKprobe: *forceKprobe})
 	if err != nil {
-		fmt.Fprintf(stdout, "%-16s %s\n", "btf", oneLine(err))
+		// Discover loads the BTF first: any other error comes after it loaded.
+		if errors.Is(err, observer.ErrNoBTF) {
+			fmt.Fprintf(stdout, "%-16s %s\n", "btf", oneLineText(err.Error()))
+		} else {
+			fmt.Fprintf(stdout, "%-16s %s\n", "probes", oneLineText(err.Error()))
+		}
 		fmt.Fprintln(stdout, "verdict          not ready: "+oneLine(err))
 		return exitError{1}
 	}
 	fmt.Fprintf(stdout, "%-16s ok (/sys/kernel/btf/vmlinux)\n", "btf")
-	ready := true
 	for _, h := range plan.Hooks {
 		detail := h.Detail
 		if h.Name == observer.HookDecision && h.Strategy != observer.StrategyUnavailable {
@@ -62,33 +67,25 @@ func runDoctor(args []string, stdout, stderr io.Writer) error {
 			detail = strings.TrimSpace(fmt.Sprintf("%d parameters, %s return; %s", plan.FilterArity, ret, detail))
 			detail = strings.TrimSuffix(detail, ";")
 		}
-		fmt.Fprintf(stdout, "hook %-11s %-18s %-11s %s\n", h.Name, h.Symbol, h.Strategy, detail)
-		if h.Required && h.Strategy == observer.StrategyUnavailable {
-			ready = false
-		}
+		fmt.Fprintf(stdout, "hook %-11s %-18s %-11s %s\n", h.Name, h.Symbol, h.Strategy, oneLineText(detail))
 	}
 	if plan.ActionsLoggedAddr != 0 {
 		fmt.Fprintf(stdout, "%-16s read by the probes at each decision (seccomp_actions_logged at %#x, audit_enabled at %#x)\n", "policy", plan.ActionsLoggedAddr, plan.AuditEnabledAddr)
 	} else {
 		fmt.Fprintf(stdout, "%-16s read from the sysctl at start and after each write (kernel address hidden: no KALLSYMS_ALL or kptr_restrict)\n", "policy")
 	}
-	if !ready {
-		why := "a required hook is unavailable"
-		for _, h := range plan.Hooks {
-			if h.Required && h.Strategy == observer.StrategyUnavailable && strings.Contains(h.Detail, observer.ErrTracingRefused.Error()) {
-				why = "tracing refused by the kernel; run `make demo` to trace inside a VM"
-				break
-			}
-			if h.Required && h.Strategy == observer.StrategyUnavailable && strings.Contains(h.Detail, "not privileged") {
-				why = "not privileged: run as root"
-				break
-			}
-		}
-		fmt.Fprintln(stdout, "verdict          not ready: "+why)
+	if err := plan.Ready(); err != nil {
+		fmt.Fprintln(stdout, "verdict          not ready: "+oneLine(err))
 		return exitError{1}
 	}
 	fmt.Fprintln(stdout, "verdict          ready")
 	return nil
+}
+
+// oneLineText puts text (an error's own words, for doctor's detail columns;
+// oneLine gives the advice instead) on one line.
+func oneLineText(s string) string {
+	return strings.ReplaceAll(strings.TrimSpace(s), "\n", "; ")
 }
 
 func readSysctl(path string) string {

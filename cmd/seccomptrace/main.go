@@ -81,15 +81,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 }
 
-// oneLine turns an error into the advice a user can act on, on one line.
+// oneLine turns an error into one line with the one advice that fits its
+// kind; an error of no known kind is printed as it is, on one line. The
+// advice is short: the kernel's words are for doctor's per-hook lines.
 func oneLine(err error) string {
+	var hook *observer.HookError
 	switch {
 	case errors.Is(err, observer.ErrNotPrivileged):
-		return "not privileged: run as root (or with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN)"
+		return "not privileged: run as root or with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN"
 	case errors.Is(err, observer.ErrNoBTF):
-		return "kernel has no BTF (/sys/kernel/btf/vmlinux): boot a kernel with CONFIG_DEBUG_INFO_BTF=y"
+		return "the kernel has no BTF (/sys/kernel/btf/vmlinux): boot a kernel built with CONFIG_DEBUG_INFO_BTF=y"
 	case errors.Is(err, observer.ErrTracingRefused):
-		return "tracing refused by the kernel (lockdown or BPF restrictions); run `make demo` to trace inside a VM: " + err.Error()
+		return "the kernel refuses tracing (lockdown or BPF restrictions): run `make demo` to trace inside a VM"
+	case errors.Is(err, observer.ErrHookMissing) && errors.As(err, &hook):
+		advice := fmt.Sprintf("the kernel has no %s for the %s hook", hook.Symbol, hook.Name)
+		if hook.Config != "" {
+			advice += fmt.Sprintf(": boot a kernel built with %s=y", hook.Config)
+		}
+		return advice
 	}
-	return err.Error()
+	return oneLineText(err.Error())
 }
