@@ -7,7 +7,7 @@
  * the kernel has it). One ELF: fentry/fexit programs and kprobe twins; the Go
  * side deletes the set it does not use before load.
  *
- * Hook facts: ../shared/docs/kernel-semantics.md §3, §8, §9.
+ * Hook facts: docs/kernel-semantics.md §3, §8, §9.
  */
 #include "vmlinux.h"
 #include "bpf/bpf_helpers.h"
@@ -210,7 +210,7 @@ static __always_inline bool task_is_compat(struct task_struct *task)
 	return BPF_CORE_READ(task, thread_info.status) & ST_TS_COMPAT;
 }
 
-/* The action cache's answer (kernel-semantics §4): newest filter's bitmap only. */
+/* The action cache's answer (docs/kernel-semantics.md §4): newest filter's bitmap only. */
 static __always_inline bool cache_allows(struct seccomp_filter *f, int nr, bool compat)
 {
 	unsigned long word = 0;
@@ -615,7 +615,7 @@ static __always_inline int on_emission(__u32 kind, long syscall, long signr, __u
 
 /* ---- fentry/fexit set ---------------------------------------------------- */
 
-/* __seccomp_filter(int this_syscall, const struct seccomp_data *sd, const bool recheck_after_trace): 5.x–6.12 */
+/* __seccomp_filter(int this_syscall, const struct seccomp_data *sd, const bool recheck_after_trace): 4.14–6.14 */
 SEC("fentry/__seccomp_filter")
 int BPF_PROG(fentry_filter3, int this_syscall, const void *sd, __u64 recheck)
 {
@@ -628,7 +628,7 @@ int BPF_PROG(fexit_filter3, int this_syscall, const void *sd, __u64 recheck, lon
 	return on_filter_exit(ret);
 }
 
-/* __seccomp_filter(int this_syscall, const bool recheck_after_trace): 6.18+, bool return in 7.3 */
+/* __seccomp_filter(int this_syscall, const bool recheck_after_trace): 6.15+, bool return from 7.3 */
 SEC("fentry/__seccomp_filter")
 int BPF_PROG(fentry_filter2, int this_syscall, __u64 recheck)
 {
@@ -690,8 +690,8 @@ int BPF_PROG(fexit_actions_logged, const void *table, int write, void *buffer, v
 	return on_sysctl(1, ret, buffer, lenp);
 }
 
-/* The same without touching buffer and lenp: before about 5.17 the verifier
- * refuses a tracing program's read of a pointer argument to a non-struct. */
+/* The same without touching buffer and lenp: lenp is a size_t *, which a
+ * tracing program may read only from 6.4 (5.10's verifier refuses it). */
 SEC("fexit/seccomp_actions_logged_handler")
 int BPF_PROG(fexit_actions_logged_nobuf, const void *table, int write)
 {
@@ -706,7 +706,7 @@ int BPF_PROG(fentry_prog_destroy, struct bpf_prog *fp)
 	return on_prog_destroy((__u64)(unsigned long)fp);
 }
 
-/* ---- where a decided record dies (kernel-semantics §6) ------------------- */
+/* ---- where a decided record dies (docs/kernel-semantics.md §6) ------------------- */
 
 static __always_inline int on_audit_drop(__u32 stage, int type, const char *reason)
 {
@@ -810,8 +810,8 @@ int BPF_KPROBE(kprobe_seccomp_log, unsigned long syscall, long signr, __u32 acti
 /* ---- target following ----------------------------------------------------- */
 
 /*
- * KILL_THREAD in a multi-threaded process calls do_exit() inside
- * __seccomp_filter (§3): the exit hook never runs, so the decision is sent
+ * A kill can call do_exit() inside __seccomp_filter (§3: KILL_THREAD with
+ * other threads alive; every kill before about 5.15): the exit hook never runs, so the decision is sent
  * from here, and its in-flight slot freed before the tid can be reused.
  */
 SEC("tp_btf/sched_process_exit")
@@ -822,7 +822,7 @@ int BPF_PROG(task_exit, struct task_struct *p)
 	struct st_decision *rec;
 	bool sent = false;
 
-	/* KILL_THREAD sets SECCOMP_MODE_DEAD (3) before do_exit (§3); any other
+	/* A kill sets SECCOMP_MODE_DEAD (3) before do_exit (§3, 5.17+ and stable backports); any other
 	 * filter decision still in flight lost its exit hook (a missed kretprobe). */
 	bool dead = BPF_CORE_READ(task, seccomp.mode) == ST_SECCOMP_MODE_DEAD;
 

@@ -84,7 +84,7 @@ struct st_decision {
 	__u32 depth;        /* filters in the stack, newest first */
 	__u32 emissions;    /* audit_seccomp calls seen inside this decision */
 	/* seccomp_actions_logged and audit_enabled at entry and exit (ST_F_POLICY_READ):
-	 * seccomp_log reads the former in between (kernel-semantics §2). */
+	 * seccomp_log reads the former in between (docs/kernel-semantics.md §2). */
 	__u32 actions_logged_entry;
 	__u32 actions_logged_exit;
 	__u32 audit_enabled;

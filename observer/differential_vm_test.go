@@ -14,7 +14,6 @@ import (
 	"github.com/seccomptrace/seccomptrace/observer"
 	"github.com/seccomptrace/seccomptrace/observer/cbpf"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
-	"github.com/seccomptrace/seccomptrace/observer/testutil"
 	"github.com/seccomptrace/seccomptrace/observer/workload"
 )
 
@@ -86,7 +85,7 @@ func observedErrno(ret uint32) (errno int, skipped bool) {
 // random getppid calls, and compares what the kernel did (the child's errno,
 // whether the syscall ran, the emission) with the Go re-evaluation.
 func TestDifferentialVM(t *testing.T) {
-	testutil.RequireBPF(t)
+	requireBPF(t)
 	seed := uint64(1)
 	if s := os.Getenv("SECCOMPTRACE_DIFF_SEED"); s != "" {
 		seed, _ = strconv.ParseUint(s, 10, 64)

@@ -5,7 +5,6 @@ package observer
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,8 @@ import (
 
 	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
+
+	"github.com/seccomptrace/seccomptrace/observer/testutil"
 )
 
 // kinds are the error kinds a caller can act on; an error has at most one.
@@ -177,26 +178,8 @@ const envUnprivileged = "SECCOMPTRACE_TEST_UNPRIVILEGED"
 // binary as uid 65534 (nobody), from its first instruction: the memlock
 // probe runs at init.
 func TestNotPrivileged(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to start a child as uid 65534")
-	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The go test binary's directory is private to root: copy it where nobody can run it.
-	dir, err := os.MkdirTemp("", "seccomptrace-nobody")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	bin := filepath.Join(dir, "observer.test")
-	if err := copyFile(self, bin); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	bin := testutil.SelfForNobody(t)
+	dir := filepath.Dir(bin)
 	cmd := exec.Command(bin, "-test.run=^TestNotPrivilegedChild$", "-test.v", "-test.count=1")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), envUnprivileged+"=1")
@@ -228,21 +211,4 @@ func TestNotPrivilegedChild(t *testing.T) {
 	requireKind(t, err, ErrNotPrivileged)
 	// A refused load is the process's privileges here, not the kernel's policy.
 	requireKind(t, classify("loading fentry probe", fmt.Errorf("load program: %w", unix.EPERM)), ErrNotPrivileged)
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

@@ -14,7 +14,8 @@ import (
 	"github.com/seccomptrace/seccomptrace/observer/policy"
 )
 
-// SeccompModeDead is current->seccomp.mode after a kill action (5.10+, §3).
+// SeccompModeDead is current->seccomp.mode after a kill action or a strict-mode
+// kill (5.17+, and 5.10.y only through its 2024 stable backport; §3).
 const SeccompModeDead = 3
 
 // Task identifies the task a record came from.
@@ -47,7 +48,8 @@ type Decision struct {
 	StackTruncated bool
 	// Skipped is true when __seccomp_filter told the entry code to skip the syscall.
 	Skipped bool
-	// Exited says the task exited inside __seccomp_filter (KILL_THREAD's do_exit):
+	// Exited says the task exited inside __seccomp_filter (KILL_THREAD with other
+	// live threads; every kill before about 5.15):
 	// the decision was sent from the exit hook and Skipped is set.
 	Exited bool
 	// Strict is a strict-mode (mode 1) kill: no filter ran, the kernel killed

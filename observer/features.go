@@ -216,8 +216,8 @@ func haveFentry(target string) error {
 var ptrArgProbes = map[string]*probeResult{}
 
 // haveFexitPointerArgs loads an fexit program on target that reads its
-// arguments 2 and 3 (pointers to void and to an integer) as scalars: about
-// 5.17 on, the verifier allows it; before, it wants pointers to structs.
+// arguments 2 and 3 (void *buffer and size_t *lenp) as scalars: void * was
+// always allowed, a pointer to a typedef'd integer only from 6.4.
 func haveFexitPointerArgs(target string) error {
 	return cachedProbe(ptrArgProbes, target).do(func() error {
 		prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{

@@ -236,7 +236,7 @@ func Discover(opts Options) (Plan, error) {
 	case sc.Strategy != StrategyFentry:
 		sc.Detail = strings.TrimPrefix(sc.Detail+"; the string written is not seen", "; ")
 	case haveFexitPointerArgs(sc.Symbol) != nil:
-		sc.Detail = "the string written is not seen (this verifier refuses pointer arguments)"
+		sc.Detail = "the string written is not seen (this verifier refuses the handler's size_t *lenp argument)"
 	default:
 		plan.SysctlWritten = true
 	}

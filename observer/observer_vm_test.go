@@ -12,6 +12,8 @@ import (
 
 	"github.com/seccomptrace/seccomptrace/observer"
 	"github.com/seccomptrace/seccomptrace/observer/judge"
+	"github.com/seccomptrace/seccomptrace/observer/policy"
+	"github.com/seccomptrace/seccomptrace/observer/sysnames"
 	"github.com/seccomptrace/seccomptrace/observer/testutil"
 	"github.com/seccomptrace/seccomptrace/observer/workload"
 )
@@ -19,6 +21,22 @@ import (
 func TestMain(m *testing.M) {
 	workload.RunChildIfRequested()
 	os.Exit(m.Run())
+}
+
+// requireBPF skips on a host that cannot attach the probes; in the VM
+// every required hook must attach.
+func requireBPF(t *testing.T) {
+	t.Helper()
+	if !testutil.InVM() && os.Geteuid() != 0 {
+		t.Skip("needs root to load BPF; run `make vmtest`")
+	}
+	plan, err := observer.Discover(observer.Options{})
+	if err == nil {
+		err = plan.Ready()
+	}
+	if err != nil {
+		testutil.Missing(t, "the probes cannot attach: %v", err)
+	}
 }
 
 func mustPlan(t *testing.T) observer.Plan {
@@ -30,21 +48,13 @@ func mustPlan(t *testing.T) observer.Plan {
 	return p
 }
 
-const (
-	actErrno1 = 0x00050001
-	actLog    = 0x7ffc0000
-	actTrap   = 0x00030000
-	actAllow  = 0x7fff0000
-	archX8664 = 0xc000003e
-)
-
 // The issue's ground truth: three stacked filters, N calls each.
 func spineScenario(n int) workload.Scenario {
 	return workload.Scenario{
 		Filters: []workload.FilterSpec{
-			{Rules: []workload.Rule{{Nr: unix.SYS_GETPPID, Action: actErrno1}}, Log: true},
-			{Rules: []workload.Rule{{Nr: unix.SYS_GETPGRP, Action: actLog}}},
-			{Rules: []workload.Rule{{Nr: unix.SYS_GETSID, Action: actTrap}}},
+			{Rules: []workload.Rule{{Nr: unix.SYS_GETPPID, Action: policy.Errno | 1}}, Log: true},
+			{Rules: []workload.Rule{{Nr: unix.SYS_GETPGRP, Action: policy.Log}}},
+			{Rules: []workload.Rule{{Nr: unix.SYS_GETSID, Action: policy.Trap}}},
 		},
 		Calls: []workload.Call{
 			{Nr: unix.SYS_GETPPID, Count: n},
@@ -74,7 +84,7 @@ func collect(t *testing.T, o *observer.Observer, s workload.Scenario) ([]judge.P
 	var pairs []judge.Pair
 	drain(t, o, func(ev observer.Event) {
 		for _, pr := range p.Add(ev) {
-			if tgid(pr) == uint32(res.Pid) {
+			if pr.Pid() == uint32(res.Pid) {
 				pairs = append(pairs, pr)
 			}
 		}
@@ -104,20 +114,8 @@ func drain(t *testing.T, o *observer.Observer, each func(observer.Event)) {
 	}
 }
 
-func tgid(p judge.Pair) uint32 {
-	switch {
-	case p.Decision != nil:
-		return p.Decision.Tgid
-	case len(p.Emissions) > 0:
-		return p.Emissions[0].Tgid
-	case len(p.SeccompLogs) > 0:
-		return p.SeccompLogs[0].Tgid
-	}
-	return 0
-}
-
 func TestSpineVM(t *testing.T) {
-	testutil.RequireBPF(t)
+	requireBPF(t)
 	for _, forceKprobe := range []bool{false, true} {
 		name := "best"
 		if forceKprobe {
@@ -155,9 +153,9 @@ func checkSpine(t *testing.T, o *observer.Observer, n int) {
 		code      uint32
 	}
 	wants := map[int32]want{
-		unix.SYS_GETPPID: {ret: actErrno1, match: 2, skipped: true, emissions: 1, code: 0x50000},
-		unix.SYS_GETPGRP: {ret: actLog, match: 1, skipped: false, emissions: 1, code: actLog},
-		unix.SYS_GETSID:  {ret: actTrap, match: 0, skipped: true, emissions: 0},
+		unix.SYS_GETPPID: {ret: policy.Errno | 1, match: 2, skipped: true, emissions: 1, code: 0x50000},
+		unix.SYS_GETPGRP: {ret: policy.Log, match: 1, skipped: false, emissions: 1, code: policy.Log},
+		unix.SYS_GETSID:  {ret: policy.Trap, match: 0, skipped: true, emissions: 0},
 	}
 	got := map[int32]int{}
 	logOf := []bool{false, false, true} // newest first: TRAP, LOG, ERRNO+FLAG_LOG
@@ -167,7 +165,7 @@ func checkSpine(t *testing.T, o *observer.Observer, n int) {
 			t.Errorf("emission outside a decision: %+v", p.Emissions)
 			continue
 		}
-		if d.Data.Arch != archX8664 || d.Data.Nr != d.Syscall {
+		if d.Data.Arch != sysnames.ArchX8664 || d.Data.Nr != d.Syscall {
 			t.Errorf("seq %d: arch %#x nr %d syscall %d", d.Seq, d.Data.Arch, d.Data.Nr, d.Syscall)
 		}
 		if !d.Known {
@@ -177,7 +175,7 @@ func checkSpine(t *testing.T, o *observer.Observer, n int) {
 		w, ours := wants[d.Syscall]
 		if !ours {
 			// Runtime syscalls under the filters: ALLOW, never logged.
-			if d.Ret != actAllow || d.Match != -1 || len(p.Emissions) != 0 || d.Skipped {
+			if d.Ret != policy.Allow || d.Match != -1 || len(p.Emissions) != 0 || d.Skipped {
 				t.Errorf("other syscall %d: ret %#x match %d emissions %d skipped %v", d.Syscall, d.Ret, d.Match, len(p.Emissions), d.Skipped)
 			}
 			continue

@@ -12,7 +12,6 @@ import (
 	"github.com/seccomptrace/seccomptrace/observer"
 	"github.com/seccomptrace/seccomptrace/observer/judge"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
-	"github.com/seccomptrace/seccomptrace/observer/testutil"
 	"github.com/seccomptrace/seccomptrace/observer/workload"
 )
 
@@ -49,7 +48,7 @@ func judgedRun(t *testing.T, o *observer.Observer, s workload.Scenario, nr int32
 // TRACE skipped by the tracer (syscall=-1), USER_NOTIF answered with
 // CONTINUE or with an error.
 func TestTracerAndNotifPathsVM(t *testing.T) {
-	testutil.RequireBPF(t)
+	requireBPF(t)
 	o, err := observer.Open(observer.Options{PIDs: []int{os.Getpid()}, FollowForks: true})
 	if err != nil {
 		t.Fatal(err)

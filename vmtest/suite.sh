@@ -19,6 +19,7 @@ step() {
 step build/seccomptrace doctor
 step build/observer.test -test.v -test.count=1
 step build/audit.test -test.v -test.count=1
+step build/conformance.test -test.v -test.count=1
 step build/cmd.test -test.v -test.count=1
 # The conformance matrix, in KTAP as KernelCI/LKFT read it.
 step build/seccomptrace conformance --output ktap

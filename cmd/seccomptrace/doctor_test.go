@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/seccomptrace/seccomptrace/observer"
+	"github.com/seccomptrace/seccomptrace/observer/testutil"
 )
 
 const (
@@ -150,33 +151,15 @@ func TestTracingRefusedAdvice(t *testing.T) {
 // this test binary: the verdict is the not-privileged advice, and no line
 // blames the BTF for the refused memlock limit.
 func TestDoctorNotPrivileged(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to start a child as uid 65534")
-	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The go test binary's directory is private to root: copy it where nobody can run it.
-	dir, err := os.MkdirTemp("", "seccomptrace-nobody")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	bin := filepath.Join(dir, "seccomptrace.test")
-	if err := copyExecutable(self, bin); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	bin := testutil.SelfForNobody(t)
+	dir := filepath.Dir(bin)
 	cmd := exec.Command(bin)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), envAsCLI+"=doctor")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err = cmd.Run()
+	err := cmd.Run()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
 		t.Fatalf("doctor as uid 65534: %v, want exit status 1\nstdout:\n%s\nstderr:\n%s", err, out.String(), errOut.String())
@@ -194,21 +177,4 @@ func TestDoctorNotPrivileged(t *testing.T) {
 	if !strings.Contains(out.String(), "uid 65534") {
 		t.Errorf("doctor does not report the uid:\n%s", out.String())
 	}
-}
-
-func copyExecutable(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

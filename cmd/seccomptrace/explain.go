@@ -146,7 +146,7 @@ func explainMatches(p pairJSON, pids pidList, sys string) bool {
 }
 
 // explainSentence says in one sentence why p was or was not logged: the
-// rule of the logging policy (kernel-semantics §2, §3) or the point where
+// rule of the logging policy (docs/kernel-semantics.md §2, §3) or the point where
 // the record was dropped (§6). Every string in it may come from a file, so
 // the sentence is escaped as a whole.
 func explainSentence(p pairJSON) string {

@@ -93,7 +93,7 @@ func setBacklog(t *testing.T, limit, wait uint32) {
 // TestCheckBacklogLossVM: issue 4's "backlog limit of 1 with a flood".
 // With audit enabled, audit_backlog_limit=1 and audit_backlog_wait_time=0,
 // audit_log_start drops a record whenever kauditd has more than one queued
-// (audit_log_lost("backlog limit exceeded"), kernel-semantics §6 step 3).
+// (audit_log_lost("backlog limit exceeded"), docs/kernel-semantics.md §6 step 3).
 // Each emission must end delivered or lost for that reason, some must be
 // lost, the kernel's audit_lost must rise by at least the number lost (it
 // also counts check's own BPF records), and any loss makes the run

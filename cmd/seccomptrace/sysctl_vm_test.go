@@ -30,7 +30,7 @@ func writeOnce(t *testing.T, s string) error {
 	return err
 }
 
-// TestActionsLoggedWritesVM writes each case of kernel-semantics §5.4 to
+// TestActionsLoggedWritesVM writes each case of docs/kernel-semantics.md §5.4 to
 // actions_logged with audit enabled and checks the new value, the error and
 // the CONFIG_CHANGE record against policy.ExpectWrite.
 func TestActionsLoggedWritesVM(t *testing.T) {

@@ -82,7 +82,8 @@ cat $f > /dev/null
 setpriv --bounding-set -sys_admin --inh-caps -sys_admin -- sh -c "echo log > $f" 2>/dev/null
 exit 0`, actionsLoggedPath)
 	// The string written needs an fexit that may read pointer arguments
-	// (about 5.17 on): 5.10 refuses it; anything from 6.0 must see it.
+	// (size_t *lenp, from 6.4 and Debian's 6.1 backport): 5.10 refuses it;
+	// every 6.x kernel of the matrix must see it.
 	plan, err := observer.Discover(observer.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/seccomptrace/seccomptrace/observer/policy"
 	"github.com/seccomptrace/seccomptrace/observer/workload"
 )
 
@@ -20,9 +21,9 @@ import (
 func demoScenario(n int) workload.Scenario {
 	return workload.Scenario{
 		Filters: []workload.FilterSpec{
-			{Rules: []workload.Rule{{Nr: unix.SYS_GETPPID, Action: 0x00050001}}, Log: true}, // ERRNO(1), FLAG_LOG: logged
-			{Rules: []workload.Rule{{Nr: unix.SYS_GETPGRP, Action: 0x7ffc0000}}},            // LOG: always logged
-			{Rules: []workload.Rule{{Nr: unix.SYS_GETSID, Action: 0x00030000}}},             // TRAP, no FLAG_LOG: silent
+			{Rules: []workload.Rule{{Nr: unix.SYS_GETPPID, Action: policy.Errno | 1}}, Log: true}, // ERRNO(1), FLAG_LOG: logged
+			{Rules: []workload.Rule{{Nr: unix.SYS_GETPGRP, Action: policy.Log}}},                  // LOG: always logged
+			{Rules: []workload.Rule{{Nr: unix.SYS_GETSID, Action: policy.Trap}}},                  // TRAP, no FLAG_LOG: silent
 		},
 		Calls: []workload.Call{
 			{Nr: unix.SYS_GETPPID, Count: n},
@@ -32,19 +33,11 @@ func demoScenario(n int) workload.Scenario {
 	}
 }
 
-// Actions and syscalls of the "actions" scenario. The syscalls are ones
-// the Go runtime never makes, so every decision on them is the workload's.
-const (
-	actKillProcess = 0x80000000
-	actKillThread  = 0x00000000
-	actTrap        = 0x00030000
-	actErrno       = 0x00050000
-	actUserNotif   = 0x7fc00000
-	actTrace       = 0x7ff00000
-	actLog         = 0x7ffc0000
-	actAllow       = 0x7fff0000
-	actUnknown     = 0x00010000
-)
+// actUnknown is an action value no kernel knows: it takes the kill path and
+// is logged under kill_process (docs/kernel-semantics.md §3). The syscalls
+// of the "actions" scenario are ones the Go runtime never makes, so every
+// decision on them is the workload's.
+const actUnknown = 0x00010000
 
 // child is one workload process and how it must end.
 type child struct {
@@ -58,17 +51,17 @@ type child struct {
 // and off (newer filter), plus the kill actions in children of their own.
 func actionsChildren(n int, userNotif bool) []child {
 	logged := workload.FilterSpec{Log: true, Rules: []workload.Rule{
-		{Nr: unix.SYS_GETPPID, Action: actErrno | 1},
-		{Nr: unix.SYS_GETSID, Action: actTrap},
-		{Nr: unix.SYS_GETPRIORITY, Action: actTrace}, // no tracer: -ENOSYS, skip, logged if requested
-		{Nr: unix.SYS_TIMES, Action: actLog},
-		{Nr: unix.SYS_GETPGID, Action: actAllow | 7}, // ALLOW with data: evaluated, never cached, never logged
+		{Nr: unix.SYS_GETPPID, Action: policy.Errno | 1},
+		{Nr: unix.SYS_GETSID, Action: policy.Trap},
+		{Nr: unix.SYS_GETPRIORITY, Action: policy.Trace}, // no tracer: -ENOSYS, skip, logged if requested
+		{Nr: unix.SYS_TIMES, Action: policy.Log},
+		{Nr: unix.SYS_GETPGID, Action: policy.Allow | 7}, // ALLOW with data: evaluated, never cached, never logged
 	}}
 	silent := workload.FilterSpec{Rules: []workload.Rule{
-		{Nr: unix.SYS_GETPGRP, Action: actErrno | 2},
-		{Nr: unix.SYS_SCHED_GETSCHEDULER, Action: actTrap},
-		{Nr: unix.SYS_SCHED_GET_PRIORITY_MIN, Action: actTrace},
-		{Nr: unix.SYS_SYSINFO, Action: actLog},
+		{Nr: unix.SYS_GETPGRP, Action: policy.Errno | 2},
+		{Nr: unix.SYS_SCHED_GETSCHEDULER, Action: policy.Trap},
+		{Nr: unix.SYS_SCHED_GET_PRIORITY_MIN, Action: policy.Trace},
+		{Nr: unix.SYS_SYSINFO, Action: policy.Log},
 	}}
 	calls := []workload.Call{}
 	for _, nr := range []int32{unix.SYS_GETPPID, unix.SYS_GETSID, unix.SYS_GETPRIORITY, unix.SYS_TIMES, unix.SYS_GETPGID,
@@ -77,20 +70,20 @@ func actionsChildren(n int, userNotif bool) []child {
 	}
 	if userNotif {
 		// No listener: -ENOSYS, skip, logged if requested (§3).
-		logged.Rules = append(logged.Rules, workload.Rule{Nr: unix.SYS_SCHED_GET_PRIORITY_MAX, Action: actUserNotif})
-		silent.Rules = append(silent.Rules, workload.Rule{Nr: unix.SYS_SCHED_RR_GET_INTERVAL, Action: actUserNotif})
+		logged.Rules = append(logged.Rules, workload.Rule{Nr: unix.SYS_SCHED_GET_PRIORITY_MAX, Action: policy.UserNotif})
+		silent.Rules = append(silent.Rules, workload.Rule{Nr: unix.SYS_SCHED_RR_GET_INTERVAL, Action: policy.UserNotif})
 		calls = append(calls, workload.Call{Nr: unix.SYS_SCHED_GET_PRIORITY_MAX, Count: n}, workload.Call{Nr: unix.SYS_SCHED_RR_GET_INTERVAL, Count: n})
 	}
 	one := func(action uint32, log bool) workload.Scenario {
 		return workload.Scenario{
 			Filters: []workload.FilterSpec{{Log: log, Rules: []workload.Rule{{Nr: unix.SYS_GETPPID, Action: action}}}},
-			Calls:   []workload.Call{{Nr: unix.SYS_GETPPID, Count: 1, Thread: action == actKillThread}},
+			Calls:   []workload.Call{{Nr: unix.SYS_GETPPID, Count: 1, Thread: action == policy.KillThread}},
 		}
 	}
 	return []child{
 		{name: "stacked filters, FLAG_LOG on and off", scenario: workload.Scenario{Filters: []workload.FilterSpec{logged, silent}, Calls: calls}},
-		{name: "kill_thread", scenario: one(actKillThread, false)},
-		{name: "kill_process", scenario: one(actKillProcess, false), killed: true},
+		{name: "kill_thread", scenario: one(policy.KillThread, false)},
+		{name: "kill_process", scenario: one(policy.KillProcess, false), killed: true},
 		{name: "unknown action 0x10000", scenario: one(actUnknown, true), killed: true},
 	}
 }
@@ -105,12 +98,12 @@ func explainChildren() []child {
 			Calls:   []workload.Call{{Nr: nr, Count: 1}},
 		}
 	}
-	traced := one(unix.SYS_GETPRIORITY, actTrace, true)
+	traced := one(unix.SYS_GETPRIORITY, policy.Trace, true)
 	traced.Trace = &workload.TraceSpec{}
 	return []child{
-		{name: "errno without FLAG_LOG", scenario: one(unix.SYS_GETPPID, actErrno|1, false)},
-		{name: "errno with FLAG_LOG", scenario: one(unix.SYS_GETSID, actErrno|2, true)},
-		{name: "log", scenario: one(unix.SYS_GETPGRP, actLog, false)},
+		{name: "errno without FLAG_LOG", scenario: one(unix.SYS_GETPPID, policy.Errno|1, false)},
+		{name: "errno with FLAG_LOG", scenario: one(unix.SYS_GETSID, policy.Errno|2, true)},
+		{name: "log", scenario: one(unix.SYS_GETPGRP, policy.Log, false)},
 		{name: "trace continued by a tracer", scenario: traced},
 	}
 }

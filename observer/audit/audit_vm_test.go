@@ -278,7 +278,7 @@ func TestCloseUnblocksMulticastReadVM(t *testing.T) {
 
 // TestSetStatusAndConfigChange (VM only: it changes audit state, and
 // restores it): AUDIT_SET round-trips, and with audit enabled a write of
-// actions_logged gives the CONFIG_CHANGE record of kernel-semantics §5.3.
+// actions_logged gives the CONFIG_CHANGE record of docs/kernel-semantics.md §5.3.
 func TestSetStatusAndConfigChangeVM(t *testing.T) {
 	testutil.RequireVM(t)
 	r := openReader(t, audit.ReaderOptions{})

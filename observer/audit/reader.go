@@ -26,7 +26,7 @@ import (
 )
 
 // GroupReadLog is AUDIT_NLGRP_READLOG, the multicast group every audit
-// record is sent to (kernel-semantics §6.6).
+// record is sent to (docs/kernel-semantics.md §6.6).
 const GroupReadLog = 1
 
 // DefaultRcvBuf is the receive buffer a Reader asks for when
@@ -53,7 +53,7 @@ type Event struct {
 
 	// Overrun is true when the kernel dropped records for this socket
 	// because its receive buffer was full (recvmsg returned ENOBUFS,
-	// kernel-semantics §6.7). The kernel does not count these drops in
+	// docs/kernel-semantics.md §6.7). The kernel does not count these drops in
 	// audit_lost, and how many were dropped is not known from the error:
 	// every record between Prev and the next record read may be missing.
 	Overrun bool

@@ -23,7 +23,7 @@ const (
 var ErrMalformed = errors.New("malformed audit record")
 
 // Stamp is the "audit(SEC.MSEC:SERIAL): " prefix of every kernel record:
-// the time the record was started and its event serial (kernel-semantics
+// the time the record was started and its event serial (docs/kernel-semantics.md
 // §5.2). `ausearch -a SERIAL` finds the event.
 type Stamp struct {
 	Sec    int64
@@ -319,7 +319,7 @@ func isHex(s string) bool {
 	return true
 }
 
-// Seccomp is an AUDIT_SECCOMP (1326) record (kernel-semantics §5.2):
+// Seccomp is an AUDIT_SECCOMP (1326) record (docs/kernel-semantics.md §5.2):
 //
 //	auid=%u uid=%u gid=%u ses=%u [subj=%s] pid=%d comm=<untrusted> exe=<path>|(null)
 //	sig=%ld arch=%x syscall=%ld compat=%d ip=0x%lx code=0x%x
@@ -428,7 +428,7 @@ func seccompOf(r *Record) (Seccomp, error) {
 
 // ConfigChange is the CONFIG_CHANGE (1305) record the kernel writes for
 // every write attempt to kernel.seccomp.actions_logged (4.18+,
-// kernel-semantics §5.3): "op=seccomp-logging actions=%s old-actions=%s res=%d".
+// docs/kernel-semantics.md §5.3): "op=seccomp-logging actions=%s old-actions=%s res=%d".
 type ConfigChange struct {
 	Stamp      Stamp
 	Op         string // "seccomp-logging"

@@ -12,7 +12,7 @@ import (
 	"github.com/seccomptrace/seccomptrace/observer/policy"
 )
 
-// Record bodies in the kernel's format (kernel-semantics §5.2, §5.3), as
+// Record bodies in the kernel's format (docs/kernel-semantics.md §5.2, §5.3), as
 // multicast delivers them: no "type=... msg=" prefix.
 const (
 	recErrno  = `audit(1731400000.123:45): auid=4294967295 uid=0 gid=0 ses=4294967295 pid=279 comm="audit.test" exe="/tmp/audit.test" sig=0 arch=c000003e syscall=110 compat=0 ip=0x4a1b2c code=0x50000`

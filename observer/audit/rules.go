@@ -18,7 +18,7 @@ const (
 )
 
 // SyscallRule is "-a always,exit -F arch=ARCH -S NR": an exit rule that
-// makes every task "audited" in the pre-4.18 sense (kernel-semantics §7:
+// makes every task "audited" in the pre-4.18 sense (docs/kernel-semantics.md §7:
 // any syscall rule counts in audit_n_rules).
 func SyscallRule(arch uint32, nr int) Rule {
 	r := Rule{List: ListExit, Action: ActionAlways, Fields: []RuleField{{Type: FieldArch, Op: OpEqual, Value: arch}}}
@@ -50,7 +50,7 @@ func checkSyscall(nr int) error {
 }
 
 // ExcludeMsgTypeRule is "-a never,exclude -F msgtype=TYPE": the exclude
-// rule that drops every record of one type (kernel-semantics §6, step 2).
+// rule that drops every record of one type (docs/kernel-semantics.md §6, step 2).
 func ExcludeMsgTypeRule(msgType uint16) Rule {
 	return Rule{List: ListExclude, Action: ActionNever, Fields: []RuleField{{Type: FieldMsgType, Op: OpEqual, Value: uint32(msgType)}}}
 }
@@ -80,7 +80,7 @@ func changeRule(typ uint16, verb string, r Rule) error {
 // DisabledAtBoot reports whether the kernel was booted with audit=0 (or
 // audit=off), and the parameter as given: audit_log_start then refuses
 // every record for the life of the kernel, without counting it lost, and
-// no NETLINK_AUDIT socket exists (kernel-semantics §6, step 1). The last
+// no NETLINK_AUDIT socket exists (docs/kernel-semantics.md §6, step 1). The last
 // audit= on the command line wins, as the kernel parses them in order.
 func DisabledAtBoot() (bool, string) {
 	b, err := os.ReadFile("/proc/cmdline")

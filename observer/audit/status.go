@@ -14,7 +14,7 @@ const (
 	auditSet = 1001 // AUDIT_SET
 )
 
-// Status is struct audit_status as AUDIT_GET returns it (kernel-semantics §6).
+// Status is struct audit_status as AUDIT_GET returns it (docs/kernel-semantics.md §6).
 type Status struct {
 	Mask                  uint32
 	Enabled               uint32
@@ -63,7 +63,7 @@ const statusLenWaitTimeActual = 44
 
 // HasWaitTimeActual reports whether the kernel sent
 // backlog_wait_time_actual: the total time, in jiffies, tasks slept in
-// audit_log_start waiting on a full backlog (kernel-semantics §6, step 3).
+// audit_log_start waiting on a full backlog (docs/kernel-semantics.md §6, step 3).
 func (r StatusReply) HasWaitTimeActual() bool { return r.Len >= statusLenWaitTimeActual }
 
 // GetStatusReply is GetStatus that also says how much the kernel sent.
@@ -114,7 +114,7 @@ func SetBacklogWaitTime(jiffies uint32) error {
 }
 
 // ResetLost atomically zeroes the kernel's audit_lost counter and returns
-// its old value (auditctl --reset-lost; kernel-semantics §6).
+// its old value (auditctl --reset-lost; docs/kernel-semantics.md §6).
 func ResetLost() (uint32, error) {
 	st := Status{Mask: StatusLost}
 	payload := unsafe.Slice((*byte)(unsafe.Pointer(&st)), unsafe.Sizeof(st))

@@ -2,7 +2,7 @@
 
 // Package cbpf runs seccomp classic-BPF filters in userspace with the
 // semantics the Linux kernel gives them, so the observer can recompute a
-// seccomp decision from a copy of the filters (kernel-semantics §9).
+// seccomp decision from a copy of the filters (docs/kernel-semantics.md §9).
 //
 // What the kernel admits is checked by Validate, which mirrors
 // bpf_check_classic (net/core/filter.c) followed by seccomp_check_filter
@@ -120,7 +120,7 @@ func Jump(code uint16, k uint32, jt, jf uint8) Instruction {
 const sockFilterSize = 8
 
 // DecodeProgram parses an array of struct sock_filter in native byte
-// order, e.g. a filter copied out of kernel memory (kernel-semantics §9).
+// order, e.g. a filter copied out of kernel memory (docs/kernel-semantics.md §9).
 func DecodeProgram(b []byte) ([]Instruction, error) {
 	if len(b)%sockFilterSize != 0 {
 		return nil, fmt.Errorf("decode program: length %d is not a multiple of %d", len(b), sockFilterSize)

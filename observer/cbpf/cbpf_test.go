@@ -379,7 +379,7 @@ func TestRunStack(t *testing.T) {
 	}
 }
 
-// TestRunStackRequested mirrors the runtime checks of kernel-semantics §10:
+// TestRunStackRequested mirrors the runtime checks of docs/kernel-semantics.md §10:
 // requested comes from the winning filter's log flag only.
 func TestRunStackRequested(t *testing.T) {
 	f := func(v uint32, log bool) Filter { return Filter{Prog: []Instruction{ret(v)}, Log: log} }

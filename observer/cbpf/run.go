@@ -170,7 +170,7 @@ type Filter struct {
 }
 
 // RunStack evaluates a task's filter stack like seccomp_run_filters
-// (kernel-semantics §4). filters must be ordered newest first, the order
+// (docs/kernel-semantics.md §4). filters must be ordered newest first, the order
 // of current->seccomp.filter and its ->prev chain.
 //
 // Every filter runs. Starting from ret = SECCOMP_RET_ALLOW and no match,

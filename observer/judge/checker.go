@@ -50,20 +50,6 @@ type Judged struct {
 	Deliveries []Delivery
 }
 
-// Pid is the process the pair belongs to, 0 when it has no event.
-func (j *Judged) Pid() uint32 {
-	switch {
-	case j.Decision != nil:
-		return j.Decision.Tgid
-	case len(j.Emissions) > 0:
-		return j.Emissions[0].Tgid
-	case len(j.SeccompLogs) > 0:
-		return j.SeccompLogs[0].Tgid
-	case len(j.Drops) > 0:
-		return j.Drops[0].Tgid
-	}
-	return 0
-}
 
 // Config is what a Checker knows of the system when it starts.
 type Config struct {

@@ -15,6 +15,21 @@ type Pair struct {
 	Drops []*observer.AuditDrop
 }
 
+// Pid is the process the pair belongs to, 0 when it has no event.
+func (p *Pair) Pid() uint32 {
+	switch {
+	case p.Decision != nil:
+		return p.Decision.Tgid
+	case len(p.Emissions) > 0:
+		return p.Emissions[0].Tgid
+	case len(p.SeccompLogs) > 0:
+		return p.SeccompLogs[0].Tgid
+	case len(p.Drops) > 0:
+		return p.Drops[0].Tgid
+	}
+	return 0
+}
+
 // Pairer joins emissions to their decision by sequence number. A task's
 // emissions reach the ring buffer before its decision (the decision record is
 // sent at __seccomp_filter exit), so an emission waits until its decision comes.

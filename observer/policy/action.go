@@ -2,7 +2,7 @@
 
 // Package policy is the logging oracle: given how a seccomp decision ended
 // and the kernel's logging policy, it says whether the kernel must have
-// attempted an AUDIT_SECCOMP record (kernel-semantics §2, §3). It also
+// attempted an AUDIT_SECCOMP record (docs/kernel-semantics.md §2, §3). It also
 // models the kernel.seccomp.actions_logged sysctl (§5.3, §5.4).
 package policy
 
@@ -36,7 +36,7 @@ func ActionOnly(ret uint32) uint32 { return ret & ActionMask }
 
 // Precedence returns the value seccomp_run_filters compares to pick the
 // winning filter: the action as a signed 32-bit integer, lowest wins
-// (kernel-semantics §4).
+// (docs/kernel-semantics.md §4).
 func Precedence(ret uint32) int32 { return int32(ret & ActionMask) }
 
 // IsKnown reports whether the action of ret is one the kernel's switch in

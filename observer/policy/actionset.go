@@ -9,7 +9,7 @@ import (
 )
 
 // ActionSet is the kernel.seccomp.actions_logged bitmask
-// (SECCOMP_LOG_*, kernel-semantics §2).
+// (SECCOMP_LOG_*, docs/kernel-semantics.md §2).
 type ActionSet uint32
 
 // The actions_logged bits. They are the same in every kernel; USER_NOTIF

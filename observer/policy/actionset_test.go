@@ -59,7 +59,7 @@ func TestActionsAvail(t *testing.T) {
 }
 
 // TestParseActionsLogged covers the sysctl write cases of
-// kernel-semantics §5.4.
+// docs/kernel-semantics.md §5.4.
 func TestParseActionsLogged(t *testing.T) {
 	const all = "kill_process kill_thread trap errno user_notif trace log"
 	tests := []struct {

@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// Model selects which seccomp_log() the kernel has (kernel-semantics §1, §2).
+// Model selects which seccomp_log() the kernel has (docs/kernel-semantics.md §1, §2).
 type Model int
 
 const (
@@ -60,7 +60,7 @@ func ModelForKernel(major, minor int) (Model, error) {
 func HasUserNotif(major, minor int) bool { return major >= 5 }
 
 // Path says how a seccomp decision ended, which decides whether
-// seccomp_log() was called at all (kernel-semantics §3).
+// seccomp_log() was called at all (docs/kernel-semantics.md §3).
 type Path int
 
 const (
@@ -183,7 +183,7 @@ const (
 
 // Expect reports whether the kernel attempts an AUDIT_SECCOMP record for
 // d, i.e. calls audit_seccomp (4.18+) or __audit_seccomp (4.14-4.17),
-// under policy p and model m, with the reason (kernel-semantics §2):
+// under policy p and model m, with the reason (docs/kernel-semantics.md §2):
 //
 //	ALLOW                        -> never
 //	TRAP/ERRNO/TRACE/USER_NOTIF  -> requested && bit

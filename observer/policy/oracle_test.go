@@ -10,7 +10,7 @@ import (
 var models = []Model{ModelPre418, ModelPost418}
 
 // TestExpectTruthTable has one case per row of the truth table in
-// kernel-semantics §2, each checked for U false and true in both models.
+// docs/kernel-semantics.md §2, each checked for U false and true in both models.
 func TestExpectTruthTable(t *testing.T) {
 	type want struct {
 		pre, preU, post, postU bool

@@ -3,7 +3,7 @@
 package policy
 
 // WriteOutcome is what one write(2) of a string to
-// kernel.seccomp.actions_logged must do (kernel-semantics §5.3, §5.4).
+// kernel.seccomp.actions_logged must do (docs/kernel-semantics.md §5.3, §5.4).
 type WriteOutcome struct {
 	// OK: the write succeeds and the value becomes New; otherwise it fails
 	// (EPERM without CAP_SYS_ADMIN, EINVAL) and the value stays old.

@@ -167,5 +167,6 @@ func (a *auditState) auditdNote() string {
 		return fmt.Sprintf("pid %d receives the records", st.Pid)
 	}
 	return "none registered: after the multicast group, records go only to the kernel log " +
-		"(printk, rate-limited: \"kauditd_printk_skb: N callbacks suppressed\"), not counted as lost"
+		"(printk, rate-limited: \"kauditd_printk_skb: N callbacks suppressed\"), not counted as lost " +
+		"(booted with audit=1, they wait in the hold queue instead, whose overflow is counted)"
 }

@@ -2,7 +2,7 @@
 
 // Package sysnames maps x86 syscall numbers to kernel syscall names and
 // back, for the two audit architectures an x86_64 kernel reports in
-// seccomp_data.arch and in AUDIT_SECCOMP records (kernel-semantics §9).
+// seccomp_data.arch and in AUDIT_SECCOMP records (docs/kernel-semantics.md §9).
 //
 // The tables are generated from golang.org/x/sys/unix (see mktables.go).
 // x/sys can lag the newest kernel syscalls; numbers it does not know yet
@@ -26,7 +26,7 @@ const (
 )
 
 // X32Bit is __X32_SYSCALL_BIT: x32 syscalls arrive with
-// arch == ArchX8664 and this bit set in nr (kernel-semantics §9).
+// arch == ArchX8664 and this bit set in nr (docs/kernel-semantics.md §9).
 const X32Bit int32 = 0x40000000
 
 // x32Suffix marks names of x32 syscalls.
@@ -77,7 +77,7 @@ func invert(m map[int32]string) map[string]int32 {
 // (syscall_64.tbl's "64" rows), which the kernel rejects for x32.
 //
 // Numbers missing from the tables, negative numbers (a tracer may set
-// nr to -1, kernel-semantics §3) and unknown arches give "syscall_<nr>".
+// nr to -1, docs/kernel-semantics.md §3) and unknown arches give "syscall_<nr>".
 func Name(arch uint32, nr int32) string {
 	switch arch {
 	case ArchX8664:

@@ -9,11 +9,12 @@
 package testutil
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"testing"
-
-	"github.com/seccomptrace/seccomptrace/observer"
 )
 
 // envVM is set by vmtest/run.sh in the guest.
@@ -42,21 +43,40 @@ func Missing(t testing.TB, format string, args ...any) {
 	t.Skipf("%s; run `make vmtest`", msg)
 }
 
-// RequireBPF skips on a host that cannot attach the probes; in the VM it
-// requires them: every required hook must be attachable.
-func RequireBPF(t testing.TB) {
+// SelfForNobody copies this test binary where uid 65534 (nobody) can run
+// it and returns the copy's path: the go test binary's directory is
+// private to root. It skips unless the test runs as root.
+func SelfForNobody(t testing.TB) string {
 	t.Helper()
-	if !InVM() && os.Geteuid() != 0 {
-		t.Skip("needs root to load BPF; run `make vmtest`")
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to start a child as uid 65534")
 	}
-	plan, err := observer.Discover(observer.Options{})
+	self, err := os.Executable()
 	if err != nil {
-		Missing(t, "kernel cannot trace here (%v)", err)
-		return
+		t.Fatal(err)
 	}
-	for _, h := range plan.Hooks {
-		if h.Required && h.Strategy == observer.StrategyUnavailable {
-			Missing(t, "%s hook unavailable (%s)", h.Name, h.Detail)
-		}
+	// Not t.TempDir: its parent is private to root too.
+	dir, err := os.MkdirTemp("", "seccomptrace-nobody")
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, filepath.Base(self))
+	in, err := os.Open(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(bin, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+	if err == nil {
+		_, err = io.Copy(out, in)
+		err = errors.Join(err, out.Close())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
 }

@@ -41,8 +41,9 @@ func startSupervisor(n NotifSpec) error {
 		return fmt.Errorf("installing USER_NOTIF filter: %w", err)
 	}
 	// Answer every notification, not just `expected`: a wait interrupted by a
-	// signal (Go's preemption SIGURG) is answered with -EINTR and the syscall is
-	// restarted, which notifies again (kernel-semantics §3).
+	// signal (Go's preemption SIGURG) ends with -ERESTARTSYS and, under Go's
+	// SA_RESTART handlers, the syscall is restarted, which notifies again
+	// (docs/kernel-semantics.md §3).
 	go func() {
 		for {
 			var req seccompNotif
