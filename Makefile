@@ -19,7 +19,7 @@ BUILD := build
 TESTBINS := $(BUILD)/observer.test $(BUILD)/audit.test $(BUILD)/conformance.test $(BUILD)/cmd.test $(BUILD)/seccomptrace
 GOFILES := $(shell find . -name '*.go' -not -path './build/*') go.mod go.sum
 
-.PHONY: all build generate check-generate unit vmtest vmtest-all test demo deps clean bench
+.PHONY: all build generate check-generate unit vmtest vmtest-all test demo deps clean bench perf
 
 all: build
 
@@ -89,6 +89,20 @@ demo: build deps
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./observer/...
+
+# What seccomptrace costs the traced system, in one boot of Debian 6.12
+# (TCG: only ratios mean something; see vmtest/perf.sh). PERF_LONG=600 adds
+# a 10-minute watch under a sustained flood and prints its RSS.
+PERF_KERNEL ?= 6.12
+PERF_LONG ?= 0
+$(BUILD)/loop: vmtest/perf/loop.c
+	@mkdir -p $(BUILD)
+	$(CC) -O2 -Wall -Wextra -o $@ $< -lpthread
+
+perf: build deps $(BUILD)/loop
+	@command -v bpftrace >/dev/null || apt-get install -y -qq bpftrace >/dev/null
+	vmtest/setup.sh kernel $(PERF_KERNEL)
+	vmtest/run.sh --kernel $(PERF_KERNEL) --timeout $$(( 900 + $(PERF_LONG) )) -- vmtest/perf.sh $(if $(filter-out 0,$(PERF_LONG)),--long $(PERF_LONG))
 
 clean:
 	rm -rf $(BUILD)

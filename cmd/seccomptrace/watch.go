@@ -136,6 +136,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	f := streamFlags{cmdStdout: os.Stderr}
 	f.register(fs, true)
 	wait := fs.Duration("audit-wait", 2*time.Second, "how long a line waits for its audit record before it is printed as unknown")
+	progStats := fs.Bool("prog-stats", false, "at the end, print each probe's run count and ns per run (needs sysctl kernel.bpf_stats_enabled=1)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -168,6 +169,11 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		a.Delivered, a.Lost, a.Undelivered, a.Unknown, a.Overruns, a.LostIncrease)
 	if t.ran && t.cmdErr != nil {
 		fmt.Fprintf(stderr, "seccomptrace: %s: %v\n", command[0], t.cmdErr)
+	}
+	if *progStats {
+		for _, st := range rep.ProgramStats {
+			fmt.Fprintf(stderr, "seccomptrace: prog %s: %d runs, %.0f ns per run\n", st.Name, st.Runs, st.NsPerRun())
+		}
 	}
 	if c.Lost() > 0 {
 		return fmt.Errorf("lost %d records: the stream above is incomplete (%s)", c.Lost(), c.LostString())

@@ -81,6 +81,8 @@ type Report struct {
 	Model    policy.Model
 	Plan     observer.Plan
 	Counters observer.Counters
+	// ProgramStats is each program's run count and time (kernel.bpf_stats_enabled).
+	ProgramStats []observer.ProgramStat
 	// Decisions counts the judged decisions; PerAction by action name
 	// (policy.CodeName, "unknown" when the action could not be reconstructed).
 	Decisions int
@@ -351,6 +353,8 @@ func (s *Session) Finish() (*Report, error) {
 	s.closed = true
 	s.stopReading()
 	counters, cerr := s.obs.Counters()
+	stats, _ := s.obs.ProgramStats() // a cost report, not a verdict: absent when unreadable
+	s.rep.ProgramStats = stats
 	s.obs.Close()
 	if s.readErr != nil || cerr != nil {
 		s.audit.stop()
