@@ -54,6 +54,18 @@ const volatile __u8 filter_arity = 3;    /* __seccomp_filter parameters (kprobe 
 /* Addresses from kallsyms (KALLSYMS_ALL): static u32 seccomp_actions_logged, u32 audit_enabled. 0 = unknown. */
 const volatile __u64 actions_logged_addr = 0;
 const volatile __u64 audit_enabled_addr = 0;
+const volatile __u8 kprobe_mode = 0;     /* __seccomp_filter is followed by kprobe+kretprobe */
+
+/*
+ * Shared state, updated with XADD (5.10 has no fetching atomics):
+ * writes to actions_logged in progress; the silent generation, one step per
+ * write and per destroyed filter (a silent mark of an older one is void: the
+ * policy changed, or a new chain may now live at a marked address); and
+ * emissions whose decision has not returned yet (an `emitted` entry each).
+ */
+__u32 sysctl_in_progress = 0;
+__u32 silent_gen = 0;
+__u32 pending_emissions = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -83,31 +95,93 @@ struct {
 } targets SEC(".maps");
 
 /*
- * A decision in flight, keyed by (tid, nesting). The TRACE re-check calls
- * __seccomp_filter again from inside the outer call (§3), so depth 1 is the
- * re-check; the task can sleep or migrate in between, hence a hash by tid.
+ * The kprobe path's entry arguments, keyed by (tid, nesting): the TRACE
+ * re-check calls __seccomp_filter again from inside the outer call (§3),
+ * and a kretprobe sees no arguments. The fexit path needs none of this.
  */
-struct inflight_key {
+struct kprobe_key {
 	__u32 tid;
 	__u32 nested;
+};
+
+struct kprobe_args {
+	__u64 sd;
+	__s32 this_syscall;
+	__u32 recheck;
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
-	__type(key, struct inflight_key);
-	__type(value, struct st_decision);
-} inflight SEC(".maps");
+	__type(key, struct kprobe_key);
+	__type(value, struct kprobe_args);
+} kprobe_entry SEC(".maps");
+
+/*
+ * tid -> seq of the decision an emission belongs to, from the emission to
+ * the decision's return (or the task's exit): decisions are sent when they
+ * return, after their emissions.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u64);
+} emitted SEC(".maps");
+
+/* tids whose decision returned in SECCOMP_MODE_DEAD (KILL_PROCESS): their exit sends nothing more. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} dead_sent SEC(".maps");
+
+/* tid -> when its write to actions_logged entered the handler. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u64);
+} sysctl_start SEC(".maps");
+
+/* Chains already sent: newest filter's address -> its bpf_prog (a reused address gets a new prog). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u64);
+} sent_chains SEC(".maps");
+
+/*
+ * Marked by the observer: (chain, arch, nr) whose result does not depend on
+ * the arguments and is silent under policy generation `gen`. Such a decision
+ * is counted per task and syscall, not sent, unless it emitted.
+ */
+struct silent_mark {
+	__u32 gen; /* silent_gen of the decision it was made from */
+	__u32 _pad;
+};
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct st_decision);
-} scratch SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct st_silent_key);
+	__type(value, struct silent_mark);
+} silent SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct st_count_key);
+	__type(value, __u64);
+} silent_counts SEC(".maps");
 
 /* Anchors so that the record types and enums reach BTF, for bpf2go -type. */
 const struct st_emission *unused_emission __attribute__((unused));
+const struct st_chain *unused_chain __attribute__((unused));
+const struct st_decision *unused_decision __attribute__((unused));
+const struct silent_mark *unused_silent_mark __attribute__((unused));
 const struct st_filter *unused_filter __attribute__((unused));
 const struct st_sysctl *unused_sysctl __attribute__((unused));
 const struct st_audit_drop *unused_audit_drop __attribute__((unused));
@@ -327,7 +401,10 @@ static __always_inline int on_prog_destroy(__u64 prog_addr)
 	if (!filter)
 		return 0;
 	bpf_map_delete_elem(&sent_filters, filter);
+	bpf_map_delete_elem(&sent_chains, filter);
 	bpf_map_delete_elem(&sent_progs, &prog_addr);
+	/* A new chain can now take a marked chain's address. */
+	__sync_fetch_and_add(&silent_gen, 1);
 	return 0;
 }
 
@@ -351,35 +428,16 @@ static __always_inline __u32 audit_flags(struct task_struct *task)
 
 static __always_inline void read_policy(struct st_decision *rec)
 {
+	rec->actions_logged = 0;
+	rec->audit_enabled = 0;
 	if (actions_logged_addr) {
 		rec->flags |= ST_F_POLICY_READ;
-		rec->actions_logged_entry = read_u32(actions_logged_addr);
+		rec->actions_logged = read_u32(actions_logged_addr);
 		rec->audit_enabled = read_u32(audit_enabled_addr);
 	}
-}
-
-/*
- * Strict mode (mode 1) never enters __seccomp_filter: __secure_computing_strict
- * logs KILL_THREAD and calls do_exit(SIGKILL) (§3). Its decision is built
- * here, in the per-CPU scratch slot, from the task's registers.
- */
-static __always_inline struct st_decision *strict_decision(struct task_struct *task)
-{
-	struct st_decision *rec;
-	__u32 zero = 0;
-
-	rec = bpf_map_lookup_elem(&scratch, &zero);
-	if (!rec)
-		return NULL;
-	__builtin_memset(rec, 0, sizeof(*rec));
-	rec->kind = ST_REC_DECISION;
-	rec->flags = ST_F_STRICT | audit_flags(task);
-	fill_task(&rec->task);
-	rec->seq = next_seq();
-	sd_from_regs(&rec->sd, task, task_is_compat(task));
-	rec->this_syscall = rec->sd.nr;
-	read_policy(rec);
-	return rec;
+	/* A write in progress may have changed the value seccomp_log read. */
+	if (sysctl_in_progress)
+		rec->flags |= ST_F_POLICY_RACE;
 }
 
 /* A task in strict mode (no filter can be attached there), or killed in it. */
@@ -400,7 +458,7 @@ static __always_inline bool strict_allowed(int nr, bool compat)
 }
 
 /*
- * At exit, with no filter decision in flight: did the strict check kill this
+ * At exit, with no emission pending: did the strict check kill this
  * task? It calls do_exit(SIGKILL); a filter's KILL_PROCESS dies by its SIGSYS.
  * The code is in exit_code, or (where the tracepoint fires before do_exit
  * sets it) in the group exit code, which 6.0+ set first for the last thread.
@@ -426,172 +484,207 @@ static __always_inline bool strict_killed(struct task_struct *task)
 }
 
 /*
- * Record the task's filter stack in the decision, newest first, as
- * seccomp_run_filters walks it (§4): each filter's address and FLAG_LOG bit,
- * and each filter's program sent once. The walk is unrolled and bounded by
- * ST_MAX_FILTERS so the verifier accepts it; a deeper stack is flagged
+ * Send the task's filter stack once, named by its newest filter: each
+ * filter's address and FLAG_LOG bit, newest first as seccomp_run_filters
+ * walks it (§4), and each filter's program. The walk is unrolled and bounded
+ * by ST_MAX_FILTERS so the verifier accepts it; a deeper stack is flagged
  * truncated rather than walked.
  */
-static __always_inline void walk_filter_stack(struct st_decision *rec, struct seccomp_filter *f)
+static __noinline int send_chain(struct seccomp_filter *head)
 {
+	__u64 addr = (__u64)(unsigned long)head, head_prog;
+	struct seccomp_filter *f = head;
+	struct st_chain *c;
+	__u64 *sent;
+
+	if (!head)
+		return 0;
+	head_prog = (__u64)(unsigned long)BPF_CORE_READ(head, prog);
+	sent = bpf_map_lookup_elem(&sent_chains, &addr);
+	if (sent && *sent == head_prog)
+		return 0;
+	c = bpf_ringbuf_reserve(&events, sizeof(*c), 0);
+	if (!c) {
+		count(ST_CNT_RB_DROP_CHAIN);
+		return 0;
+	}
+	__builtin_memset(c, 0, sizeof(*c));
+	c->kind = ST_REC_CHAIN;
+	c->head = addr;
+	c->head_prog = head_prog;
 #pragma unroll
 	for (int i = 0; i < ST_MAX_FILTERS; i++) {
 		if (!f)
 			break;
-		rec->filter_addr[i] = (__u64)(unsigned long)f;
-		rec->filter_log[i] = BPF_CORE_READ(f, log);
+		c->filter_addr[i] = (__u64)(unsigned long)f;
+		c->filter_log[i] = BPF_CORE_READ(f, log);
 		send_filter(f);
-		rec->depth = i + 1;
+		c->depth = i + 1;
 		f = BPF_CORE_READ(f, prev);
 	}
 	if (f)
-		rec->flags |= ST_F_STACK_TRUNCATED;
+		c->flags |= ST_F_STACK_TRUNCATED;
+	bpf_ringbuf_submit(c, 0);
+	bpf_map_update_elem(&sent_chains, &addr, &head_prog, BPF_ANY);
+	return 0;
 }
 
-static __always_inline int on_filter_enter(int this_syscall, const void *sd, bool recheck)
+/* The seq an emission of this task gave its decision, taken (0: none pending). */
+static __always_inline __u64 take_emitted(__u32 tid)
+{
+	__u64 *s, seq;
+
+	if (!pending_emissions)
+		return 0;
+	s = bpf_map_lookup_elem(&emitted, &tid);
+	if (!s)
+		return 0;
+	seq = *s;
+	bpf_map_delete_elem(&emitted, &tid);
+	__sync_fetch_and_add(&pending_emissions, -1);
+	return seq;
+}
+
+/* The seq of the decision this task is inside, if it has emitted (for audit drops). */
+static __always_inline __u64 peek_emitted(__u32 tid)
+{
+	__u64 *s;
+
+	if (!pending_emissions)
+		return 0;
+	s = bpf_map_lookup_elem(&emitted, &tid);
+	return s ? *s : 0;
+}
+
+static __always_inline __u32 arch_of(bool compat)
+{
+	return compat ? ST_AUDIT_ARCH_I386 : ST_AUDIT_ARCH_X86_64;
+}
+
+/*
+ * The flood path: a decision the observer marked silent under the policy in
+ * force is counted per (task, syscall) instead of sent. False (send it) when
+ * it is not marked, the mark is of an older policy or another chain at the
+ * same address, or the count cannot be kept.
+ */
+static __always_inline bool count_silent(struct seccomp_filter *f, int nr, bool compat, __u32 tgid)
+{
+	struct st_silent_key k = {.chain = (__u64)(unsigned long)f, .arch = arch_of(compat), .nr = nr};
+	struct st_count_key ck = {.tgid = tgid, .arch = k.arch, .nr = nr};
+	struct silent_mark *m;
+	__u64 *n, one = 1;
+
+	m = bpf_map_lookup_elem(&silent, &k);
+	if (!m || m->gen != silent_gen)
+		return false;
+	n = bpf_map_lookup_elem(&silent_counts, &ck);
+	if (n)
+		*n += 1;
+	else if (bpf_map_update_elem(&silent_counts, &ck, &one, BPF_NOEXIST)) {
+		count(ST_CNT_SILENT_FULL);
+		return false;
+	}
+	count(ST_CNT_SILENT);
+	return true;
+}
+
+/*
+ * One decision, sent when __seccomp_filter returns (arguments as it was
+ * called; sd NULL where the kernel rebuilds it from the registers) or, for a
+ * task that died inside it, from its exit. The common cases cost a counter:
+ * untargeted tasks, ALLOWs the action cache answered (§4), and decisions
+ * marked silent. Any decision that emitted is sent.
+ */
+static __always_inline int decide(int this_syscall, const void *sd, bool recheck, __u64 ret, __u32 flags)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct seccomp_filter *f;
-	struct inflight_key key = {};
-	struct st_decision *rec, *outer;
-	__u32 zero = 0;
-	bool compat, hit = false;
+	struct st_decision *rec;
 	__u64 id = bpf_get_current_pid_tgid();
+	__u32 mode, gen = silent_gen;
+	__u64 seq;
+	bool compat;
 
 	if (!is_target(id >> 32))
 		return 0;
 	count(ST_CNT_DECISIONS);
-
 	f = BPF_CORE_READ(task, seccomp.filter);
 	compat = task_is_compat(task);
-	if (f && cache_allows(f, this_syscall, compat)) {
-		/* Common case: an ALLOW the kernel answers from its cache never logs (§3). */
-		count(ST_CNT_CACHED_ALLOW);
-		if (!send_all)
+	seq = take_emitted((__u32)id);
+	if (!seq && f && !(flags & ST_F_TASK_EXITED)) {
+		if (cache_allows(f, this_syscall, compat)) {
+			/* Common case: an ALLOW the kernel answers from its cache never logs (§3). */
+			count(ST_CNT_CACHED_ALLOW);
+			if (!send_all)
+				return 0;
+			flags |= ST_F_CACHE_HIT;
+		} else if (count_silent(f, this_syscall, compat, id >> 32)) {
 			return 0;
-		hit = true;
+		}
 	}
+	if (!seq)
+		seq = next_seq();
+	send_chain(f);
 
-	rec = bpf_map_lookup_elem(&scratch, &zero);
-	if (!rec)
+	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+	if (!rec) {
+		count(ST_CNT_RB_DROP_DECISION);
 		return 0;
-	__builtin_memset(rec, 0, sizeof(*rec));
+	}
 	rec->kind = ST_REC_DECISION;
-	fill_task(&rec->task);
-	rec->seq = next_seq();
-	rec->this_syscall = this_syscall;
+	rec->flags = flags | audit_flags(task);
 	if (recheck)
 		rec->flags |= ST_F_RECHECK;
-	if (hit)
-		rec->flags |= ST_F_CACHE_HIT;
 	if (bpf_core_field_exists(f->cache))
 		rec->flags |= ST_F_CACHE_PRESENT;
-	read_policy(rec);
-
-	if (sd) {
-		bpf_probe_read_kernel(&rec->sd, sizeof(rec->sd), sd);
+	fill_task(&rec->task);
+	rec->seq = seq;
+	rec->chain = (__u64)(unsigned long)f;
+	rec->ret = ret;
+	if (sd && !bpf_probe_read_kernel(&rec->sd, sizeof(rec->sd), sd)) {
 		rec->flags |= ST_F_SD_FROM_ARG;
 	} else {
 		sd_from_regs(&rec->sd, task, compat);
+		/* The filters saw this number: a tracer may have rewritten orig_ax since (§3). */
+		if (!(flags & ST_F_TASK_EXITED))
+			rec->sd.nr = this_syscall;
 	}
+	rec->this_syscall = rec->sd.nr;
+	mode = BPF_CORE_READ(task, seccomp.mode);
+	rec->mode_at_exit = mode;
+	rec->silent_gen = gen;
+	rec->_pad = 0;
+	read_policy(rec);
+	bpf_ringbuf_submit(rec, 0);
+	if (mode == ST_SECCOMP_MODE_DEAD && !(flags & ST_F_TASK_EXITED)) {
+		__u32 tid = (__u32)id;
+		__u8 one = 1;
 
-	walk_filter_stack(rec, f);
-
-	rec->flags |= audit_flags(task);
-
-	key.tid = (__u32)id;
-	outer = bpf_map_lookup_elem(&inflight, &key);
-	if (outer && recheck) {
-		rec->parent_seq = outer->seq;
-		key.nested = 1;
-	} else if (outer) {
-		/* Only the TRACE re-check nests; anything else in flight is a call
-		 * whose exit was never seen (a missed kretprobe): drop it, counted. */
-		count(ST_CNT_EXIT_UNMATCHED);
+		/* KILL_PROCESS returns and dies by its signal: its exit must not send it again. */
+		bpf_map_update_elem(&dead_sent, &tid, &one, BPF_ANY);
 	}
-	if (bpf_map_update_elem(&inflight, &key, rec, BPF_ANY))
-		count(ST_CNT_INFLIGHT_FULL);
 	return 0;
 }
 
-static __always_inline struct st_decision *current_decision(struct inflight_key *key)
-{
-	struct st_decision *rec;
-
-	key->tid = (__u32)bpf_get_current_pid_tgid();
-	key->nested = 1;
-	rec = bpf_map_lookup_elem(&inflight, key);
-	if (rec)
-		return rec;
-	key->nested = 0;
-	return bpf_map_lookup_elem(&inflight, key);
-}
-
-/* Fill in the exit side of a decision and send it. */
-static __always_inline void send_decision(struct st_decision *rec, __u64 ret)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-
-	rec->ret = ret;
-	rec->exit_ns = bpf_ktime_get_ns();
-	rec->mode_at_exit = BPF_CORE_READ(task, seccomp.mode);
-	rec->actions_logged_exit = read_u32(actions_logged_addr);
-	if (bpf_ringbuf_output(&events, rec, sizeof(*rec), 0))
-		count(ST_CNT_RB_DROP_DECISION);
-}
-
-static __always_inline int finish_decision(struct st_decision *rec, struct inflight_key *key, __u64 ret)
-{
-	send_decision(rec, ret);
-	bpf_map_delete_elem(&inflight, key);
-	return 0;
-}
-
-static __always_inline int on_filter_exit(__u64 ret)
-{
-	struct inflight_key key = {};
-	struct st_decision *rec;
-
-	rec = current_decision(&key);
-	if (!rec) {
-		/* Entry filtered out, cached and counted, or attached mid-call. */
-		return 0;
-	}
-	return finish_decision(rec, &key, ret);
-}
-
+/*
+ * audit_seccomp (the kernel decided to log) or seccomp_log: give the
+ * decision in flight its seq now, since it is sent only when it returns.
+ */
 static __always_inline int on_emission(__u32 kind, long syscall, long signr, __u32 code, __u32 requested)
 {
-	struct inflight_key key = {};
-	struct st_decision *dec;
+	__u64 id = bpf_get_current_pid_tgid(), seq;
+	__u32 tid = (__u32)id;
 	struct st_emission *e;
-	__u64 seq = 0;
-	__u32 flags = 0;
 
-	dec = current_decision(&key);
-	if (!dec) {
-		struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-
-		if (!is_target(bpf_get_current_pid_tgid() >> 32))
-			return 0;
-		/* A strict-mode kill: start its decision now (at seccomp_log where
-		 * the kernel has it, else at audit_seccomp), finish it at exit. */
-		struct st_decision *rec = strict_task(task) ? strict_decision(task) : NULL;
-
-		if (rec) {
-			key.tid = (__u32)bpf_get_current_pid_tgid();
-			key.nested = 0;
-			if (bpf_map_update_elem(&inflight, &key, rec, BPF_ANY))
-				count(ST_CNT_INFLIGHT_FULL);
-			dec = bpf_map_lookup_elem(&inflight, &key);
-		}
-	}
-	if (dec) {
-		seq = dec->seq;
-		if (kind == ST_REC_EMISSION)
-			dec->emissions++;
-	} else {
-		flags |= ST_F_NO_DECISION;
+	if (!is_target(id >> 32))
+		return 0;
+	seq = peek_emitted(tid);
+	if (!seq) {
+		seq = next_seq();
+		if (bpf_map_update_elem(&emitted, &tid, &seq, BPF_ANY))
+			count(ST_CNT_INFLIGHT_FULL);
+		else
+			__sync_fetch_and_add(&pending_emissions, 1);
 	}
 	if (kind == ST_REC_EMISSION)
 		count(ST_CNT_EMISSIONS);
@@ -602,7 +695,7 @@ static __always_inline int on_emission(__u32 kind, long syscall, long signr, __u
 		return 0;
 	}
 	e->kind = kind;
-	e->flags = flags;
+	e->flags = 0;
 	fill_task(&e->task);
 	e->decision_seq = seq;
 	e->syscall = syscall;
@@ -615,30 +708,25 @@ static __always_inline int on_emission(__u32 kind, long syscall, long signr, __u
 
 /* ---- fentry/fexit set ---------------------------------------------------- */
 
-/* __seccomp_filter(int this_syscall, const struct seccomp_data *sd, const bool recheck_after_trace): 4.14–6.14 */
-SEC("fentry/__seccomp_filter")
-int BPF_PROG(fentry_filter3, int this_syscall, const void *sd, __u64 recheck)
-{
-	return on_filter_enter(this_syscall, sd, ARG_BOOL(recheck));
-}
+/*
+ * One fexit on __seccomp_filter: its arguments are there at the return, so
+ * no entry program runs on the hot path (under TCG the fexit trampoline
+ * costs about what the pair does; an fentry would add its body to every
+ * syscall of every filtered task).
+ */
 
+/* __seccomp_filter(int this_syscall, const struct seccomp_data *sd, const bool recheck_after_trace): 4.14–6.14 */
 SEC("fexit/__seccomp_filter")
 int BPF_PROG(fexit_filter3, int this_syscall, const void *sd, __u64 recheck, long ret)
 {
-	return on_filter_exit(ret);
+	return decide(this_syscall, sd, ARG_BOOL(recheck), ret, 0);
 }
 
 /* __seccomp_filter(int this_syscall, const bool recheck_after_trace): 6.15+, bool return from 7.3 */
-SEC("fentry/__seccomp_filter")
-int BPF_PROG(fentry_filter2, int this_syscall, __u64 recheck)
-{
-	return on_filter_enter(this_syscall, NULL, ARG_BOOL(recheck));
-}
-
 SEC("fexit/__seccomp_filter")
 int BPF_PROG(fexit_filter2, int this_syscall, __u64 recheck, long ret)
 {
-	return on_filter_exit(ret);
+	return decide(this_syscall, NULL, ARG_BOOL(recheck), ret, 0);
 }
 
 /* audit_seccomp(unsigned long syscall, long signr, int code); the Go side retargets it to __audit_seccomp before 4.18. */
@@ -658,14 +746,34 @@ int BPF_PROG(fentry_seccomp_log, unsigned long syscall, long signr, __u32 action
 /* A write to actions_logged returned; write is 0 when the hook cannot tell (kretprobe). */
 /* buffer and lenp are kernel memory (proc_sys_call_handler copies the user's
  * bytes and NUL-terminates them, 5.8+); NULL on the kretprobe path. */
+static __always_inline void on_sysctl_enter(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!bpf_map_update_elem(&sysctl_start, &tid, &now, BPF_ANY))
+		__sync_fetch_and_add(&sysctl_in_progress, 1);
+}
+
 static __always_inline int on_sysctl(__u32 write, long ret, const char *buffer, const __u64 *lenp)
 {
-	struct st_sysctl *s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 *start = bpf_map_lookup_elem(&sysctl_start, &tid), start_ns = 0;
+	struct st_sysctl *s;
 
+	if (start) {
+		start_ns = *start;
+		bpf_map_delete_elem(&sysctl_start, &tid);
+		__sync_fetch_and_add(&sysctl_in_progress, -1);
+	}
+	/* Silent marks were made under the old value: void them before anything is decided under the new. */
+	__sync_fetch_and_add(&silent_gen, 1);
+	s = bpf_ringbuf_reserve(&events, sizeof(*s), 0);
 	if (!s) {
 		count(ST_CNT_RB_DROP_SYSCTL);
 		return 0;
 	}
+	s->start_ns = start_ns;
 	s->kind = ST_REC_SYSCTL;
 	s->flags = actions_logged_addr ? ST_F_POLICY_READ : 0;
 	fill_task(&s->task);
@@ -678,6 +786,15 @@ static __always_inline int on_sysctl(__u32 write, long ret, const char *buffer, 
 	    bpf_probe_read_kernel_str(s->written, sizeof(s->written), buffer) >= 0)
 		s->flags |= ST_F_WRITTEN;
 	bpf_ringbuf_submit(s, 0);
+	return 0;
+}
+
+/* A write is in progress from here to the return: decisions that return meanwhile may have read either value. */
+SEC("fentry/seccomp_actions_logged_handler")
+int BPF_PROG(fentry_actions_logged, const void *table, int write)
+{
+	if (write)
+		on_sysctl_enter();
 	return 0;
 }
 
@@ -710,8 +827,6 @@ int BPF_PROG(fentry_prog_destroy, struct bpf_prog *fp)
 
 static __always_inline int on_audit_drop(__u32 stage, int type, const char *reason)
 {
-	struct inflight_key key = {};
-	struct st_decision *dec;
 	struct st_audit_drop *d;
 
 	d = bpf_ringbuf_reserve(&events, sizeof(*d), 0);
@@ -722,8 +837,8 @@ static __always_inline int on_audit_drop(__u32 stage, int type, const char *reas
 	d->kind = ST_REC_AUDIT_DROP;
 	d->stage = stage;
 	fill_task(&d->task);
-	dec = current_decision(&key);
-	d->decision_seq = dec ? dec->seq : 0;
+	/* Inside audit_seccomp the decision already has its seq (on_emission). */
+	d->decision_seq = peek_emitted((__u32)bpf_get_current_pid_tgid());
 	d->type = type;
 	d->_pad = 0;
 	d->reason[0] = 0;
@@ -754,15 +869,42 @@ int BPF_PROG(fentry_audit_log_lost, const char *message)
 SEC("kprobe/__seccomp_filter")
 int BPF_KPROBE(kprobe_filter, long a0, long a1, long a2)
 {
-	if (filter_arity == 2)
-		return on_filter_enter((int)a0, NULL, ARG_BOOL(a1));
-	return on_filter_enter((int)a0, (const void *)a1, ARG_BOOL(a2));
+	struct kprobe_key key = {.tid = (__u32)bpf_get_current_pid_tgid()};
+	struct kprobe_args args = {.this_syscall = (int)a0};
+
+	if (!is_target(bpf_get_current_pid_tgid() >> 32))
+		return 0;
+	if (filter_arity == 2) {
+		args.recheck = ARG_BOOL(a1);
+	} else {
+		args.sd = a1;
+		args.recheck = ARG_BOOL(a2);
+	}
+	key.nested = args.recheck;
+	if (!key.nested && bpf_map_lookup_elem(&kprobe_entry, &key))
+		/* Only the TRACE re-check nests; an entry left over lost its kretprobe. */
+		count(ST_CNT_EXIT_UNMATCHED);
+	if (bpf_map_update_elem(&kprobe_entry, &key, &args, BPF_ANY))
+		count(ST_CNT_INFLIGHT_FULL);
+	return 0;
 }
 
 SEC("kretprobe/__seccomp_filter")
 int BPF_KRETPROBE(kretprobe_filter, long ret)
 {
-	return on_filter_exit(ret);
+	struct kprobe_key key = {.tid = (__u32)bpf_get_current_pid_tgid(), .nested = 1};
+	struct kprobe_args *args = bpf_map_lookup_elem(&kprobe_entry, &key);
+	struct kprobe_args a;
+
+	if (!args) {
+		key.nested = 0;
+		args = bpf_map_lookup_elem(&kprobe_entry, &key);
+	}
+	if (!args)
+		return 0; /* entry filtered out, or attached mid-call */
+	a = *args;
+	bpf_map_delete_elem(&kprobe_entry, &key);
+	return decide(a.this_syscall, (const void *)(unsigned long)a.sd, a.recheck, ret, 0);
 }
 
 SEC("kprobe/audit_seccomp")
@@ -774,10 +916,8 @@ int BPF_KPROBE(kprobe_audit_seccomp, unsigned long syscall, long signr, int code
 SEC("kretprobe/audit_log_start")
 int BPF_KRETPROBE(kretprobe_audit_log_start, void *ret)
 {
-	/* The type argument is gone at return: report every refusal in a decision. */
-	struct inflight_key key = {};
-
-	if (ret || !current_decision(&key))
+	/* The type argument is gone at return: report every refusal inside audit_seccomp. */
+	if (ret || !peek_emitted((__u32)bpf_get_current_pid_tgid()))
 		return 0;
 	return on_audit_drop(ST_DROP_START_REFUSED, 0, NULL);
 }
@@ -792,6 +932,14 @@ SEC("kprobe/bpf_prog_destroy")
 int BPF_KPROBE(kprobe_prog_destroy, struct bpf_prog *fp)
 {
 	return on_prog_destroy((__u64)(unsigned long)fp);
+}
+
+SEC("kprobe/seccomp_actions_logged_handler")
+int BPF_KPROBE(kprobe_actions_logged, const void *table, int write)
+{
+	if (write)
+		on_sysctl_enter();
+	return 0;
 }
 
 /* A kretprobe cannot see `write`; reads are rare and harmless to send. */
@@ -811,43 +959,36 @@ int BPF_KPROBE(kprobe_seccomp_log, unsigned long syscall, long signr, __u32 acti
 
 /*
  * A kill can call do_exit() inside __seccomp_filter (§3: KILL_THREAD with
- * other threads alive; every kill before about 5.15): the exit hook never runs, so the decision is sent
- * from here, and its in-flight slot freed before the tid can be reused.
+ * other threads alive; every kill before about 5.15), and strict mode kills
+ * without entering it: no return hook runs, so the decision is sent from
+ * here, rebuilt from the registers, with the seq its emission gave it.
  */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(task_exit, struct task_struct *p)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct inflight_key key = {};
-	struct st_decision *rec;
-	bool sent = false;
-
-	/* A kill sets SECCOMP_MODE_DEAD (3) before do_exit (§3, 5.17+ and stable backports); any other
-	 * filter decision still in flight lost its exit hook (a missed kretprobe). */
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	bool has_filter = BPF_CORE_READ(task, seccomp.filter) != NULL;
 	bool dead = BPF_CORE_READ(task, seccomp.mode) == ST_SECCOMP_MODE_DEAD;
 
-#pragma unroll
-	for (int i = 0; i < 2; i++) {
-		rec = current_decision(&key);
-		if (!rec)
-			break;
-		if (!dead && !(rec->flags & ST_F_STRICT)) {
-			count(ST_CNT_EXIT_UNMATCHED);
-			bpf_map_delete_elem(&inflight, &key);
-			continue;
-		}
-		rec->flags |= ST_F_TASK_EXITED;
-		finish_decision(rec, &key, (__u64)-1);
-		sent = true;
+	if (kprobe_mode) {
+		/* Entries whose kretprobe will never run. */
+		struct kprobe_key key = {.tid = tid};
+
+		bpf_map_delete_elem(&kprobe_entry, &key);
+		key.nested = 1;
+		bpf_map_delete_elem(&kprobe_entry, &key);
 	}
-	/* A strict-mode kill that was not logged: no emission started its decision. */
-	if (!sent && is_target(bpf_get_current_pid_tgid() >> 32) && strict_killed(task)) {
-		rec = strict_decision(task);
-		if (!rec)
-			return 0;
-		rec->flags |= ST_F_TASK_EXITED;
-		send_decision(rec, (__u64)-1);
+	if (dead && has_filter && bpf_map_lookup_elem(&dead_sent, &tid)) {
+		/* Its decision returned (KILL_PROCESS): already sent. */
+		bpf_map_delete_elem(&dead_sent, &tid);
+		return 0;
 	}
+	if (dead && has_filter)
+		return decide(-1, NULL, false, (__u64)-1, ST_F_TASK_EXITED);
+	if (!has_filter && is_target(bpf_get_current_pid_tgid() >> 32) &&
+	    (peek_emitted(tid) || strict_killed(task)))
+		return decide(-1, NULL, false, (__u64)-1, ST_F_TASK_EXITED | ST_F_STRICT);
 	return 0;
 }
 

@@ -18,6 +18,7 @@ enum st_record_kind {
 	ST_REC_FILTER = 4,      /* a filter's original cBPF program, sent once per filter */
 	ST_REC_SYSCTL = 5,      /* a write to kernel.seccomp.actions_logged returned */
 	ST_REC_AUDIT_DROP = 6,  /* audit_log_start refused a SECCOMP/CONFIG_CHANGE record, or audit_log_lost ran */
+	ST_REC_CHAIN = 7,       /* a filter stack, sent once per newest filter; decisions name it by that address */
 };
 
 enum st_flags {
@@ -28,12 +29,12 @@ enum st_flags {
 	ST_F_AUDIT_DUMMY = 1 << 4,     /* audit_context->dummy != 0 */
 	ST_F_CACHE_PRESENT = 1 << 5,   /* kernel has the action cache (5.11+) */
 	ST_F_CACHE_HIT = 1 << 6,       /* newest filter's bitmap allows nr (sent only with send_all) */
-	ST_F_NO_DECISION = 1 << 7,     /* emission with no __seccomp_filter in flight (strict mode) */
 	ST_F_NO_ORIG_PROG = 1 << 8,    /* filter has no orig_prog (no CHECKPOINT_RESTORE, < 5.11) */
 	ST_F_POLICY_READ = 1 << 9,     /* actions_logged / audit_enabled read from kernel memory */
 	ST_F_TASK_EXITED = 1 << 10,    /* the task exited inside __seccomp_filter (KILL_THREAD's do_exit) */
 	ST_F_STRICT = 1 << 11,         /* a strict-mode (mode 1) kill: no filter ran; sent at the task's exit */
 	ST_F_WRITTEN = 1 << 12,        /* st_sysctl.written holds the string written (fexit only) */
+	ST_F_POLICY_RACE = 1 << 13,    /* a write to actions_logged was in progress when the decision returned */
 };
 
 /* Per-CPU counters, exported by the observer. */
@@ -49,6 +50,9 @@ enum st_counter {
 	ST_CNT_RB_DROP_FILTER,        /* a filter program could not be sent: its decisions are unknown */
 	ST_CNT_RB_DROP_SYSCTL,        /* a sysctl write record was lost: the policy timeline is broken */
 	ST_CNT_RB_DROP_AUDIT_DROP,    /* an audit drop record was lost: a loss cannot be attributed */
+	ST_CNT_SILENT,                /* decisions the observer marked silent: counted per task and syscall, not sent */
+	ST_CNT_SILENT_FULL,           /* silent_counts full: such a decision was sent instead */
+	ST_CNT_RB_DROP_CHAIN,         /* a chain record was lost: its decisions are unknown */
 	ST_CNT_MAX,
 };
 
@@ -70,27 +74,53 @@ struct st_sdata {
 	__u64 args[6];
 };
 
+/*
+ * One decision, sent at __seccomp_filter's return (or at the task's exit
+ * when it died inside). The filter stack is named by its newest filter's
+ * address (`chain`), sent once as an st_chain: a stack never changes under
+ * a filter, so the newest one identifies it.
+ */
 struct st_decision {
 	__u32 kind; /* ST_REC_DECISION */
 	__u32 flags;
-	struct st_task task;
-	__u64 seq;        /* unique per decision; emissions point at it */
-	__u64 parent_seq; /* the outer decision of a TRACE re-check, else 0 */
-	__u64 exit_ns;
-	__u64 ret;        /* raw return of __seccomp_filter: int 0/-1, or bool on 7.3+ */
+	struct st_task task; /* task.ktime_ns: when __seccomp_filter returned */
+	__u64 seq;   /* unique per decision; emissions point at it */
+	__u64 chain; /* newest filter (struct seccomp_filter *), 0 for strict mode */
+	__u64 ret;   /* raw return of __seccomp_filter: int 0/-1, or bool on 7.3+ */
 	struct st_sdata sd;
 	__s32 this_syscall;
 	__u32 mode_at_exit; /* current->seccomp.mode at exit: 3 = SECCOMP_MODE_DEAD */
-	__u32 depth;        /* filters in the stack, newest first */
-	__u32 emissions;    /* audit_seccomp calls seen inside this decision */
-	/* seccomp_actions_logged and audit_enabled at entry and exit (ST_F_POLICY_READ):
-	 * seccomp_log reads the former in between (docs/kernel-semantics.md §2). */
-	__u32 actions_logged_entry;
-	__u32 actions_logged_exit;
+	/* seccomp_actions_logged and audit_enabled at the return (ST_F_POLICY_READ). */
+	__u32 actions_logged;
 	__u32 audit_enabled;
+	__u32 silent_gen; /* what a silent mark made from this decision must carry */
 	__u32 _pad;
-	__u64 filter_addr[ST_MAX_FILTERS];
+};
+
+struct st_chain {
+	__u32 kind;  /* ST_REC_CHAIN */
+	__u32 flags; /* ST_F_STACK_TRUNCATED */
+	__u64 head;      /* the newest filter: st_decision.chain */
+	__u64 head_prog; /* its struct bpf_prog *: with head, the chain's identity */
+	__u32 depth;
+	__u32 _pad;
+	__u64 filter_addr[ST_MAX_FILTERS]; /* newest first, as seccomp_run_filters walks them */
 	__u8 filter_log[ST_MAX_FILTERS];
+};
+
+/* Decisions marked silent by the observer: (chain, arch, nr) -> silent_mark. */
+struct st_silent_key {
+	__u64 chain;
+	__u32 arch;
+	__s32 nr;
+};
+
+/* Per task and syscall: how many silent decisions were counted, not sent. */
+struct st_count_key {
+	__u32 tgid;
+	__u32 arch;
+	__s32 nr;
+	__u32 _pad;
 };
 
 struct st_emission {
@@ -113,6 +143,7 @@ struct st_sysctl {
 	__s64 ret;        /* handler's return: 0 or -errno */
 	__u32 write;      /* always 1: reads are not sent */
 	__u32 new_value;  /* seccomp_actions_logged after the write (ST_F_POLICY_READ) */
+	__u64 start_ns;   /* when the handler was entered, 0 where not seen */
 	__u64 written_len; /* bytes written (*lenp), with ST_F_WRITTEN */
 	char written[ST_WRITTEN_LEN]; /* what was written, NUL-terminated, truncated to fit */
 };

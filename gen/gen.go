@@ -6,4 +6,4 @@
 // `make generate` rebuilds them and CI checks they are up to date.
 package gen
 
-//go:generate go tool bpf2go -go-package gen -target amd64 -cc ${BPF_CLANG} -cflags ${BPF_CFLAGS} -type st_decision -type st_emission -type st_record_kind -type st_flags -type st_counter -type st_filter -type st_sysctl -type st_audit_drop -type st_drop_stage Seccomp ../bpf/seccomptrace.bpf.c -- -I../bpf -I../bpf/include -I../bpf/include/vmlinux
+//go:generate go tool bpf2go -go-package gen -target amd64 -cc ${BPF_CLANG} -cflags ${BPF_CFLAGS} -type st_decision -type st_chain -type st_silent_key -type st_count_key -type silent_mark -type st_emission -type st_record_kind -type st_flags -type st_counter -type st_filter -type st_sysctl -type st_audit_drop -type st_drop_stage Seccomp ../bpf/seccomptrace.bpf.c -- -I../bpf -I../bpf/include -I../bpf/include/vmlinux

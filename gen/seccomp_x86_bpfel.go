@@ -13,10 +13,23 @@ import (
 	"github.com/cilium/ebpf"
 )
 
-type SeccompInflightKey struct {
+type SeccompKprobeArgs struct {
+	_           structs.HostLayout
+	Sd          uint64
+	ThisSyscall int32
+	Recheck     uint32
+}
+
+type SeccompKprobeKey struct {
 	_      structs.HostLayout
 	Tid    uint32
 	Nested uint32
+}
+
+type SeccompSilentMark struct {
+	_   structs.HostLayout
+	Gen uint32
+	Pad uint32
 }
 
 type SeccompStAuditDrop struct {
@@ -39,6 +52,26 @@ type SeccompStAuditDrop struct {
 	Reason      [48]int8
 }
 
+type SeccompStChain struct {
+	_          structs.HostLayout
+	Kind       uint32
+	Flags      uint32
+	Head       uint64
+	HeadProg   uint64
+	Depth      uint32
+	Pad        uint32
+	FilterAddr [16]uint64
+	FilterLog  [16]uint8
+}
+
+type SeccompStCountKey struct {
+	_    structs.HostLayout
+	Tgid uint32
+	Arch uint32
+	Nr   int32
+	Pad  uint32
+}
+
 type SeccompStCounter uint32
 
 const (
@@ -53,7 +86,10 @@ const (
 	SeccompStCounterST_CNT_RB_DROP_FILTER      SeccompStCounter = 8
 	SeccompStCounterST_CNT_RB_DROP_SYSCTL      SeccompStCounter = 9
 	SeccompStCounterST_CNT_RB_DROP_AUDIT_DROP  SeccompStCounter = 10
-	SeccompStCounterST_CNT_MAX                 SeccompStCounter = 11
+	SeccompStCounterST_CNT_SILENT              SeccompStCounter = 11
+	SeccompStCounterST_CNT_SILENT_FULL         SeccompStCounter = 12
+	SeccompStCounterST_CNT_RB_DROP_CHAIN       SeccompStCounter = 13
+	SeccompStCounterST_CNT_MAX                 SeccompStCounter = 14
 )
 
 type SeccompStDecision struct {
@@ -70,27 +106,22 @@ type SeccompStDecision struct {
 		Gid      uint32
 		Comm     [16]int8
 	}
-	Seq       uint64
-	ParentSeq uint64
-	ExitNs    uint64
-	Ret       uint64
-	Sd        struct {
+	Seq   uint64
+	Chain uint64
+	Ret   uint64
+	Sd    struct {
 		_                  structs.HostLayout
 		Nr                 int32
 		Arch               uint32
 		InstructionPointer uint64
 		Args               [6]uint64
 	}
-	ThisSyscall        int32
-	ModeAtExit         uint32
-	Depth              uint32
-	Emissions          uint32
-	ActionsLoggedEntry uint32
-	ActionsLoggedExit  uint32
-	AuditEnabled       uint32
-	Pad                uint32
-	FilterAddr         [16]uint64
-	FilterLog          [16]uint8
+	ThisSyscall   int32
+	ModeAtExit    uint32
+	ActionsLogged uint32
+	AuditEnabled  uint32
+	SilentGen     uint32
+	Pad           uint32
 }
 
 type SeccompStDropStage uint32
@@ -148,12 +179,12 @@ const (
 	SeccompStFlagsST_F_AUDIT_DUMMY     SeccompStFlags = 16
 	SeccompStFlagsST_F_CACHE_PRESENT   SeccompStFlags = 32
 	SeccompStFlagsST_F_CACHE_HIT       SeccompStFlags = 64
-	SeccompStFlagsST_F_NO_DECISION     SeccompStFlags = 128
 	SeccompStFlagsST_F_NO_ORIG_PROG    SeccompStFlags = 256
 	SeccompStFlagsST_F_POLICY_READ     SeccompStFlags = 512
 	SeccompStFlagsST_F_TASK_EXITED     SeccompStFlags = 1024
 	SeccompStFlagsST_F_STRICT          SeccompStFlags = 2048
 	SeccompStFlagsST_F_WRITTEN         SeccompStFlags = 4096
+	SeccompStFlagsST_F_POLICY_RACE     SeccompStFlags = 8192
 )
 
 type SeccompStRecordKind uint32
@@ -165,7 +196,15 @@ const (
 	SeccompStRecordKindST_REC_FILTER      SeccompStRecordKind = 4
 	SeccompStRecordKindST_REC_SYSCTL      SeccompStRecordKind = 5
 	SeccompStRecordKindST_REC_AUDIT_DROP  SeccompStRecordKind = 6
+	SeccompStRecordKindST_REC_CHAIN       SeccompStRecordKind = 7
 )
+
+type SeccompStSilentKey struct {
+	_     structs.HostLayout
+	Chain uint64
+	Arch  uint32
+	Nr    int32
+}
 
 type SeccompStSysctl struct {
 	_     structs.HostLayout
@@ -184,6 +223,7 @@ type SeccompStSysctl struct {
 	Ret        int64
 	Write      uint32
 	NewValue   uint32
+	StartNs    uint64
 	WrittenLen uint64
 	Written    [64]int8
 }
@@ -193,18 +233,22 @@ type SeccompStSysctl struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	SeccompMapCounters                 = "counters"
+	SeccompMapDeadSent                 = "dead_sent"
+	SeccompMapEmitted                  = "emitted"
 	SeccompMapEvents                   = "events"
 	SeccompMapFilterScratch            = "filter_scratch"
-	SeccompMapInflight                 = "inflight"
-	SeccompMapScratch                  = "scratch"
+	SeccompMapKprobeEntry              = "kprobe_entry"
+	SeccompMapSentChains               = "sent_chains"
 	SeccompMapSentFilters              = "sent_filters"
 	SeccompMapSentProgs                = "sent_progs"
 	SeccompMapSeqSource                = "seq_source"
+	SeccompMapSilent                   = "silent"
+	SeccompMapSilentCounts             = "silent_counts"
+	SeccompMapSysctlStart              = "sysctl_start"
 	SeccompMapTargets                  = "targets"
+	SeccompProgFentryActionsLogged     = "fentry_actions_logged"
 	SeccompProgFentryAuditLogLost      = "fentry_audit_log_lost"
 	SeccompProgFentryAuditSeccomp      = "fentry_audit_seccomp"
-	SeccompProgFentryFilter2           = "fentry_filter2"
-	SeccompProgFentryFilter3           = "fentry_filter3"
 	SeccompProgFentryProgDestroy       = "fentry_prog_destroy"
 	SeccompProgFentrySeccompLog        = "fentry_seccomp_log"
 	SeccompProgFexitActionsLogged      = "fexit_actions_logged"
@@ -213,6 +257,7 @@ const (
 	SeccompProgFexitFilter2            = "fexit_filter2"
 	SeccompProgFexitFilter3            = "fexit_filter3"
 	SeccompProgFollowFork              = "follow_fork"
+	SeccompProgKprobeActionsLogged     = "kprobe_actions_logged"
 	SeccompProgKprobeAuditLogLost      = "kprobe_audit_log_lost"
 	SeccompProgKprobeAuditSeccomp      = "kprobe_audit_seccomp"
 	SeccompProgKprobeFilter            = "kprobe_filter"
@@ -228,15 +273,22 @@ const (
 	SeccompVarFilterComm               = "filter_comm"
 	SeccompVarFilterTargets            = "filter_targets"
 	SeccompVarFollowForks              = "follow_forks"
+	SeccompVarKprobeMode               = "kprobe_mode"
+	SeccompVarPendingEmissions         = "pending_emissions"
 	SeccompVarSendAll                  = "send_all"
+	SeccompVarSilentGen                = "silent_gen"
+	SeccompVarSysctlInProgress         = "sysctl_in_progress"
 	SeccompVarTargetComm               = "target_comm"
 	SeccompVarUnusedAuditDrop          = "unused_audit_drop"
+	SeccompVarUnusedChain              = "unused_chain"
 	SeccompVarUnusedCounter            = "unused_counter"
+	SeccompVarUnusedDecision           = "unused_decision"
 	SeccompVarUnusedDropStage          = "unused_drop_stage"
 	SeccompVarUnusedEmission           = "unused_emission"
 	SeccompVarUnusedFilter             = "unused_filter"
 	SeccompVarUnusedFlags              = "unused_flags"
 	SeccompVarUnusedKind               = "unused_kind"
+	SeccompVarUnusedSilentMark         = "unused_silent_mark"
 	SeccompVarUnusedSysctl             = "unused_sysctl"
 )
 
@@ -282,10 +334,9 @@ type SeccompSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type SeccompProgramSpecs struct {
+	FentryActionsLogged     *ebpf.ProgramSpec `ebpf:"fentry_actions_logged"`
 	FentryAuditLogLost      *ebpf.ProgramSpec `ebpf:"fentry_audit_log_lost"`
 	FentryAuditSeccomp      *ebpf.ProgramSpec `ebpf:"fentry_audit_seccomp"`
-	FentryFilter2           *ebpf.ProgramSpec `ebpf:"fentry_filter2"`
-	FentryFilter3           *ebpf.ProgramSpec `ebpf:"fentry_filter3"`
 	FentryProgDestroy       *ebpf.ProgramSpec `ebpf:"fentry_prog_destroy"`
 	FentrySeccompLog        *ebpf.ProgramSpec `ebpf:"fentry_seccomp_log"`
 	FexitActionsLogged      *ebpf.ProgramSpec `ebpf:"fexit_actions_logged"`
@@ -294,6 +345,7 @@ type SeccompProgramSpecs struct {
 	FexitFilter2            *ebpf.ProgramSpec `ebpf:"fexit_filter2"`
 	FexitFilter3            *ebpf.ProgramSpec `ebpf:"fexit_filter3"`
 	FollowFork              *ebpf.ProgramSpec `ebpf:"follow_fork"`
+	KprobeActionsLogged     *ebpf.ProgramSpec `ebpf:"kprobe_actions_logged"`
 	KprobeAuditLogLost      *ebpf.ProgramSpec `ebpf:"kprobe_audit_log_lost"`
 	KprobeAuditSeccomp      *ebpf.ProgramSpec `ebpf:"kprobe_audit_seccomp"`
 	KprobeFilter            *ebpf.ProgramSpec `ebpf:"kprobe_filter"`
@@ -310,13 +362,18 @@ type SeccompProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type SeccompMapSpecs struct {
 	Counters      *ebpf.MapSpec `ebpf:"counters"`
+	DeadSent      *ebpf.MapSpec `ebpf:"dead_sent"`
+	Emitted       *ebpf.MapSpec `ebpf:"emitted"`
 	Events        *ebpf.MapSpec `ebpf:"events"`
 	FilterScratch *ebpf.MapSpec `ebpf:"filter_scratch"`
-	Inflight      *ebpf.MapSpec `ebpf:"inflight"`
-	Scratch       *ebpf.MapSpec `ebpf:"scratch"`
+	KprobeEntry   *ebpf.MapSpec `ebpf:"kprobe_entry"`
+	SentChains    *ebpf.MapSpec `ebpf:"sent_chains"`
 	SentFilters   *ebpf.MapSpec `ebpf:"sent_filters"`
 	SentProgs     *ebpf.MapSpec `ebpf:"sent_progs"`
 	SeqSource     *ebpf.MapSpec `ebpf:"seq_source"`
+	Silent        *ebpf.MapSpec `ebpf:"silent"`
+	SilentCounts  *ebpf.MapSpec `ebpf:"silent_counts"`
+	SysctlStart   *ebpf.MapSpec `ebpf:"sysctl_start"`
 	Targets       *ebpf.MapSpec `ebpf:"targets"`
 }
 
@@ -330,15 +387,22 @@ type SeccompVariableSpecs struct {
 	FilterComm        *ebpf.VariableSpec `ebpf:"filter_comm"`
 	FilterTargets     *ebpf.VariableSpec `ebpf:"filter_targets"`
 	FollowForks       *ebpf.VariableSpec `ebpf:"follow_forks"`
+	KprobeMode        *ebpf.VariableSpec `ebpf:"kprobe_mode"`
+	PendingEmissions  *ebpf.VariableSpec `ebpf:"pending_emissions"`
 	SendAll           *ebpf.VariableSpec `ebpf:"send_all"`
+	SilentGen         *ebpf.VariableSpec `ebpf:"silent_gen"`
+	SysctlInProgress  *ebpf.VariableSpec `ebpf:"sysctl_in_progress"`
 	TargetComm        *ebpf.VariableSpec `ebpf:"target_comm"`
 	UnusedAuditDrop   *ebpf.VariableSpec `ebpf:"unused_audit_drop"`
+	UnusedChain       *ebpf.VariableSpec `ebpf:"unused_chain"`
 	UnusedCounter     *ebpf.VariableSpec `ebpf:"unused_counter"`
+	UnusedDecision    *ebpf.VariableSpec `ebpf:"unused_decision"`
 	UnusedDropStage   *ebpf.VariableSpec `ebpf:"unused_drop_stage"`
 	UnusedEmission    *ebpf.VariableSpec `ebpf:"unused_emission"`
 	UnusedFilter      *ebpf.VariableSpec `ebpf:"unused_filter"`
 	UnusedFlags       *ebpf.VariableSpec `ebpf:"unused_flags"`
 	UnusedKind        *ebpf.VariableSpec `ebpf:"unused_kind"`
+	UnusedSilentMark  *ebpf.VariableSpec `ebpf:"unused_silent_mark"`
 	UnusedSysctl      *ebpf.VariableSpec `ebpf:"unused_sysctl"`
 }
 
@@ -363,26 +427,36 @@ func (o *SeccompObjects) Close() error {
 // It can be passed to LoadSeccompObjects or ebpf.CollectionSpec.LoadAndAssign.
 type SeccompMaps struct {
 	Counters      *ebpf.Map `ebpf:"counters"`
+	DeadSent      *ebpf.Map `ebpf:"dead_sent"`
+	Emitted       *ebpf.Map `ebpf:"emitted"`
 	Events        *ebpf.Map `ebpf:"events"`
 	FilterScratch *ebpf.Map `ebpf:"filter_scratch"`
-	Inflight      *ebpf.Map `ebpf:"inflight"`
-	Scratch       *ebpf.Map `ebpf:"scratch"`
+	KprobeEntry   *ebpf.Map `ebpf:"kprobe_entry"`
+	SentChains    *ebpf.Map `ebpf:"sent_chains"`
 	SentFilters   *ebpf.Map `ebpf:"sent_filters"`
 	SentProgs     *ebpf.Map `ebpf:"sent_progs"`
 	SeqSource     *ebpf.Map `ebpf:"seq_source"`
+	Silent        *ebpf.Map `ebpf:"silent"`
+	SilentCounts  *ebpf.Map `ebpf:"silent_counts"`
+	SysctlStart   *ebpf.Map `ebpf:"sysctl_start"`
 	Targets       *ebpf.Map `ebpf:"targets"`
 }
 
 func (m *SeccompMaps) Close() error {
 	return _SeccompClose(
 		m.Counters,
+		m.DeadSent,
+		m.Emitted,
 		m.Events,
 		m.FilterScratch,
-		m.Inflight,
-		m.Scratch,
+		m.KprobeEntry,
+		m.SentChains,
 		m.SentFilters,
 		m.SentProgs,
 		m.SeqSource,
+		m.Silent,
+		m.SilentCounts,
+		m.SysctlStart,
 		m.Targets,
 	)
 }
@@ -397,15 +471,22 @@ type SeccompVariables struct {
 	FilterComm        *ebpf.Variable `ebpf:"filter_comm"`
 	FilterTargets     *ebpf.Variable `ebpf:"filter_targets"`
 	FollowForks       *ebpf.Variable `ebpf:"follow_forks"`
+	KprobeMode        *ebpf.Variable `ebpf:"kprobe_mode"`
+	PendingEmissions  *ebpf.Variable `ebpf:"pending_emissions"`
 	SendAll           *ebpf.Variable `ebpf:"send_all"`
+	SilentGen         *ebpf.Variable `ebpf:"silent_gen"`
+	SysctlInProgress  *ebpf.Variable `ebpf:"sysctl_in_progress"`
 	TargetComm        *ebpf.Variable `ebpf:"target_comm"`
 	UnusedAuditDrop   *ebpf.Variable `ebpf:"unused_audit_drop"`
+	UnusedChain       *ebpf.Variable `ebpf:"unused_chain"`
 	UnusedCounter     *ebpf.Variable `ebpf:"unused_counter"`
+	UnusedDecision    *ebpf.Variable `ebpf:"unused_decision"`
 	UnusedDropStage   *ebpf.Variable `ebpf:"unused_drop_stage"`
 	UnusedEmission    *ebpf.Variable `ebpf:"unused_emission"`
 	UnusedFilter      *ebpf.Variable `ebpf:"unused_filter"`
 	UnusedFlags       *ebpf.Variable `ebpf:"unused_flags"`
 	UnusedKind        *ebpf.Variable `ebpf:"unused_kind"`
+	UnusedSilentMark  *ebpf.Variable `ebpf:"unused_silent_mark"`
 	UnusedSysctl      *ebpf.Variable `ebpf:"unused_sysctl"`
 }
 
@@ -413,10 +494,9 @@ type SeccompVariables struct {
 //
 // It can be passed to LoadSeccompObjects or ebpf.CollectionSpec.LoadAndAssign.
 type SeccompPrograms struct {
+	FentryActionsLogged     *ebpf.Program `ebpf:"fentry_actions_logged"`
 	FentryAuditLogLost      *ebpf.Program `ebpf:"fentry_audit_log_lost"`
 	FentryAuditSeccomp      *ebpf.Program `ebpf:"fentry_audit_seccomp"`
-	FentryFilter2           *ebpf.Program `ebpf:"fentry_filter2"`
-	FentryFilter3           *ebpf.Program `ebpf:"fentry_filter3"`
 	FentryProgDestroy       *ebpf.Program `ebpf:"fentry_prog_destroy"`
 	FentrySeccompLog        *ebpf.Program `ebpf:"fentry_seccomp_log"`
 	FexitActionsLogged      *ebpf.Program `ebpf:"fexit_actions_logged"`
@@ -425,6 +505,7 @@ type SeccompPrograms struct {
 	FexitFilter2            *ebpf.Program `ebpf:"fexit_filter2"`
 	FexitFilter3            *ebpf.Program `ebpf:"fexit_filter3"`
 	FollowFork              *ebpf.Program `ebpf:"follow_fork"`
+	KprobeActionsLogged     *ebpf.Program `ebpf:"kprobe_actions_logged"`
 	KprobeAuditLogLost      *ebpf.Program `ebpf:"kprobe_audit_log_lost"`
 	KprobeAuditSeccomp      *ebpf.Program `ebpf:"kprobe_audit_seccomp"`
 	KprobeFilter            *ebpf.Program `ebpf:"kprobe_filter"`
@@ -438,10 +519,9 @@ type SeccompPrograms struct {
 
 func (p *SeccompPrograms) Close() error {
 	return _SeccompClose(
+		p.FentryActionsLogged,
 		p.FentryAuditLogLost,
 		p.FentryAuditSeccomp,
-		p.FentryFilter2,
-		p.FentryFilter3,
 		p.FentryProgDestroy,
 		p.FentrySeccompLog,
 		p.FexitActionsLogged,
@@ -450,6 +530,7 @@ func (p *SeccompPrograms) Close() error {
 		p.FexitFilter2,
 		p.FexitFilter3,
 		p.FollowFork,
+		p.KprobeActionsLogged,
 		p.KprobeAuditLogLost,
 		p.KprobeAuditSeccomp,
 		p.KprobeFilter,

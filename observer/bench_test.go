@@ -41,13 +41,16 @@ func BenchmarkDecode(b *testing.B) {
 			if err := cbpf.Validate(prog); err != nil {
 				b.Fatal(err)
 			}
-			o := &Observer{filters: map[uint64]*Filter{}}
+			o := &Observer{filters: map[uint64]*Filter{}, chains: map[uint64]*Chain{}}
 			if _, err := o.Decode(filterRecord(0x1000, true, prog)); err != nil {
 				b.Fatal(err)
 			}
 			var r gen.SeccompStDecision
 			r.Kind = uint32(gen.SeccompStRecordKindST_REC_DECISION)
-			r.Depth, r.FilterAddr[0], r.FilterLog[0] = 1, 0x1000, 1
+			if _, err := o.Decode(chainRecord(FilterRef{Addr: 0x1000, Log: true})); err != nil {
+				b.Fatal(err)
+			}
+			r.Chain = 0x1000
 			r.ThisSyscall, r.Sd.Nr, r.Sd.Arch = tc.nr, tc.nr, 0xc000003e
 			raw := rawOf(&r)
 			b.ReportAllocs()

@@ -17,7 +17,7 @@ func (c Counters) LostString() string {
 		v    uint64
 	}{
 		{"decisions", c.DroppedDecisions}, {"emissions", c.DroppedEmissions}, {"seccomp_logs", c.DroppedSeccompLogs},
-		{"filters", c.DroppedFilters}, {"sysctls", c.DroppedSysctls}, {"audit_drops", c.DroppedAuditDrops},
+		{"filters", c.DroppedFilters}, {"chains", c.DroppedChains}, {"sysctls", c.DroppedSysctls}, {"audit_drops", c.DroppedAuditDrops},
 		{"inflight_full", c.InflightFull}, {"exits_missed", c.ExitsMissed},
 	} {
 		if n.v > 0 {

@@ -4,6 +4,7 @@ package observer
 
 import (
 	"encoding/binary"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -34,11 +35,25 @@ func filterRecord(addr uint64, log bool, prog []cbpf.Instruction) []byte {
 	return raw
 }
 
+// chainRecord builds an ST_REC_CHAIN record: the stack newest first.
+func chainRecord(filters ...FilterRef) []byte {
+	var r gen.SeccompStChain
+	r.Kind = uint32(gen.SeccompStRecordKindST_REC_CHAIN)
+	r.Head, r.HeadProg, r.Depth = filters[0].Addr, filters[0].Addr+1, uint32(len(filters))
+	for i, f := range filters {
+		r.FilterAddr[i] = f.Addr
+		if f.Log {
+			r.FilterLog[i] = 1
+		}
+	}
+	return rawOf(&r)
+}
+
 // ret returns K for any nr: a one-instruction filter.
 func ret(k uint32) []cbpf.Instruction { return []cbpf.Instruction{{Code: 0x06, K: k}} }
 
 func TestDecodeDecisionReevaluates(t *testing.T) {
-	o := &Observer{filters: map[uint64]*Filter{}}
+	o := &Observer{filters: map[uint64]*Filter{}, chains: map[uint64]*Chain{}}
 	// Older filter: ERRNO(5) with FLAG_LOG; newer: TRAP. TRAP wins (lower precedence value, §4).
 	for _, rec := range [][]byte{filterRecord(0x1000, true, ret(0x50005)), filterRecord(0x2000, false, ret(0x30000))} {
 		ev, err := o.Decode(rec)
@@ -49,12 +64,13 @@ func TestDecodeDecisionReevaluates(t *testing.T) {
 			t.Fatalf("filter decoded with %d insns", len(f.Insns))
 		}
 	}
+	if _, err := o.Decode(chainRecord(FilterRef{Addr: 0x2000}, FilterRef{Addr: 0x1000, Log: true})); err != nil {
+		t.Fatal(err)
+	}
 	var r gen.SeccompStDecision
 	r.Kind = uint32(gen.SeccompStRecordKindST_REC_DECISION)
-	r.Seq, r.ThisSyscall, r.Depth = 42, 110, 2
+	r.Seq, r.ThisSyscall, r.Chain = 42, 110, 0x2000
 	r.Sd.Nr, r.Sd.Arch, r.Sd.Args[0] = 110, 0xc000003e, 7
-	r.FilterAddr[0], r.FilterAddr[1] = 0x2000, 0x1000
-	r.FilterLog[1] = 1
 	r.Ret = 0xffffffff // int -1: skip
 	r.Task.Tgid, r.Task.Tid = 100, 101
 	copy(r.Task.Comm[:], []int8{'s', 'h'})
@@ -71,10 +87,19 @@ func TestDecodeDecisionReevaluates(t *testing.T) {
 	}
 
 	// A filter whose program never arrived leaves the action unknown, not guessed.
-	r.FilterAddr[1] = 0x3000
+	if _, err := o.Decode(chainRecord(FilterRef{Addr: 0x4000}, FilterRef{Addr: 0x3000})); err != nil {
+		t.Fatal(err)
+	}
+	r.Chain = 0x4000
 	ev, _ = o.Decode(rawOf(&r))
-	if d := ev.(*Decision); d.Known || d.Unknown == "" {
+	if d := ev.(*Decision); d.Known || !strings.Contains(d.Unknown, "never received") {
 		t.Fatalf("missing filter program: %+v", d)
+	}
+	// So does a stack whose chain record never arrived.
+	r.Chain = 0x5000
+	ev, _ = o.Decode(rawOf(&r))
+	if d := ev.(*Decision); d.Known || !strings.Contains(d.Unknown, "filter stack 0x5000") {
+		t.Fatalf("missing chain: %+v", d)
 	}
 }
 
@@ -91,7 +116,7 @@ func TestDecodeRetKinds(t *testing.T) {
 		{RetBool, 0, true},
 		{RetBool, 0xffffff00, true}, // only the low byte is the bool
 	} {
-		o := &Observer{plan: Plan{RetKind: tc.kind}, filters: map[uint64]*Filter{}}
+		o := &Observer{plan: Plan{RetKind: tc.kind}, filters: map[uint64]*Filter{}, chains: map[uint64]*Chain{}}
 		var r gen.SeccompStDecision
 		r.Kind = uint32(gen.SeccompStRecordKindST_REC_DECISION)
 		r.Ret = tc.ret
@@ -106,7 +131,7 @@ func TestDecodeRetKinds(t *testing.T) {
 }
 
 func TestDecodeRejectsBadRecords(t *testing.T) {
-	o := &Observer{filters: map[uint64]*Filter{}}
+	o := &Observer{filters: map[uint64]*Filter{}, chains: map[uint64]*Chain{}}
 	bad := [][]byte{
 		nil,
 		{1, 0},
@@ -129,7 +154,7 @@ func FuzzDecode(f *testing.F) {
 	r.Kind = 1
 	f.Add(rawOf(&r))
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		o := &Observer{filters: map[uint64]*Filter{}}
+		o := &Observer{filters: map[uint64]*Filter{}, chains: map[uint64]*Chain{}}
 		_, _ = o.Decode(raw) // must not panic
 	})
 }

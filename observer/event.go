@@ -34,16 +34,19 @@ type FilterRef struct {
 	Log  bool
 }
 
-// Decision is one call of __seccomp_filter, from entry to exit.
+// Decision is one call of __seccomp_filter, seen at its return (or at the
+// task's exit when it died inside).
 type Decision struct {
 	Task
-	Seq       uint64
-	ParentSeq uint64 // the outer TRACE decision of a re-check, else 0
-	Recheck   bool
-	Syscall   int32
-	Data      cbpf.Data
+	Seq     uint64
+	Recheck bool
+	Syscall int32
+	Data    cbpf.Data
 	// DataFromArg says seccomp_data came from the sd argument, not rebuilt from pt_regs.
-	DataFromArg    bool
+	DataFromArg bool
+	// Chain is the newest filter's address, naming the stack; Filters is
+	// that stack (shared between decisions: read only).
+	Chain          uint64
 	Filters        []FilterRef
 	StackTruncated bool
 	// Skipped is true when __seccomp_filter told the entry code to skip the syscall.
@@ -56,18 +59,21 @@ type Decision struct {
 	// the thread with SIGKILL and logs it as KILL_THREAD (§3). Sent at exit.
 	Strict       bool
 	ModeAtExit   uint32
-	Emissions    int
 	AuditCtx     bool // current->audit_context != NULL
 	AuditDummy   bool // and its dummy flag (pre-4.18 "audited" test, §7)
 	CachePresent bool
 	CacheHit     bool
-	Duration     time.Duration
 	// PolicyRead says the probe read seccomp_actions_logged (and audit_enabled)
-	// from kernel memory at entry and exit of this decision.
-	PolicyRead         bool
-	ActionsLoggedEntry uint32
-	ActionsLoggedExit  uint32
-	AuditEnabled       uint32
+	// from kernel memory when the decision returned.
+	PolicyRead    bool
+	ActionsLogged uint32
+	AuditEnabled  uint32
+	// PolicyRace: a write to actions_logged was in progress when the decision
+	// returned, so seccomp_log may have read either value.
+	PolicyRace bool
+	// SilentGen is what a silent mark made from this decision carries
+	// (Observer.MarkSilent): the probes' generation of policy and filters.
+	SilentGen uint32
 
 	// Re-evaluation of the filter stack (valid when Known).
 	Known bool
@@ -88,8 +94,8 @@ func (d *Decision) Requested() bool {
 // seccomp_log where the kernel has it.
 type Emission struct {
 	Task
-	// DecisionSeq links to the Decision in flight, 0 when there was none
-	// (strict mode calls audit_seccomp outside __seccomp_filter).
+	// DecisionSeq links to the Decision: it is sent when the decision
+	// returns, or at the task's exit (strict mode, a kill inside the filter).
 	DecisionSeq uint64
 	Syscall     int64
 	Signr       int64
@@ -122,6 +128,8 @@ type SysctlWrite struct {
 	Written      string
 	WrittenLen   uint64
 	WrittenKnown bool
+	// Start is when the handler was entered (zero where not seen).
+	Start time.Time
 }
 
 // ValueAfter is actions_logged after this write: as the probe read it, or,
@@ -155,9 +163,18 @@ type AuditDrop struct {
 	Reason string
 }
 
-// Event is a *Decision, *Emission, *Filter, *SysctlWrite or *AuditDrop.
+// Chain is a filter stack the probes met for the first time: its filters,
+// newest first. Decisions name it by Head.
+type Chain struct {
+	Head, HeadProg uint64
+	Filters        []FilterRef
+	Truncated      bool
+}
+
+// Event is a *Decision, *Emission, *Filter, *Chain, *SysctlWrite or *AuditDrop.
 type Event interface{ isEvent() }
 
+func (*Chain) isEvent()       {}
 func (*AuditDrop) isEvent()   {}
 func (*SysctlWrite) isEvent() {}
 func (*Decision) isEvent()    {}
@@ -206,6 +223,12 @@ func (o *Observer) Decode(raw []byte) (Event, error) {
 		}, nil
 	case gen.SeccompStRecordKindST_REC_FILTER:
 		return o.filter(raw)
+	case gen.SeccompStRecordKindST_REC_CHAIN:
+		var r gen.SeccompStChain
+		if err := copyRecord(&r, raw); err != nil {
+			return nil, err
+		}
+		return o.chain(&r), nil
 	case gen.SeccompStRecordKindST_REC_AUDIT_DROP:
 		var r gen.SeccompStAuditDrop
 		if err := copyRecord(&r, raw); err != nil {
@@ -232,6 +255,7 @@ func (o *Observer) Decode(raw []byte) (Event, error) {
 			Written:      cString(r.Written[:]),
 			WrittenLen:   r.WrittenLen,
 			WrittenKnown: r.Flags&uint32(gen.SeccompStFlagsST_F_WRITTEN) != 0,
+			Start:        o.ktime(r.StartNs),
 		}, nil
 	default:
 		return nil, fmt.Errorf("decoding record: unknown kind %d", binary.NativeEndian.Uint32(raw))
@@ -253,8 +277,16 @@ func (o *Observer) task(ktime *uint64, cgroup uint64, tgid, tid, uid, gid uint32
 		Tgid: tgid, Tid: tid, UID: uid, GID: gid,
 		Comm:     cString(comm[:]),
 		CgroupID: cgroup,
-		Time:     o.bootTime.Add(time.Duration(*ktime)),
+		Time:     o.ktime(*ktime),
 	}
+}
+
+// ktime turns a bpf_ktime_get_ns stamp into wall-clock time; 0 stays zero.
+func (o *Observer) ktime(ns uint64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return o.bootTime.Add(time.Duration(ns))
 }
 
 func cString(b []int8) string {
@@ -271,28 +303,26 @@ func cString(b []int8) string {
 func (o *Observer) decision(r *gen.SeccompStDecision) *Decision {
 	flag := func(f gen.SeccompStFlags) bool { return r.Flags&uint32(f) != 0 }
 	d := &Decision{
-		Task:      o.task(&r.Task.KtimeNs, r.Task.CgroupId, r.Task.Tgid, r.Task.Tid, r.Task.Uid, r.Task.Gid, r.Task.Comm),
-		Seq:       r.Seq,
-		ParentSeq: r.ParentSeq,
-		Recheck:   flag(gen.SeccompStFlagsST_F_RECHECK),
-		Syscall:   r.ThisSyscall,
+		Task:    o.task(&r.Task.KtimeNs, r.Task.CgroupId, r.Task.Tgid, r.Task.Tid, r.Task.Uid, r.Task.Gid, r.Task.Comm),
+		Seq:     r.Seq,
+		Recheck: flag(gen.SeccompStFlagsST_F_RECHECK),
+		Syscall: r.ThisSyscall,
 		Data: cbpf.Data{
 			Nr: r.Sd.Nr, Arch: r.Sd.Arch, IP: r.Sd.InstructionPointer, Args: r.Sd.Args,
 		},
-		DataFromArg:        flag(gen.SeccompStFlagsST_F_SD_FROM_ARG),
-		StackTruncated:     flag(gen.SeccompStFlagsST_F_STACK_TRUNCATED),
-		ModeAtExit:         r.ModeAtExit,
-		Emissions:          int(r.Emissions),
-		AuditCtx:           flag(gen.SeccompStFlagsST_F_AUDIT_CTX),
-		AuditDummy:         flag(gen.SeccompStFlagsST_F_AUDIT_DUMMY),
-		CachePresent:       flag(gen.SeccompStFlagsST_F_CACHE_PRESENT),
-		CacheHit:           flag(gen.SeccompStFlagsST_F_CACHE_HIT),
-		PolicyRead:         flag(gen.SeccompStFlagsST_F_POLICY_READ),
-		ActionsLoggedEntry: r.ActionsLoggedEntry,
-		ActionsLoggedExit:  r.ActionsLoggedExit,
-		AuditEnabled:       r.AuditEnabled,
-		Duration:           time.Duration(r.ExitNs - r.Task.KtimeNs),
-		Match:              -1,
+		DataFromArg:   flag(gen.SeccompStFlagsST_F_SD_FROM_ARG),
+		Chain:         r.Chain,
+		ModeAtExit:    r.ModeAtExit,
+		AuditCtx:      flag(gen.SeccompStFlagsST_F_AUDIT_CTX),
+		AuditDummy:    flag(gen.SeccompStFlagsST_F_AUDIT_DUMMY),
+		CachePresent:  flag(gen.SeccompStFlagsST_F_CACHE_PRESENT),
+		CacheHit:      flag(gen.SeccompStFlagsST_F_CACHE_HIT),
+		PolicyRead:    flag(gen.SeccompStFlagsST_F_POLICY_READ),
+		ActionsLogged: r.ActionsLogged,
+		AuditEnabled:  r.AuditEnabled,
+		PolicyRace:    flag(gen.SeccompStFlagsST_F_POLICY_RACE),
+		SilentGen:     r.SilentGen,
+		Match:         -1,
 	}
 	if o.plan.RetKind == RetBool {
 		d.Skipped = uint8(r.Ret) == 0
@@ -307,13 +337,29 @@ func (o *Observer) decision(r *gen.SeccompStDecision) *Decision {
 		d.Strict, d.Known, d.Ret = true, true, policy.KillThread
 		return d
 	}
-	depth := min(int(r.Depth), len(r.FilterAddr))
-	d.Filters = make([]FilterRef, depth)
-	for i := range depth {
-		d.Filters[i] = FilterRef{Addr: r.FilterAddr[i], Log: r.FilterLog[i] != 0}
+	o.mu.Lock()
+	c := o.chains[r.Chain]
+	o.mu.Unlock()
+	if c == nil {
+		d.Unknown = fmt.Sprintf("filter stack %#x was never received", r.Chain)
+		return d
 	}
+	d.Filters, d.StackTruncated = c.Filters, c.Truncated
 	o.reevaluate(d)
 	return d
+}
+
+func (o *Observer) chain(r *gen.SeccompStChain) *Chain {
+	depth := min(int(r.Depth), len(r.FilterAddr))
+	c := &Chain{Head: r.Head, HeadProg: r.HeadProg, Filters: make([]FilterRef, depth),
+		Truncated: r.Flags&uint32(gen.SeccompStFlagsST_F_STACK_TRUNCATED) != 0}
+	for i := range depth {
+		c.Filters[i] = FilterRef{Addr: r.FilterAddr[i], Log: r.FilterLog[i] != 0}
+	}
+	o.mu.Lock()
+	o.chains[c.Head] = c
+	o.mu.Unlock()
+	return c
 }
 
 // reevaluate runs the captured filters over the captured seccomp_data the way

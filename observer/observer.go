@@ -166,6 +166,7 @@ type Observer struct {
 
 	mu      sync.Mutex
 	filters map[uint64]*Filter
+	chains  map[uint64]*Chain
 }
 
 // Discover chooses a strategy for each hook without loading the probes. Its
@@ -383,6 +384,7 @@ func Open(opts Options) (*Observer, error) {
 		gen.SeccompVarFilterArity:       uint8(plan.FilterArity),
 		gen.SeccompVarActionsLoggedAddr: plan.ActionsLoggedAddr,
 		gen.SeccompVarAuditEnabledAddr:  plan.AuditEnabledAddr,
+		gen.SeccompVarKprobeMode:        boolByte(plan.decisionByKprobe()),
 	} {
 		if err := spec.Variables[name].Set(v); err != nil {
 			return nil, fmt.Errorf("setting %s: %w", name, err)
@@ -397,7 +399,7 @@ func Open(opts Options) (*Observer, error) {
 		}
 		return nil, classify("loading probes", err)
 	}
-	o := &Observer{plan: plan, objs: coll, filters: make(map[uint64]*Filter), bootTime: bootTime()}
+	o := &Observer{plan: plan, objs: coll, filters: make(map[uint64]*Filter), chains: make(map[uint64]*Chain), bootTime: bootTime()}
 	for _, pid := range opts.PIDs {
 		if err := o.AddTarget(pid); err != nil {
 			o.Close()
@@ -445,6 +447,8 @@ func bindings(plan Plan, opts Options) []binding {
 	}
 	pick(HookEmission, gen.SeccompProgFentryAuditSeccomp, gen.SeccompProgKprobeAuditSeccomp, false)
 	pick(HookSeccompLog, gen.SeccompProgFentrySeccompLog, gen.SeccompProgKprobeSeccompLog, false)
+	// The write's entry first: decisions that return while it runs are flagged.
+	pick(HookSysctl, gen.SeccompProgFentryActionsLogged, gen.SeccompProgKprobeActionsLogged, false)
 	if plan.SysctlWritten {
 		pick(HookSysctl, gen.SeccompProgFexitActionsLogged, gen.SeccompProgKretprobeActionsLogged, true)
 	} else {
@@ -457,14 +461,27 @@ func bindings(plan Plan, opts Options) []binding {
 	if opts.FollowForks {
 		out = append(out, binding{gen.SeccompProgFollowFork, "sched_process_fork", strategyTpBTF, false})
 	}
+	// One fexit where trampolines work; a kprobe fallback needs the entry
+	// too, attached after its kretprobe so that no entry is left without it.
+	fexit := gen.SeccompProgFexitFilter3
 	if plan.FilterArity == 2 {
-		pick(HookDecision, gen.SeccompProgFexitFilter2, gen.SeccompProgKretprobeFilter, true)
-		pick(HookDecision, gen.SeccompProgFentryFilter2, gen.SeccompProgKprobeFilter, false)
-	} else {
-		pick(HookDecision, gen.SeccompProgFexitFilter3, gen.SeccompProgKretprobeFilter, true)
-		pick(HookDecision, gen.SeccompProgFentryFilter3, gen.SeccompProgKprobeFilter, false)
+		fexit = gen.SeccompProgFexitFilter2
+	}
+	pick(HookDecision, fexit, gen.SeccompProgKretprobeFilter, true)
+	if plan.decisionByKprobe() {
+		pick(HookDecision, "", gen.SeccompProgKprobeFilter, false)
 	}
 	return out
+}
+
+// decisionByKprobe says __seccomp_filter is followed by kprobe+kretprobe.
+func (p Plan) decisionByKprobe() bool {
+	for _, h := range p.Hooks {
+		if h.Name == HookDecision {
+			return h.Strategy == StrategyKprobe
+		}
+	}
+	return false
 }
 
 // strategyTpBTF attaches a tp_btf program (a BTF-typed tracepoint).
@@ -538,8 +555,13 @@ type Counters struct {
 	CachedAllow uint64
 	// Emissions is every audit_seccomp call seen.
 	Emissions uint64
+	// Silent is the part of Decisions marked silent by the observer
+	// (MarkSilent): counted per task and syscall (SilentCounts), not sent.
+	Silent uint64
+	// SilentFull counts decisions sent because their count could not be kept.
+	SilentFull uint64
 	// Ring-buffer reservations that failed, per record kind.
-	DroppedDecisions, DroppedEmissions, DroppedSeccompLogs, DroppedFilters, DroppedSysctls, DroppedAuditDrops uint64
+	DroppedDecisions, DroppedEmissions, DroppedSeccompLogs, DroppedFilters, DroppedChains, DroppedSysctls, DroppedAuditDrops uint64
 	// InflightFull counts decisions that could not be followed to their exit.
 	InflightFull uint64
 	// ExitsMissed counts decisions whose exit hook never ran (a missed
@@ -549,7 +571,7 @@ type Counters struct {
 
 // Lost is the number of records the kernel side could not deliver.
 func (c Counters) Lost() uint64 {
-	return c.DroppedDecisions + c.DroppedEmissions + c.DroppedSeccompLogs + c.DroppedFilters + c.DroppedSysctls + c.DroppedAuditDrops + c.InflightFull + c.ExitsMissed
+	return c.DroppedDecisions + c.DroppedEmissions + c.DroppedSeccompLogs + c.DroppedFilters + c.DroppedChains + c.DroppedSysctls + c.DroppedAuditDrops + c.InflightFull + c.ExitsMissed
 }
 
 // Counters reads the per-CPU counters.
@@ -579,6 +601,9 @@ func (o *Observer) Counters() (Counters, error) {
 		gen.SeccompStCounterST_CNT_RB_DROP_AUDIT_DROP:  &c.DroppedAuditDrops,
 		gen.SeccompStCounterST_CNT_INFLIGHT_FULL:       &c.InflightFull,
 		gen.SeccompStCounterST_CNT_EXIT_UNMATCHED:      &c.ExitsMissed,
+		gen.SeccompStCounterST_CNT_SILENT:              &c.Silent,
+		gen.SeccompStCounterST_CNT_SILENT_FULL:         &c.SilentFull,
+		gen.SeccompStCounterST_CNT_RB_DROP_CHAIN:       &c.DroppedChains,
 	} {
 		v, err := sum(idx)
 		if err != nil {

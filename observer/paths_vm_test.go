@@ -112,8 +112,8 @@ func TestTracerAndNotifPathsVM(t *testing.T) {
 				if j.Verdict != w.verdict || j.Path != w.path || d.Skipped != w.skipped || d.Recheck != w.recheck || len(j.Emissions) != w.emissions {
 					t.Errorf("decision %d: verdict %s path %s skipped %v recheck %v emissions %d, want %+v", i, j.Verdict, j.Path, d.Skipped, d.Recheck, len(j.Emissions), w)
 				}
-				if w.recheck && d.ParentSeq == 0 {
-					t.Errorf("decision %d: re-check without its outer decision", i)
+				if w.recheck && (i+1 >= len(js) || js[i+1].Decision.Tid != d.Tid || js[i+1].Decision.Recheck) {
+					t.Errorf("decision %d: re-check not followed by its outer decision", i)
 				}
 			}
 			for _, w := range tc.want {

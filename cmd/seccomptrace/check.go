@@ -28,16 +28,18 @@ const (
 
 // checkSummary is check's report; also its --output json form.
 type checkSummary struct {
-	Model        string                    `json:"model"`
-	Command      []string                  `json:"command"`
-	CommandExit  string                    `json:"command_exit"`
-	Decisions    int                       `json:"decisions"`
-	CachedAllow  uint64                    `json:"cached_allow"`
-	Lost         uint64                    `json:"records_lost"`
-	PerAction    map[string]*actionSummary `json:"per_action"`
-	Audit        auditSummary              `json:"audit"`
-	Violations   []pairJSON                `json:"violations"`
-	Inconclusive []pairJSON                `json:"inconclusive"`
+	Model       string   `json:"model"`
+	Command     []string `json:"command"`
+	CommandExit string   `json:"command_exit"`
+	Decisions   int      `json:"decisions"`
+	CachedAllow uint64   `json:"cached_allow"`
+	// SilentCounted are decisions counted, not streamed: ok-silent by construction.
+	SilentCounted uint64                    `json:"silent_counted"`
+	Lost          uint64                    `json:"records_lost"`
+	PerAction     map[string]*actionSummary `json:"per_action"`
+	Audit         auditSummary              `json:"audit"`
+	Violations    []pairJSON                `json:"violations"`
+	Inconclusive  []pairJSON                `json:"inconclusive"`
 	// Writes is the actions_logged timeline: every write attempt during the run.
 	Writes []writeJSON `json:"actions_logged_writes"`
 	// UnexplainedChanges are seccomp-logging CONFIG_CHANGE records no write explains.
@@ -164,7 +166,7 @@ func checkRun(ctx context.Context, f *streamFlags, command []string) (*checkedRu
 		Undelivered: a.Undelivered + a.Lost, Unmatched: a.Unmatched, Overruns: a.Overruns, LostCounterGap: a.LostIncrease,
 		BacklogStallJiffies: a.BacklogStallJiffies, Auditd: a.Auditd}
 	sum.Model = rep.Model.String()
-	sum.CachedAllow, sum.Lost = rep.Counters.CachedAllow, rep.Counters.Lost()
+	sum.CachedAllow, sum.SilentCounted, sum.Lost = rep.Counters.CachedAllow, rep.Counters.Silent, rep.Counters.Lost()
 	sum.CommandExit = "0"
 	var ee *exec.ExitError
 	switch {
@@ -179,8 +181,8 @@ func checkRun(ctx context.Context, f *streamFlags, command []string) (*checkedRu
 }
 
 func printSummary(w io.Writer, s *checkSummary) {
-	fmt.Fprintf(w, "\nseccomptrace check: %d decisions judged (model %s; %d cached ALLOWs counted), %d records lost; command exit: %s\n",
-		s.Decisions, s.Model, s.CachedAllow, s.Lost, s.CommandExit)
+	fmt.Fprintf(w, "\nseccomptrace check: %d decisions judged (model %s; %d cached ALLOWs counted; %d silent ones counted, not streamed), %d records lost; command exit: %s\n",
+		s.Decisions, s.Model, s.CachedAllow, s.SilentCounted, s.Lost, s.CommandExit)
 	names := make([]string, 0, len(s.PerAction))
 	for n := range s.PerAction {
 		names = append(names, n)

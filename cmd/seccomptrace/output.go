@@ -28,7 +28,6 @@ type pairJSON struct {
 	UID         uint32         `json:"uid"`
 	CgroupID    uint64         `json:"cgroup_id"`
 	Seq         uint64         `json:"seq,omitempty"`
-	ParentSeq   uint64         `json:"parent_seq,omitempty"`
 	Syscall     string         `json:"syscall"`
 	Nr          int64          `json:"nr"`
 	Arch        string         `json:"arch,omitempty"`
@@ -73,7 +72,7 @@ func toJSON(j *judge.Judged) pairJSON {
 	var task observer.Task
 	if d := p.Decision; d != nil {
 		task = d.Task
-		out.Seq, out.ParentSeq = d.Seq, d.ParentSeq
+		out.Seq = d.Seq
 		out.Nr = int64(d.Syscall)
 		out.Syscall = sysnames.Name(d.Data.Arch, d.Syscall)
 		out.Arch = sysnames.ArchName(d.Data.Arch)

@@ -58,7 +58,7 @@ func (f *streamFlags) register(fs *flag.FlagSet, withTargets bool) {
 	}
 	fs.StringVar(&f.output, "output", "text", "output format: text or json (JSON Lines)")
 	fs.StringVar(&f.model, "model", "auto", "kernel logging model: auto, 4.18+ or 4.14-4.17")
-	fs.BoolVar(&f.sendAll, "send-all", false, "also stream ALLOWs answered by the kernel's action cache (normally only counted)")
+	fs.BoolVar(&f.sendAll, "send-all", false, "stream every decision: also ALLOWs answered by the kernel's action cache and repeats of a silent decision (normally only counted)")
 	fs.BoolVar(&f.kprobe, "kprobe", false, "attach with kprobes even where fentry works")
 	fs.StringVar(&f.readyFile, "ready-file", "", "create this file once the probes are attached")
 	fs.IntVar(&f.auditBuffer, "audit-buffer", audit.DefaultRcvBuf, "receive buffer of the audit multicast socket, in bytes (a small one overruns: the run becomes inconclusive)")
@@ -68,9 +68,10 @@ func (f *streamFlags) register(fs *flag.FlagSet, withTargets bool) {
 // the session follows this process and so the command from its first syscall.
 func (f *streamFlags) sessionOptions(withCommand bool) (session.Options, error) {
 	opts := session.Options{
-		Probes:      observer.Options{PIDs: f.pids, Comm: f.comm, SendAll: f.sendAll, ForceKprobe: f.kprobe, FollowForks: f.follow && len(f.pids) > 0},
-		FollowSelf:  withCommand,
-		AuditRcvBuf: f.auditBuffer,
+		Probes:           observer.Options{PIDs: f.pids, Comm: f.comm, SendAll: f.sendAll, ForceKprobe: f.kprobe, FollowForks: f.follow && len(f.pids) > 0},
+		FollowSelf:       withCommand,
+		AuditRcvBuf:      f.auditBuffer,
+		NoSilentCounting: f.sendAll,
 	}
 	if f.model != "auto" {
 		m, err := policy.ParseModel(f.model)
@@ -163,8 +164,8 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if !a.Followed && a.Why != "" {
 		fmt.Fprintf(stderr, "seccomptrace: audit records not followed to the end, delivery unknown: %s\n", a.Why)
 	}
-	fmt.Fprintf(stderr, "seccomptrace: %d decisions (%d cached ALLOWs counted, not streamed), %d emissions, %d records lost\n",
-		c.Decisions, c.CachedAllow, c.Emissions, c.Lost())
+	fmt.Fprintf(stderr, "seccomptrace: %d decisions (%d cached ALLOWs and %d silent ones counted, not streamed), %d emissions, %d records lost\n",
+		c.Decisions, c.CachedAllow, c.Silent, c.Emissions, c.Lost())
 	fmt.Fprintf(stderr, "seccomptrace: audit: %d delivered, %d lost, %d undelivered, %d unknown; %d multicast overruns, audit_lost +%d\n",
 		a.Delivered, a.Lost, a.Undelivered, a.Unknown, a.Overruns, a.LostIncrease)
 	if t.ran && t.cmdErr != nil {

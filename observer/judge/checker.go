@@ -13,6 +13,7 @@ package judge
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/seccomptrace/seccomptrace/observer"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
@@ -50,7 +51,6 @@ type Judged struct {
 	Deliveries []Delivery
 }
 
-
 // Config is what a Checker knows of the system when it starts.
 type Config struct {
 	Model policy.Model
@@ -75,13 +75,30 @@ type Checker struct {
 	pairer *Pairer
 	// actionsLogged is the userspace view, used when the probe cannot read the kernel variable.
 	actionsLogged policy.ActionSet
-	// rechecked holds outer TRACE decisions whose re-check has been seen (it exits first).
-	rechecked map[uint64]bool
+	// rechecked holds the tasks whose TRACE re-check has returned: their
+	// next decision is the outer one.
+	rechecked map[uint32]bool
+	// lastChange is the last write that changed actions_logged.
+	lastChange change
 }
+
+type change struct {
+	Time     time.Time
+	Tid      uint32 // the writer: its own later decisions follow the write
+	Old, New policy.ActionSet
+}
+
+// RaceWindow bounds the time from seccomp_log to __seccomp_filter's return:
+// a decision that returned within it after actions_logged changed may have
+// been logged under either value, so it is inconclusive. The probes see the
+// return only; the path in between is a few microseconds (more under TCG),
+// unless the task is preempted there. The writing thread's own later
+// decisions come after its write returned, so they are exempt.
+const RaceWindow = time.Millisecond
 
 // NewChecker returns a Checker that starts from cfg.
 func NewChecker(cfg Config) *Checker {
-	return &Checker{cfg: cfg, pairer: NewPairer(), actionsLogged: cfg.ActionsLogged, rechecked: map[uint64]bool{}}
+	return &Checker{cfg: cfg, pairer: NewPairer(), actionsLogged: cfg.ActionsLogged, rechecked: map[uint32]bool{}}
 }
 
 // Model is the model the checker judges with.
@@ -117,6 +134,9 @@ func (c *Checker) AddWrite(s *observer.SysctlWrite) *Write {
 			w.New, w.NewFromSysctl = set, true
 		}
 	}
+	if w.New != w.Old {
+		c.lastChange = change{Time: s.Time, Tid: s.Tid, Old: w.Old, New: w.New}
+	}
 	c.actionsLogged = w.New
 	return w
 }
@@ -144,35 +164,41 @@ func (c *Checker) judge(p Pair) Judged {
 		j.Verdict, j.Reason = Inconclusive, "emission without a seccomp decision"
 		return j
 	}
+	switch {
+	case d.PolicyRace:
+		j.Verdict, j.Reason = Inconclusive, "a write to actions_logged was in progress when the decision returned"
+		return j
+	case !c.lastChange.Time.IsZero() && c.lastChange.Tid != d.Tid && c.lastChange.Time.After(d.Time.Add(-RaceWindow)):
+		j.Verdict = Inconclusive
+		j.Reason = fmt.Sprintf("actions_logged changed (%s -> %s) %s before the decision returned: seccomp_log may have read either",
+			c.lastChange.Old.AuditString(), c.lastChange.New.AuditString(), d.Time.Sub(c.lastChange.Time).Round(time.Microsecond))
+		return j
+	}
 	if d.PolicyRead {
-		if d.ActionsLoggedEntry != d.ActionsLoggedExit {
-			j.Verdict = Inconclusive
-			j.Reason = fmt.Sprintf("actions_logged changed during the decision (%s -> %s)",
-				policy.ActionSet(d.ActionsLoggedEntry).AuditString(), policy.ActionSet(d.ActionsLoggedExit).AuditString())
-			return j
-		}
-		j.ActionsLogged = policy.ActionSet(d.ActionsLoggedExit)
+		j.ActionsLogged = policy.ActionSet(d.ActionsLogged)
 	}
 	if !d.Known {
 		j.Verdict, j.Reason = Inconclusive, "action unknown: "+d.Unknown
 		return j
 	}
 	action := policy.ActionOnly(d.Ret)
+	// A re-check returns before its outer TRACE decision, in the same task.
+	rechecked := c.rechecked[d.Tid]
+	delete(c.rechecked, d.Tid)
+	if d.Recheck {
+		c.rechecked[d.Tid] = true
+	}
 	switch {
 	case action == policy.Trace && d.Recheck:
 		// The re-check returned TRACE again: `if (recheck_after_trace) return 0`, no log.
 		j.Path = policy.PathTracerHandled
-	case action == policy.Trace && c.rechecked[d.Seq]:
+	case action == policy.Trace && rechecked:
 		// The tracer let the syscall go on; the re-check decided (and logged) instead.
-		delete(c.rechecked, d.Seq)
 		j.Path = policy.PathTracerHandled
 	case action == policy.UserNotif && !d.Skipped:
 		j.Path = policy.PathNotifContinue
 	case d.Strict:
 		j.Path = policy.PathStrict
-	}
-	if d.Recheck && d.ParentSeq != 0 {
-		c.rechecked[d.ParentSeq] = true
 	}
 	audited := d.AuditCtx && !d.AuditDummy
 	if d.PolicyRead {
@@ -230,4 +256,24 @@ func (c *Checker) verdict(j Judged, expected bool, reason string, strict bool) J
 		}
 	}
 	return j
+}
+
+// Silenceable reports whether decisions like j may be counted instead of
+// sent, once their result is known not to depend on the arguments: a
+// decision the 4.18+ oracle calls silent on the plain filter path, for an
+// action whose logging depends on nothing but actions_logged and the
+// filter (ERRNO, TRAP, LOG, ALLOW; not the kills, nor TRACE and USER_NOTIF,
+// whose paths depend on a tracer or a supervisor).
+func Silenceable(j *Judged) bool {
+	d := j.Decision
+	if d == nil || j.Verdict != OKSilent || !d.Known || d.Strict || d.Exited || d.Recheck || d.PolicyRace ||
+		j.Path != policy.PathFilter || j.Model != policy.ModelPost418 ||
+		len(j.Emissions) > 0 || len(j.SeccompLogs) > 0 || len(j.Drops) > 0 {
+		return false
+	}
+	switch policy.ActionOnly(d.Ret) {
+	case policy.Errno, policy.Trap, policy.Log, policy.Allow:
+		return true
+	}
+	return false
 }

@@ -3,7 +3,9 @@
 package judge
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/seccomptrace/seccomptrace/observer"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
@@ -70,9 +72,9 @@ func TestCheckerVerdicts(t *testing.T) {
 	if js := c.Add(errnoLogged(3, true)); js[0].Verdict != UnexpectedLog {
 		t.Errorf("got %s, want unexpected-log for a wrong code", js[0].Verdict)
 	}
-	// actions_logged changing during the decision: inconclusive, never a pass.
+	// A write to actions_logged in progress when the decision returned: inconclusive, never a pass.
 	d := errnoLogged(4, true)
-	d.PolicyRead, d.ActionsLoggedEntry, d.ActionsLoggedExit = true, 0xbf, 0xb7
+	d.PolicyRace = true
 	if js := c.Add(d); js[0].Verdict != Inconclusive {
 		t.Errorf("got %s, want inconclusive", js[0].Verdict)
 	}
@@ -82,14 +84,23 @@ func TestCheckerVerdicts(t *testing.T) {
 	}
 	// The policy read in the probe wins over the userspace view.
 	d = errnoLogged(6, true)
-	d.PolicyRead, d.ActionsLoggedEntry, d.ActionsLoggedExit = true, 0xb7, 0xb7 // errno bit off
+	d.PolicyRead, d.ActionsLogged = true, 0xb7 // errno bit off
 	if js := c.Add(d); js[0].Verdict != OKSilent || js[0].Reason != "action-not-in-actions_logged" {
 		t.Errorf("got %s (%s), want ok-silent action-not-in-actions_logged", js[0].Verdict, js[0].Reason)
 	}
-	// A sysctl write record updates the userspace view.
-	c.AddWrite(&observer.SysctlWrite{Write: true, ValueKnown: true, NewValue: 0})
-	if js := c.Add(errnoLogged(7, true)); js[0].Verdict != OKSilent {
-		t.Errorf("after actions_logged=(none): got %s, want ok-silent", js[0].Verdict)
+	// A sysctl write record updates the userspace view; a decision that
+	// returned within RaceWindow of the change may have read either value.
+	now := time.Unix(1000, 0)
+	c.AddWrite(&observer.SysctlWrite{Task: observer.Task{Time: now, Tid: 77}, Write: true, ValueKnown: true, NewValue: 0})
+	d = errnoLogged(7, true)
+	d.Time = now.Add(RaceWindow / 2)
+	if js := c.Add(d); js[0].Verdict != Inconclusive || !strings.Contains(js[0].Reason, "before the decision returned") {
+		t.Errorf("just after the change: got %s (%s), want inconclusive", js[0].Verdict, js[0].Reason)
+	}
+	d = errnoLogged(8, true)
+	d.Time = now.Add(2 * RaceWindow)
+	if js := c.Add(d); js[0].Verdict != OKSilent {
+		t.Errorf("after actions_logged=(none): got %s (%s), want ok-silent", js[0].Verdict, js[0].Reason)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/seccomptrace/seccomptrace/observer"
 	"github.com/seccomptrace/seccomptrace/observer/audit"
+	"github.com/seccomptrace/seccomptrace/observer/cbpf"
 	"github.com/seccomptrace/seccomptrace/observer/judge"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
 )
@@ -40,6 +41,12 @@ type Options struct {
 	// handed out with delivery unknown (watch). 0 holds every event that
 	// waits for a record until Finish, which settles it after a barrier.
 	Wait time.Duration
+	// NoSilentCounting sends every decision. Otherwise a decision that is
+	// silent whatever its arguments marks its (filter stack, arch, syscall)
+	// in the probes, which then count such decisions per task and syscall
+	// instead of sending them (Report.Silent), unless one reaches
+	// audit_seccomp, until the policy changes or a filter is destroyed.
+	NoSilentCounting bool
 	// OnEvent gets every event, settled, in ring order. It runs with the
 	// session's lock held, from the session's goroutines: it must not call
 	// the session. Its first error stops the hand-out; Finish returns it.
@@ -83,8 +90,12 @@ type Report struct {
 	Counters observer.Counters
 	// ProgramStats is each program's run count and time (kernel.bpf_stats_enabled).
 	ProgramStats []observer.ProgramStat
-	// Decisions counts the judged decisions; PerAction by action name
-	// (policy.CodeName, "unknown" when the action could not be reconstructed).
+	// Silent are the decisions counted, not sent, per process and syscall:
+	// ok-silent by construction (Options.NoSilentCounting).
+	Silent []observer.SilentCount
+	// Decisions counts the judged decisions, those counted silent included;
+	// PerAction by action name (policy.CodeName, "unknown" when the action
+	// could not be reconstructed).
 	Decisions int
 	PerAction map[string]*ActionCount
 	// Violations and Inconclusive count decisions and writes.
@@ -118,6 +129,7 @@ type Session struct {
 	readDone chan struct{}
 	readErr  error
 	stopping atomic.Bool
+	markErr  error // a silent mark the probes refused
 
 	mu       sync.Mutex
 	checker  *judge.Checker
@@ -126,6 +138,10 @@ type Session struct {
 	queue    queue
 	// early holds the records that came before the judging side was wired.
 	early []audit.Event
+	// marked are the silent marks made, with their generation.
+	marked map[observer.SilentKey]uint32
+	// silentAction names the action of each (process, arch, syscall) marked silent.
+	silentAction map[observer.SilentCount]string
 }
 
 // Start loads and attaches the probes and starts reading, the audit
@@ -160,7 +176,7 @@ func Start(opts Options) (*Session, error) {
 }
 
 func newSession(opts Options) *Session {
-	return &Session{opts: opts, pids: map[uint32]bool{}, rep: &Report{PerAction: map[string]*ActionCount{}},
+	return &Session{opts: opts, pids: map[uint32]bool{}, rep: &Report{PerAction: map[string]*ActionCount{}}, marked: map[observer.SilentKey]uint32{}, silentAction: map[observer.SilentCount]string{},
 		drained: make(chan struct{}), readDone: make(chan struct{})}
 }
 
@@ -301,8 +317,40 @@ func (s *Session) addJudged(j judge.Judged) {
 		}
 	}
 	s.rep.Audit.Emissions += len(j.Emissions)
+	s.markSilent(&j)
 	s.joiner.AddEmissions(&j)
 	s.queue.push(&held{judged: &j}, len(j.Emissions) > 0)
+}
+
+// markSilent marks j's (stack, arch, syscall) silent in the probes when
+// its result cannot depend on the arguments (cbpf.ConstStack).
+func (s *Session) markSilent(j *judge.Judged) {
+	if s.opts.NoSilentCounting || s.obs == nil || !judge.Silenceable(j) {
+		return
+	}
+	d := j.Decision
+	k := observer.SilentKey{Chain: d.Chain, Arch: d.Data.Arch, Nr: d.Data.Nr}
+	if g, ok := s.marked[k]; ok && g == d.SilentGen {
+		return
+	}
+	s.marked[k] = d.SilentGen
+	stack := s.obs.Stack(d.Chain)
+	if stack == nil {
+		return
+	}
+	if ret, _, ok := cbpf.ConstStack(stack, d.Data.Arch, d.Data.Nr); !ok || ret != d.Ret {
+		return
+	}
+	if err := s.obs.MarkSilent(k, d.SilentGen); err != nil {
+		s.markErr = err
+		return
+	}
+	ck := observer.SilentCount{Tgid: d.Tgid, Arch: d.Data.Arch, Nr: d.Data.Nr}
+	name := policy.CodeName(d.Ret)
+	if old, ok := s.silentAction[ck]; ok && old != name {
+		name = "silent (mixed actions)" // threads of one process with different stacks
+	}
+	s.silentAction[ck] = name
 }
 
 // auditEvent takes a record from the audit feed.
@@ -355,6 +403,24 @@ func (s *Session) Finish() (*Report, error) {
 	counters, cerr := s.obs.Counters()
 	stats, _ := s.obs.ProgramStats() // a cost report, not a verdict: absent when unreadable
 	s.rep.ProgramStats = stats
+	silent, serr := s.obs.SilentCounts()
+	s.rep.Silent = silent
+	for _, c := range silent {
+		// Counted decisions are ok-silent by construction: they count as such.
+		name := s.silentAction[observer.SilentCount{Tgid: c.Tgid, Arch: c.Arch, Nr: c.Nr}]
+		if name == "" {
+			name = "silent (unmarked)"
+		}
+		a := s.rep.PerAction[name]
+		if a == nil {
+			a = &ActionCount{}
+			s.rep.PerAction[name] = a
+		}
+		a.Decisions += int(c.Count)
+		a.Silent += int(c.Count)
+		s.rep.Decisions += int(c.Count)
+	}
+	cerr = errors.Join(cerr, serr, s.markErr)
 	s.obs.Close()
 	if s.readErr != nil || cerr != nil {
 		s.audit.stop()

@@ -61,6 +61,10 @@ type Call struct {
 	Thread bool `json:"thread,omitempty"`
 	// Each records every call's errno in order (differential tests).
 	Each bool `json:"each,omitempty"`
+	// SetActionsLogged, when set, makes this step a write of the string to
+	// kernel.seccomp.actions_logged instead of a syscall: the policy changes
+	// between two calls of the same child, at a known point.
+	SetActionsLogged string `json:"set_actions_logged,omitempty"`
 }
 
 // Scenario is installed filters (oldest first) and the calls made under them.
@@ -259,6 +263,12 @@ func runChild(spec string) Result {
 }
 
 func makeCalls(c Call, cr *CallResult) {
+	if c.SetActionsLogged != "" {
+		if err := os.WriteFile("/proc/sys/kernel/seccomp/actions_logged", []byte(c.SetActionsLogged), 0); err != nil {
+			cr.Errnos[-1]++ // reported as a failed step; the caller checks for it
+		}
+		return
+	}
 	for range c.Count {
 		// Syscall6, not RawSyscall6: it tells the scheduler the thread is in
 		// a syscall, so a thread that KILL_THREAD ends does not hold its P forever.
