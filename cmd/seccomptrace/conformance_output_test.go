@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -194,4 +195,105 @@ func TestConformanceSaveFiles(t *testing.T) {
 	if err == nil || !strings.HasPrefix(err.Error(), "--save "+filepath.Join(dir, "nope", "r.xml")+": ") {
 		t.Errorf("save into a missing folder: %v", err)
 	}
+}
+
+// TestConformanceKTAPKunitParser feeds the KTAP, JSON and JUnit of a run with
+// every status to vmtest/check-reports.py, which runs the kernel's own
+// tools/testing/kunit/kunit.py parser on the KTAP and compares its counts
+// and per-case statuses with the JSON and the JUnit. Then it breaks each
+// file in turn: the check must fail.
+func TestConformanceKTAPKunitParser(t *testing.T) {
+	kunit := kunitPy(t)
+	dir := t.TempDir()
+	rep := sampleReport()
+	write := func() {
+		for _, f := range []struct{ format, name string }{{"ktap", "conformance.ktap"}, {"json", "conformance.json"}, {"junit", "conformance.junit.xml"}} {
+			if err := saveConformance(saveTarget{f.format, filepath.Join(dir, f.name)}, rep, "6.12.0-test"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	check := func() (string, error) {
+		cmd := exec.Command("python3", "../../vmtest/check-reports.py", "--kunit", kunit, dir)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	write()
+	out, err := check()
+	t.Logf("check-reports.py:\n%s", out)
+	if err != nil {
+		t.Fatalf("check-reports.py rejects a consistent run: %v", err)
+	}
+	if !strings.Contains(out, "Testing complete. Ran 5 tests: passed: 2, failed: 2, skipped: 1") {
+		t.Errorf("no kunit.py summary with the expected counts in the output")
+	}
+
+	// Each tampering must be caught.
+	for _, tc := range []struct {
+		name   string
+		file   string
+		change func(string) string
+	}{
+		{"KTAP loses a result line", "conformance.ktap", func(s string) string {
+			return strings.Replace(s, "ok 2 log flag_log=off actions_logged=default audit=on\n", "", 1)
+		}},
+		{"KTAP pass turned into a failure", "conformance.ktap", func(s string) string {
+			return strings.Replace(s, "ok 1 ", "not ok 1 ", 1)
+		}},
+		{"JSON disagrees on a status", "conformance.json", func(s string) string {
+			return strings.Replace(s, `"status": "skip"`, `"status": "pass"`, 1)
+		}},
+		{"JUnit misses the error", "conformance.junit.xml", func(s string) string {
+			return strings.Replace(s, ` errors="1"`, ` errors="0"`, 2)
+		}},
+		{"a report missing", "conformance.junit.xml", nil},
+	} {
+		write()
+		p := filepath.Join(dir, tc.file)
+		if tc.change == nil {
+			os.Remove(p)
+		} else {
+			b, _ := os.ReadFile(p)
+			changed := tc.change(string(b))
+			if changed == string(b) {
+				t.Fatalf("%s: the change did not apply", tc.name)
+			}
+			os.WriteFile(p, []byte(changed), 0o644)
+		}
+		out, err := check()
+		t.Logf("%s: %s", tc.name, lastLines(out))
+		if err == nil {
+			t.Errorf("%s: check-reports.py passed:\n%s", tc.name, out)
+		} else if !strings.Contains(out, "check-reports: ") {
+			t.Errorf("%s: no reason given:\n%s", tc.name, out)
+		}
+	}
+}
+
+// kunitPy is the kunit.py that vmtest/setup.sh kunit unpacks; the test is
+// skipped on a host where that step has not run (make test runs it first).
+func kunitPy(t *testing.T) string {
+	t.Helper()
+	cache := os.Getenv("SECCOMPTRACE_CACHE")
+	if cache == "" {
+		cache = "/var/cache/seccomptrace"
+	}
+	p := filepath.Join(cache, "kunit", "tools", "testing", "kunit", "kunit.py")
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("no kunit.py at %s: run vmtest/setup.sh kunit", p)
+	}
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("no python3")
+	}
+	return p
+}
+
+func lastLines(s string) string {
+	var keep []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, "check-reports: ") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
 }
