@@ -26,7 +26,7 @@ commands:
   watch      stream seccomp decisions paired with their log emissions and verdicts
   check      run a command and judge every decision it causes against the logging policy
   explain    say in one sentence why a decision was or was not logged
-  conformance  run the built-in matrix of logging cases against this kernel (text, JSON, KTAP)
+  conformance  run the built-in matrix of logging cases against this kernel (text, JSON, KTAP, JUnit)
   workload   run the built-in workload: known filters in a child, known syscalls
 
 run 'seccomptrace <command> -h' for the flags of a command

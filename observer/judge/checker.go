@@ -50,7 +50,6 @@ type Judged struct {
 	Deliveries []Delivery
 }
 
-
 // Config is what a Checker knows of the system when it starts.
 type Config struct {
 	Model policy.Model
