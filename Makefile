@@ -3,7 +3,7 @@
 # make demo      boot a Debian kernel in a VM, run `seccomptrace watch` on the built-in workload
 # make test      host unit tests + VM tests on the Debian 6.1 and 6.12 kernels
 # make vmtest    VM tests on one kernel: KERNEL=6.1 (a name from vmtest/kernels.txt) or KERNEL=/path/to/bzImage
-# make generate  rebuild gen/ from bpf/ (needs clang; the output is committed)
+# make generate  rebuild gen/ from bpf/ (the probes and the inventory iterator; needs clang; the output is committed)
 
 SHELL := /bin/bash
 GO ?= go
@@ -18,6 +18,8 @@ VMTIMEOUT ?= 900
 BUILD := build
 TESTBINS := $(BUILD)/observer.test $(BUILD)/audit.test $(BUILD)/conformance.test $(BUILD)/cmd.test $(BUILD)/seccomptrace
 GOFILES := $(shell find . -name '*.go' -not -path './build/*') go.mod go.sum
+# The committed bpf2go objects: the probes and the filter inventory's iterator.
+GENOBJS := gen/seccomp_x86_bpfel.o gen/inventory_x86_bpfel.o
 
 .PHONY: all build generate check-generate unit vmtest vmtest-all test demo deps clean bench
 
@@ -25,19 +27,19 @@ all: build
 
 build: $(TESTBINS)
 
-$(BUILD)/seccomptrace: $(GOFILES) gen/seccomp_x86_bpfel.o
+$(BUILD)/seccomptrace: $(GOFILES) $(GENOBJS)
 	$(GO) build -o $@ ./cmd/seccomptrace
 
-$(BUILD)/observer.test: $(GOFILES) gen/seccomp_x86_bpfel.o
+$(BUILD)/observer.test: $(GOFILES) $(GENOBJS)
 	$(GO) test -c -o $@ ./observer
 
 $(BUILD)/audit.test: $(GOFILES)
 	$(GO) test -c -o $@ ./observer/audit
 
-$(BUILD)/conformance.test: $(GOFILES) gen/seccomp_x86_bpfel.o
+$(BUILD)/conformance.test: $(GOFILES) $(GENOBJS)
 	$(GO) test -c -o $@ ./observer/conformance
 
-$(BUILD)/cmd.test: $(GOFILES) gen/seccomp_x86_bpfel.o
+$(BUILD)/cmd.test: $(GOFILES) $(GENOBJS)
 	$(GO) test -c -o $@ ./cmd/seccomptrace
 
 generate:
