@@ -41,7 +41,7 @@ type Outcomes struct {
 	// sorted: the architectures the filter tells apart.
 	Arches []uint32
 	// Incomplete: the program has more distinct paths than Explore follows
-	// (MaxStates); Rets and Arches then hold only what was found.
+	// (MaxSteps); Rets and Arches then hold only what was found.
 	Incomplete bool
 }
 
@@ -57,8 +57,8 @@ func (o Outcomes) Constant() (uint32, bool) {
 	return 0, false
 }
 
-// MaxStates bounds the (instruction, abstract state) pairs Explore visits.
-const MaxStates = 1 << 16
+// MaxSteps bounds the instructions Explore steps through, over all paths.
+const MaxSteps = 1 << 20
 
 // Kinds of abstract value.
 const (
@@ -85,8 +85,12 @@ type exploreKey struct {
 }
 
 type explorer struct {
-	prog    []Instruction
+	prog []Instruction
+	// join marks instructions more than one edge leads to: only there can
+	// two paths meet in the same state, so only there is a state remembered.
+	join    []bool
 	seen    map[exploreKey]bool
+	steps   int
 	rets    map[uint32]bool
 	arches  map[uint32]bool
 	out     Outcomes
@@ -99,7 +103,7 @@ type explorer struct {
 // that passed Validate; on any other it still terminates, treating what
 // the kernel would refuse as Run does (return 0).
 func Explore(prog []Instruction, in Input) Outcomes {
-	e := &explorer{prog: prog, seen: map[exploreKey]bool{}, rets: map[uint32]bool{}, arches: map[uint32]bool{}}
+	e := &explorer{prog: prog, join: joins(prog), seen: map[exploreKey]bool{}, rets: map[uint32]bool{}, arches: map[uint32]bool{}}
 	// The converter clears A and X first (bpf_convert_filter), as Run does.
 	st := absState{a: absVal{kind: valConst}, x: absVal{kind: valConst}}
 	for i := range st.hi {
@@ -126,6 +130,36 @@ func Explore(prog []Instruction, in Input) Outcomes {
 
 func (e *explorer) ret(v uint32) { e.rets[v] = true }
 
+// joins marks the instructions with more than one predecessor.
+func joins(prog []Instruction) []bool {
+	n := len(prog)
+	preds := make([]uint8, n)
+	edge := func(to int) {
+		if to < n && preds[to] < 2 {
+			preds[to]++
+		}
+	}
+	for pc, ins := range prog {
+		switch {
+		case ins.Code == opJa:
+			edge(pc + 1 + int(ins.K))
+		case ins.Code&0x07 == ClassJMP:
+			edge(pc + 1 + int(ins.Jt))
+			if ins.Jf != ins.Jt {
+				edge(pc + 1 + int(ins.Jf))
+			}
+		case ins.Code&0x07 == ClassRET:
+		default:
+			edge(pc + 1)
+		}
+	}
+	out := make([]bool, n)
+	for i, p := range preds {
+		out[i] = p > 1
+	}
+	return out
+}
+
 // value resolves a word value to a constant where its range is one value.
 func (st *absState) value(v absVal) absVal {
 	if v.kind == valWord && st.lo[v.v] == st.hi[v.v] {
@@ -147,15 +181,17 @@ func (st *absState) narrow(w uint32, lo, hi uint32) {
 func (e *explorer) walk(pc int, st absState) {
 	n := len(e.prog)
 	for ; pc < n; pc++ {
-		if len(e.seen) >= MaxStates {
+		if e.steps++; e.steps > MaxSteps {
 			e.overrun = true
 			return
 		}
-		key := exploreKey{pc, st}
-		if e.seen[key] {
-			return
+		if e.join[pc] {
+			key := exploreKey{pc, st}
+			if e.seen[key] {
+				return
+			}
+			e.seen[key] = true
 		}
-		e.seen[key] = true
 		ins := e.prog[pc]
 		k := ins.K
 		switch ins.Code {

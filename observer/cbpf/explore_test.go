@@ -144,11 +144,11 @@ func TestExplorePrunes(t *testing.T) {
 }
 
 func TestExploreIncomplete(t *testing.T) {
-	// 20 independent argument tests, each storing a different constant:
-	// 2^20 distinct paths, more than MaxStates.
+	// 20 independent tests of a computed value (no range to carry), each
+	// storing a different constant: 2^20 distinct paths, beyond MaxSteps.
 	var prog []Instruction
 	for i := range 20 {
-		prog = append(prog, ld(OffArgs+uint32(4*(i%12))), jeq(uint32(i), 0, 1), Stmt(opLdImm, uint32(i)), Stmt(opSt, uint32(i%16)))
+		prog = append(prog, ld(OffArgs+uint32(4*(i%12))), Stmt(opAddK, 0), jeq(uint32(i), 0, 1), Stmt(opLdImm, uint32(i)), Stmt(opSt, uint32(i%16)))
 	}
 	prog = append(prog, ret(tAllow))
 	if err := Validate(prog); err != nil {
