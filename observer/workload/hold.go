@@ -58,6 +58,10 @@ type Held struct {
 	cmd        *exec.Cmd
 	release    *os.File
 	resultPath string
+	// released keeps Release's answer: a deferred second call repeats it.
+	released bool
+	res      *Result
+	err      error
 }
 
 // Hold starts s in a child and returns once the child has installed every
@@ -104,12 +108,18 @@ func Hold(s Scenario, resultPath string) (*Held, error) {
 	return h, nil
 }
 
-// Release lets the child (and its fork) go on, waits for it and returns its result.
+// Release lets the child (and its fork) go on, waits for it and returns
+// its result. Calling it again returns the same.
 func (h *Held) Release() (*Result, error) {
+	if h.released {
+		return h.res, h.err
+	}
+	h.released = true
 	h.release.Close()
 	werr := h.cmd.Wait()
 	res, rerr := ReadResult(h.resultPath)
-	return res, errors.Join(werr, rerr)
+	h.res, h.err = res, errors.Join(werr, rerr)
+	return h.res, h.err
 }
 
 // startHoldThreads starts n threads that stay blocked until the process ends.
