@@ -332,7 +332,7 @@ func analyzeFilter(id observer.FilterID, f *observer.Filter, notStored bool) *Fi
 	}
 	out.Known, out.Insns, out.Len = true, f.Insns, len(f.Insns)
 	all := cbpf.Explore(f.Insns, cbpf.Input{})
-	out.Rets, out.RetUnknown, out.Incomplete = all.Rets, all.RetUnknown, all.Incomplete
+	out.Rets, out.RetUnknown, out.Incomplete = byPrecedence(all.Rets), all.RetUnknown, all.Incomplete
 	out.ChecksArch = len(all.Arches) > 0
 	arches := []uint32{sysnames.ArchX8664, sysnames.ArchI386}
 	for _, a := range all.Arches {
@@ -397,13 +397,25 @@ func analyzeArch(prog []cbpf.Instruction, arch uint32, checked bool) Arch {
 }
 
 func outcome(o cbpf.Outcomes) *Outcome {
-	out := &Outcome{Rets: o.Rets, RetUnknown: o.RetUnknown, Incomplete: o.Incomplete}
+	out := &Outcome{Rets: byPrecedence(o.Rets), RetUnknown: o.RetUnknown, Incomplete: o.Incomplete}
 	for w := range 16 {
 		if o.Depends&(1<<w) != 0 {
 			out.On = append(out.On, cbpf.DataField(uint32(4*w)))
 		}
 	}
 	return out
+}
+
+// byPrecedence sorts return values the way seccomp_run_filters ranks them
+// (§4): KILL_PROCESS first, ALLOW last; data bits break ties.
+func byPrecedence(rets []uint32) []uint32 {
+	slices.SortFunc(rets, func(a, b uint32) int {
+		if n := cmp.Compare(policy.Precedence(a), policy.Precedence(b)); n != 0 {
+			return n
+		}
+		return cmp.Compare(a, b)
+	})
+	return rets
 }
 
 // allLogged is every actions_logged bit a write can set: with it, an

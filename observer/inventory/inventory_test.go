@@ -135,7 +135,7 @@ func TestAnalyzeFilters(t *testing.T) {
 		t.Errorf("A other arches = %+v", other)
 	}
 
-	if !b.Log || !slices.Equal(b.Rets, []uint32{policy.Errno | 7, policy.Allow, policy.KillProcess}) {
+	if !b.Log || !slices.Equal(b.Rets, []uint32{policy.KillProcess, policy.Errno | 7, policy.Allow}) {
 		t.Errorf("filter B = %+v", b)
 	}
 	bx := b.Arches[0]
@@ -175,9 +175,9 @@ func TestAnalyzeLogging(t *testing.T) {
 			name:  "defaults",
 			state: defaultState,
 			want: []string{
+				"KILL_PROCESS from filter #0 is logged unless kill_process is removed from actions_logged",
 				"ERRNO from filter #0 is logged (the filter has FLAG_LOG) unless errno is removed from actions_logged",
 				"ALLOW from filter #0 is never logged: ALLOW has no log call",
-				"KILL_PROCESS from filter #0 is logged unless kill_process is removed from actions_logged",
 				"ERRNO from filter #1 is never logged: the filter has no FLAG_LOG",
 				"ALLOW from filter #1 is never logged: ALLOW has no log call",
 			},
@@ -186,9 +186,9 @@ func TestAnalyzeLogging(t *testing.T) {
 			name:  "errno and kill_process removed",
 			state: State{ActionsLogged: policy.DefaultLogged &^ (policy.BitErrno | policy.BitKillProcess), Model: policy.ModelPost418},
 			want: []string{
+				"KILL_PROCESS from filter #0 is not logged: kill_process is not in actions_logged (it would be if added)",
 				"ERRNO from filter #0 is not logged: errno is not in actions_logged (it would be if added)",
 				"ALLOW from filter #0 is never logged: ALLOW has no log call",
-				"KILL_PROCESS from filter #0 is not logged: kill_process is not in actions_logged (it would be if added)",
 				"ERRNO from filter #1 is never logged: the filter has no FLAG_LOG",
 				"ALLOW from filter #1 is never logged: ALLOW has no log call",
 			},
@@ -197,9 +197,9 @@ func TestAnalyzeLogging(t *testing.T) {
 			name:  "4.14-4.17 with a syscall rule: every task audited",
 			state: State{ActionsLogged: policy.DefaultLoggedPre50, NoUserNotif: true, Model: policy.ModelPre418, AuditKnown: true, AuditEnabled: true, RulesKnown: true, CountingRules: 1},
 			want: []string{
+				"KILL_PROCESS from filter #0 is logged unless kill_process is removed from actions_logged",
 				"ERRNO from filter #0 is logged (the filter has FLAG_LOG) unless errno is removed from actions_logged",
 				"ALLOW from filter #0 is never logged: ALLOW has no log call",
-				"KILL_PROCESS from filter #0 is logged unless kill_process is removed from actions_logged",
 				"ERRNO from filter #1 is logged only because its tasks are audited (4.14-4.17: audit on, 1 syscall rule)",
 				"ALLOW from filter #1 is never logged: ALLOW has no log call",
 			},
