@@ -429,9 +429,12 @@ func printChain(w io.Writer, rep *inventory.Report, c *inventory.Chain, byID map
 	for _, m := range c.Modes {
 		modes = append(modes, modeName(m))
 	}
-	what := plural(len(c.Filters), "filter") + " (newest first)"
-	if len(c.Filters) == 0 {
+	what := plural(len(c.Filters), "filter")
+	switch {
+	case len(c.Filters) == 0:
 		what = "no filters"
+	case len(c.Filters) > 1:
+		what += " (newest first)"
 	}
 	fmt.Fprintf(w, "chain %d: %s in %s, %s, mode %s\n", c.Index, plural(len(c.Tasks), "task"), plural(c.Processes, "process"), what, strings.Join(modes, "+"))
 	// One line per process: its comm and threads.
@@ -472,7 +475,7 @@ func printChain(w io.Writer, rep *inventory.Report, c *inventory.Chain, byID map
 		for _, ac := range c.Cached {
 			parts = append(parts, fmt.Sprintf("%s %d", sysnames.ArchName(ac.Arch), ac.Count))
 		}
-		wrapList(w, "  action cache (5.11+):", strings.Fields(fmt.Sprintf("allows %s syscalls without running the filters", strings.Join(parts, ", "))))
+		wrapList(w, "  cached ALLOW (5.11+, no filter runs):", strings.Fields(strings.Join(parts, ", ")+" syscalls"))
 	}
 	if rep.State.Model == policy.ModelPre418 {
 		fmt.Fprintf(w, "  audited tasks (4.14-4.17): %d of %d", c.Audited, len(c.Tasks))
