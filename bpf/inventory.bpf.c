@@ -9,8 +9,8 @@
  * by the filter's and its program's address.
  *
  * Programs travel in a map, not in the seq_file: bpf_seq_read() fails a
- * read with E2BIG when one task's output does not fit its 8-page buffer,
- * and a single 4096-instruction program is 32 KiB already.
+ * read with E2BIG when one task's output does not fit its buffer (8 pages,
+ * 1 before 5.10), and one 4096-instruction program is 32 KiB already.
  *
  * Structures: docs/kernel-semantics.md §9.
  */
