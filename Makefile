@@ -5,7 +5,7 @@
 # make vmtest    VM tests on one kernel: KERNEL=6.1 (a name from vmtest/kernels.txt) or KERNEL=/path/to/bzImage;
 #                the matrix's KTAP, JSON and JUnit go to REPORT_DIR (build/reports/KERNEL) and are checked with kunit.py
 # make vmtest-conformance  the same with only doctor and the matrix in the guest (what kernel CI wants)
-# make generate  rebuild gen/ from bpf/ (needs clang; the output is committed)
+# make generate  rebuild gen/ from bpf/ (the probes and the inventory iterator; needs clang; the output is committed)
 
 SHELL := /bin/bash
 GO ?= go
@@ -24,6 +24,8 @@ REPORT_DIR ?=
 BUILD := build
 TESTBINS := $(BUILD)/observer.test $(BUILD)/audit.test $(BUILD)/conformance.test $(BUILD)/cmd.test $(BUILD)/seccomptrace
 GOFILES := $(shell find . -name '*.go' -not -path './build/*') go.mod go.sum
+# The committed bpf2go objects: the probes and the filter inventory's iterator.
+GENOBJS := gen/seccomp_x86_bpfel.o gen/inventory_x86_bpfel.o
 
 .PHONY: all build generate check-generate unit vmtest vmtest-conformance vmtest-all test demo deps deps-kunit check-ci kernel-config clean bench perf
 
@@ -31,19 +33,19 @@ all: build
 
 build: $(TESTBINS)
 
-$(BUILD)/seccomptrace: $(GOFILES) gen/seccomp_x86_bpfel.o
+$(BUILD)/seccomptrace: $(GOFILES) $(GENOBJS)
 	$(GO) build -o $@ ./cmd/seccomptrace
 
-$(BUILD)/observer.test: $(GOFILES) gen/seccomp_x86_bpfel.o
+$(BUILD)/observer.test: $(GOFILES) $(GENOBJS)
 	$(GO) test -c -o $@ ./observer
 
 $(BUILD)/audit.test: $(GOFILES)
 	$(GO) test -c -o $@ ./observer/audit
 
-$(BUILD)/conformance.test: $(GOFILES) gen/seccomp_x86_bpfel.o
+$(BUILD)/conformance.test: $(GOFILES) $(GENOBJS)
 	$(GO) test -c -o $@ ./observer/conformance
 
-$(BUILD)/cmd.test: $(GOFILES) gen/seccomp_x86_bpfel.o
+$(BUILD)/cmd.test: $(GOFILES) $(GENOBJS)
 	$(GO) test -c -o $@ ./cmd/seccomptrace
 
 generate:

@@ -13,6 +13,7 @@ package sysnames
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -131,6 +132,27 @@ func Number(arch uint32, name string) (int32, bool) {
 		return nr, ok
 	}
 	return 0, false
+}
+
+// Numbers returns the syscall numbers in arch's table, sorted: the x86_64
+// ones (x32's, with X32Bit, are not listed) or the i386 ones; nil for any
+// other arch.
+func Numbers(arch uint32) []int32 {
+	var m map[int32]string
+	switch arch {
+	case ArchX8664:
+		m = namesX8664
+	case ArchI386:
+		m = namesI386
+	default:
+		return nil
+	}
+	out := make([]int32, 0, len(m))
+	for nr := range m {
+		out = append(out, nr)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // ArchName returns "x86_64" or "i386" for the two x86 audit arches, and

@@ -2,7 +2,11 @@
 
 package sysnames
 
-import "testing"
+import (
+	"slices"
+	"strings"
+	"testing"
+)
 
 func TestName(t *testing.T) {
 	tests := []struct {
@@ -120,5 +124,22 @@ func TestArchName(t *testing.T) {
 func TestTableVersion(t *testing.T) {
 	if TableVersion() == "" {
 		t.Error("TableVersion() is empty")
+	}
+}
+
+func TestNumbers(t *testing.T) {
+	for _, arch := range []uint32{ArchX8664, ArchI386} {
+		nrs := Numbers(arch)
+		if len(nrs) < 300 || !slices.IsSorted(nrs) {
+			t.Fatalf("Numbers(%s): %d numbers, sorted %v", ArchName(arch), len(nrs), slices.IsSorted(nrs))
+		}
+		for _, nr := range nrs {
+			if strings.HasPrefix(Name(arch, nr), unknownPrefix) {
+				t.Errorf("Numbers(%s) lists %d, which has no name", ArchName(arch), nr)
+			}
+		}
+	}
+	if Numbers(0xc00000b7) != nil {
+		t.Error("Numbers of an arch without a table must be nil")
 	}
 }
