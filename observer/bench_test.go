@@ -41,7 +41,7 @@ func BenchmarkDecode(b *testing.B) {
 			if err := cbpf.Validate(prog); err != nil {
 				b.Fatal(err)
 			}
-			o := &Observer{filters: map[uint64]*Filter{}}
+			o := NewDecoder(RetInt)
 			if _, err := o.Decode(filterRecord(0x1000, true, prog)); err != nil {
 				b.Fatal(err)
 			}

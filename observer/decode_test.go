@@ -38,7 +38,7 @@ func filterRecord(addr uint64, log bool, prog []cbpf.Instruction) []byte {
 func ret(k uint32) []cbpf.Instruction { return []cbpf.Instruction{{Code: 0x06, K: k}} }
 
 func TestDecodeDecisionReevaluates(t *testing.T) {
-	o := &Observer{filters: map[uint64]*Filter{}}
+	o := NewDecoder(RetInt)
 	// Older filter: ERRNO(5) with FLAG_LOG; newer: TRAP. TRAP wins (lower precedence value, §4).
 	for _, rec := range [][]byte{filterRecord(0x1000, true, ret(0x50005)), filterRecord(0x2000, false, ret(0x30000))} {
 		ev, err := o.Decode(rec)
@@ -91,7 +91,7 @@ func TestDecodeRetKinds(t *testing.T) {
 		{RetBool, 0, true},
 		{RetBool, 0xffffff00, true}, // only the low byte is the bool
 	} {
-		o := &Observer{plan: Plan{RetKind: tc.kind}, filters: map[uint64]*Filter{}}
+		o := NewDecoder(tc.kind)
 		var r gen.SeccompStDecision
 		r.Kind = uint32(gen.SeccompStRecordKindST_REC_DECISION)
 		r.Ret = tc.ret
@@ -106,7 +106,7 @@ func TestDecodeRetKinds(t *testing.T) {
 }
 
 func TestDecodeRejectsBadRecords(t *testing.T) {
-	o := &Observer{filters: map[uint64]*Filter{}}
+	o := NewDecoder(RetInt)
 	bad := [][]byte{
 		nil,
 		{1, 0},
@@ -129,7 +129,7 @@ func FuzzDecode(f *testing.F) {
 	r.Kind = 1
 	f.Add(rawOf(&r))
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		o := &Observer{filters: map[uint64]*Filter{}}
+		o := NewDecoder(RetInt)
 		_, _ = o.Decode(raw) // must not panic
 	})
 }

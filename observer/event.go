@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -164,6 +165,22 @@ func (*Decision) isEvent()    {}
 func (*Emission) isEvent()    {}
 func (*Filter) isEvent()      {}
 
+// Decoder turns raw ring-buffer records into events. It keeps the filter
+// programs the records carry, to re-evaluate later decisions.
+type Decoder struct {
+	retKind  RetKind
+	bootTime time.Time
+
+	mu      sync.Mutex
+	filters map[uint64]*Filter
+}
+
+// NewDecoder returns a Decoder for records of a kernel whose
+// __seccomp_filter returns retKind; timestamps are taken as this boot's.
+func NewDecoder(retKind RetKind) *Decoder {
+	return &Decoder{retKind: retKind, bootTime: bootTime(), filters: make(map[uint64]*Filter)}
+}
+
 // Read blocks for the next record and decodes it. Filters are also kept
 // for re-evaluating later decisions.
 func (o *Observer) Read() (Event, error) {
@@ -178,7 +195,7 @@ func (o *Observer) Read() (Event, error) {
 }
 
 // Decode turns one raw ring-buffer record into an event.
-func (o *Observer) Decode(raw []byte) (Event, error) {
+func (o *Decoder) Decode(raw []byte) (Event, error) {
 	if len(raw) < 4 {
 		return nil, fmt.Errorf("decoding record: %d bytes, too short for a kind", len(raw))
 	}
@@ -248,7 +265,7 @@ func copyRecord[T any](dst *T, raw []byte) error {
 	return nil
 }
 
-func (o *Observer) task(ktime *uint64, cgroup uint64, tgid, tid, uid, gid uint32, comm [16]int8) Task {
+func (o *Decoder) task(ktime *uint64, cgroup uint64, tgid, tid, uid, gid uint32, comm [16]int8) Task {
 	return Task{
 		Tgid: tgid, Tid: tid, UID: uid, GID: gid,
 		Comm:     cString(comm[:]),
@@ -268,7 +285,7 @@ func cString(b []int8) string {
 	return string(out)
 }
 
-func (o *Observer) decision(r *gen.SeccompStDecision) *Decision {
+func (o *Decoder) decision(r *gen.SeccompStDecision) *Decision {
 	flag := func(f gen.SeccompStFlags) bool { return r.Flags&uint32(f) != 0 }
 	d := &Decision{
 		Task:      o.task(&r.Task.KtimeNs, r.Task.CgroupId, r.Task.Tgid, r.Task.Tid, r.Task.Uid, r.Task.Gid, r.Task.Comm),
@@ -294,7 +311,7 @@ func (o *Observer) decision(r *gen.SeccompStDecision) *Decision {
 		Duration:           time.Duration(r.ExitNs - r.Task.KtimeNs),
 		Match:              -1,
 	}
-	if o.plan.RetKind == RetBool {
+	if o.retKind == RetBool {
 		d.Skipped = uint8(r.Ret) == 0
 	} else {
 		d.Skipped = int32(r.Ret) != 0
@@ -318,7 +335,7 @@ func (o *Observer) decision(r *gen.SeccompStDecision) *Decision {
 
 // reevaluate runs the captured filters over the captured seccomp_data the way
 // seccomp_run_filters does (§4), giving the action, its data and the deciding filter.
-func (o *Observer) reevaluate(d *Decision) {
+func (o *Decoder) reevaluate(d *Decision) {
 	switch {
 	case d.StackTruncated:
 		d.Unknown = fmt.Sprintf("filter stack deeper than %d", len(d.Filters))
@@ -348,7 +365,7 @@ func (o *Observer) reevaluate(d *Decision) {
 	d.Known, d.Ret, d.Match = true, ret, match
 }
 
-func (o *Observer) filter(raw []byte) (*Filter, error) {
+func (o *Decoder) filter(raw []byte) (*Filter, error) {
 	var hdr gen.SeccompStFilter
 	hdrSize := int(unsafe.Offsetof(hdr.Insns))
 	if len(raw) < hdrSize {

@@ -104,14 +104,18 @@ type Report struct {
 
 // Session is one run.
 type Session struct {
-	opts   Options
-	obs    *observer.Observer
+	opts Options
+	obs  *observer.Observer
+	// dec decodes the records: obs's decoder, or a replay's own.
+	dec    *observer.Decoder
 	plan   observer.Plan
 	model  policy.Model
 	audit  *auditState
 	pids   map[uint32]bool // processes seen, for the records no emission explains
 	rep    *Report
 	closed bool
+	// readBack reads actions_logged after a write of unknown effect (judge.Config.ReadBack).
+	readBack func() (policy.ActionSet, error)
 
 	// The reader goroutine hands control back on every drained ring.
 	drained  chan struct{}
@@ -136,6 +140,7 @@ func Start(opts Options) (*Session, error) {
 		return nil, err
 	}
 	s := newSession(opts)
+	s.readBack = observer.ReadActionsLogged
 	a := startAudit(!opts.NoAudit, opts.AuditRcvBuf, s.auditEvent)
 	probes := opts.Probes
 	if opts.FollowSelf {
@@ -147,6 +152,7 @@ func Start(opts Options) (*Session, error) {
 		a.stop()
 		return nil, err
 	}
+	s.dec = s.obs.Decoder
 	s.plan = s.obs.Plan()
 	model := s.plan.Model()
 	if opts.Model != nil {
@@ -171,7 +177,7 @@ func (s *Session) wire(a *auditState, initial policy.ActionSet, model policy.Mod
 	auditOn := a.before != nil && a.before.Enabled != 0
 	s.checker = judge.NewChecker(judge.Config{
 		Model: model, ActionsLogged: initial, AuditEnabled: auditOn, NoUserNotif: !observer.HasUserNotif(),
-		ReadBack: observer.ReadActionsLogged,
+		ReadBack: s.readBack,
 	})
 	s.joiner = judge.NewJoiner(a.offAtBoot)
 	s.joiner.AddExcludeRules(a.exclude)
@@ -362,7 +368,12 @@ func (s *Session) Finish() (*Report, error) {
 	}
 	// The probes are closed: the barrier child is not traced.
 	s.audit.finish()
+	return s.settle(counters)
+}
 
+// settle judges what is left once no more records can come, settles every
+// event still held and fills in the report.
+func (s *Session) settle(counters observer.Counters) (*Report, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, j := range s.checker.Flush() {
