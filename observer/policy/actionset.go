@@ -76,32 +76,40 @@ func LogBit(ret uint32) ActionSet {
 // Has reports whether every bit of b is in s.
 func (s ActionSet) Has(b ActionSet) bool { return s&b == b }
 
-// names joins the names of the bits in s with sep, in table order; bits
-// the kernel does not define are ignored, as the kernel ignores them.
-func (s ActionSet) names(sep string) string {
-	var parts []string
+// appendNames appends the names of the bits in s to dst, joined with sep,
+// in table order; bits the kernel does not define are ignored, as the
+// kernel ignores them.
+func (s ActionSet) appendNames(dst []byte, sep byte) []byte {
+	first := true
 	for _, n := range logNames {
 		if s&n.bit != 0 {
-			parts = append(parts, n.name)
+			if !first {
+				dst = append(dst, sep)
+			}
+			dst, first = append(dst, n.name...), false
 		}
 	}
-	return strings.Join(parts, sep)
+	return dst
 }
 
 // String returns s the way reading /proc/sys/kernel/seccomp/actions_logged
 // shows it, without the trailing newline: names separated by one space in
 // the kernel's table order (kill_process kill_thread trap errno user_notif
 // trace log), and "" for the empty set (§5.4).
-func (s ActionSet) String() string { return s.names(" ") }
+func (s ActionSet) String() string { return string(s.appendNames(nil, ' ')) }
 
 // AuditString returns s the way the actions= and old-actions= fields of
 // the CONFIG_CHANGE "op=seccomp-logging" record show it: names joined with
 // "," in table order, or "(none)" for the empty set (§5.3).
-func (s ActionSet) AuditString() string {
-	if n := s.names(","); n != "" {
-		return n
+func (s ActionSet) AuditString() string { return string(s.AppendAuditString(nil)) }
+
+// AppendAuditString appends AuditString to dst.
+func (s ActionSet) AppendAuditString(dst []byte) []byte {
+	n := len(dst)
+	if dst = s.appendNames(dst, ','); len(dst) == n {
+		dst = append(dst, "(none)"...)
 	}
-	return "(none)"
+	return dst
 }
 
 // ActionsAvail returns the content of the actions_avail sysctl, without
