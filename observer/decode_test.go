@@ -133,3 +133,44 @@ func FuzzDecode(f *testing.F) {
 		_, _ = o.Decode(raw) // must not panic
 	})
 }
+
+// TestDecodeReuse: a released decision is reused and decoding allocates
+// nothing; decisions on one stack share its Filters; a filter record that
+// comes later makes a stack that lacked its program known.
+func TestDecodeReuse(t *testing.T) {
+	o := NewDecoder(RetInt)
+	if _, err := o.Decode(filterRecord(0x1000, false, ret(0x50001))); err != nil {
+		t.Fatal(err)
+	}
+	var r gen.SeccompStDecision
+	r.Kind = uint32(gen.SeccompStRecordKindST_REC_DECISION)
+	r.Depth, r.FilterAddr[0], r.FilterAddr[1] = 2, 0x2000, 0x1000
+	copy(r.Task.Comm[:], []int8{'s', 'h'})
+	raw := rawOf(&r)
+	ev, err := o.Decode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d1 := ev.(*Decision)
+	if d1.Known || d1.Unknown != "program of filter 0x2000 was never received" {
+		t.Fatalf("missing program: %+v", d1)
+	}
+	ev, _ = o.Decode(raw)
+	if d2 := ev.(*Decision); d2 == d1 || &d2.Filters[0] != &d1.Filters[0] || d2.Unknown != d1.Unknown {
+		t.Fatalf("second decision on the stack: %p %+v, first %p %+v", d2, d2, d1, d1)
+	}
+	if _, err := o.Decode(filterRecord(0x2000, true, ret(0x7fff0000))); err != nil {
+		t.Fatal(err)
+	}
+	o.Release(d1)
+	ev, _ = o.Decode(raw)
+	if d := ev.(*Decision); d != d1 || !d.Known || d.Ret != 0x50001 || d.Match != 1 || d.Comm != "sh" || d.Unknown != "" {
+		t.Fatalf("after the program came, reusing the released decision: %p %+v", d, d)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		ev, _ := o.Decode(raw)
+		o.Release(ev.(*Decision))
+	}); n != 0 {
+		t.Errorf("%v allocations per decision", n)
+	}
+}
