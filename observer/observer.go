@@ -520,6 +520,10 @@ func (o *Observer) Close() error {
 // already in the ring buffer has been read: a barrier without sleeps.
 func (o *Observer) Flush() error { return o.reader.Flush() }
 
+// Buffered is how many bytes of records wait in the ring buffer: at 0,
+// the next Read blocks until the probes send one.
+func (o *Observer) Buffered() int { return o.reader.AvailableBytes() }
+
 // SetDeadline makes Read return os.ErrDeadlineExceeded after t.
 func (o *Observer) SetDeadline(t time.Time) { o.reader.SetDeadline(t) }
 

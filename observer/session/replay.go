@@ -44,15 +44,23 @@ func (r *Replay) Decode(raw []byte) error {
 		return err
 	}
 	r.s.mu.Lock()
-	r.s.add(ev)
+	r.s.add(ev, true)
 	r.s.mu.Unlock()
 	return nil
 }
 
-// Add judges one event decoded elsewhere.
+// Add judges one event decoded elsewhere; the replay never reuses it.
 func (r *Replay) Add(ev observer.Event) {
 	r.s.mu.Lock()
-	r.s.add(ev)
+	r.s.add(ev, false)
+	r.s.mu.Unlock()
+}
+
+// Drained says the records so far are all there is for now, as a drained
+// ring buffer does: OnIdle is called if events were handed out since.
+func (r *Replay) Drained() {
+	r.s.mu.Lock()
+	r.s.queue.idle()
 	r.s.mu.Unlock()
 }
 
