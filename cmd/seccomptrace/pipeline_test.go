@@ -96,8 +96,10 @@ func pipelineDecisions() [][]byte {
 
 // BenchmarkPipeline is the whole path of a decision record on the host:
 // raw ring-buffer bytes, decoding and re-evaluation, judging, the session's
-// queue and hand-out, and watch's printer rendering the line to io.Discard.
+// queue and hand-out, and watch's printer rendering the line to io.Discard,
+// flushed each time the ring is drained (every batch records).
 func BenchmarkPipeline(b *testing.B) {
+	const batch = 64
 	var r gen.SeccompStDecision
 	seqOff := unsafe.Offsetof(r.Seq)
 	timeOff := unsafe.Offsetof(r.Task) + unsafe.Offsetof(r.Task.KtimeNs)
@@ -114,7 +116,7 @@ func BenchmarkPipeline(b *testing.B) {
 					silent++
 				}
 				return pr.printEvent(e)
-			}}, policy.ModelPost418, policy.DefaultLogged)
+			}, OnIdle: pr.flush}, policy.ModelPost418, policy.DefaultLogged)
 			for _, f := range pipelineFilters() {
 				if err := rp.Decode(f); err != nil {
 					b.Fatal(err)
@@ -129,6 +131,9 @@ func BenchmarkPipeline(b *testing.B) {
 				binary.NativeEndian.PutUint64(raw[timeOff:], 5_000_000_000+uint64(i)*1000)
 				if err := rp.Decode(raw); err != nil {
 					b.Fatal(err)
+				}
+				if i%batch == batch-1 {
+					rp.Drained()
 				}
 			}
 			b.StopTimer()
