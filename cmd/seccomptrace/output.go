@@ -139,6 +139,7 @@ type printer struct {
 	enc  *json.Encoder // actions_logged writes, which are rare
 	head bool
 	line []byte
+	st   stamps
 }
 
 func newPrinter(w io.Writer, format string) (*printer, error) {
@@ -162,13 +163,13 @@ func (p *printer) printEvent(e session.Event) error {
 	}
 	switch {
 	case p.json:
-		p.line = appendPairJSON(p.line[:0], e.Judged)
+		p.line = appendPairJSON(p.line[:0], e.Judged, &p.st)
 	case !p.head:
 		p.head = true
 		p.line = append(append(p.line[:0], textHeader...), '\n')
-		p.line = appendPairText(p.line, e.Judged)
+		p.line = appendPairText(p.line, e.Judged, &p.st)
 	default:
-		p.line = appendPairText(p.line[:0], e.Judged)
+		p.line = appendPairText(p.line[:0], e.Judged, &p.st)
 	}
 	_, err := p.w.Write(p.line)
 	return err

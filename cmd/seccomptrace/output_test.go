@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -127,9 +128,10 @@ var hostile = []string{
 func randomJudged(r *rand.Rand) judge.Judged {
 	pick := func(s []string) string { return s[r.IntN(len(s))] }
 	task := func() observer.Task {
-		t := time.Unix(1700000000+r.Int64N(1e6), r.Int64N(1e9))
+		// Often within a few seconds, so that stamps repeat.
+		t := time.Unix(1700000000+r.Int64N([]int64{3, 1e6}[r.IntN(2)]), r.Int64N(1e9))
 		if r.IntN(4) == 0 {
-			t = t.Truncate(time.Millisecond) // trailing zeros trimmed
+			t = t.Truncate([]time.Duration{time.Millisecond, time.Second}[r.IntN(2)]) // trailing zeros trimmed
 		}
 		if r.IntN(20) == 0 {
 			t = time.Time{}
@@ -195,19 +197,21 @@ func TestRenderMatchesPairJSON(t *testing.T) {
 	var want bytes.Buffer
 	enc := json.NewEncoder(&want)
 	var b []byte
+	var st stamps
 	for i := range 20000 {
 		if i == 10000 {
 			time.Local = time.FixedZone("odd", -(9*3600 + 30*60))
+			st = stamps{}
 		}
 		j := randomJudged(r)
 		want.Reset()
 		if err := enc.Encode(toJSON(&j)); err != nil {
 			t.Fatal(err)
 		}
-		if b = appendPairJSON(b[:0], &j); string(b) != want.String() {
+		if b = appendPairJSON(b[:0], &j, &st); string(b) != want.String() {
 			t.Fatalf("JSON of %+v:\ngot  %s\nwant %s", j, b, want.Bytes())
 		}
-		if b = appendPairText(b[:0], &j); string(b) != textLineOf(toJSON(&j)) {
+		if b = appendPairText(b[:0], &j, &st); string(b) != textLineOf(toJSON(&j)) {
 			t.Fatalf("text of %+v:\ngot  %q\nwant %q", j, b, textLineOf(toJSON(&j)))
 		}
 	}
@@ -220,10 +224,10 @@ func TestRenderMatchesPairJSON(t *testing.T) {
 			if err := enc.Encode(toJSON(&j)); err != nil {
 				t.Fatal(err)
 			}
-			if b = appendPairJSON(b[:0], &j); string(b) != want.String() {
+			if b = appendPairJSON(b[:0], &j, &st); string(b) != want.String() {
 				t.Fatalf("JSON of comm %q:\ngot  %s\nwant %s", comm, b, want.Bytes())
 			}
-			if b = appendPairText(b[:0], &j); string(b) != textLineOf(toJSON(&j)) {
+			if b = appendPairText(b[:0], &j, &st); string(b) != textLineOf(toJSON(&j)) {
 				t.Fatalf("text of comm %q:\ngot  %q\nwant %q", comm, b, textLineOf(toJSON(&j)))
 			}
 		}
@@ -245,6 +249,30 @@ func TestPrinterAllocs(t *testing.T) {
 			}
 		}); n != 0 {
 			t.Errorf("%s: %v allocations per line", format, n)
+		}
+	}
+}
+
+// TestAppendNumbers: the in-place number formatting agrees with strconv at
+// every length and edge.
+func TestAppendNumbers(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	vals := []uint64{0, 1, 9, 10, 99, 100, 101, 999, 1000, 1<<63 - 1, 1 << 63, 1<<64 - 1}
+	for p := uint64(1); p < 1e19; p *= 10 {
+		vals = append(vals, p-1, p, p+1)
+	}
+	for range 10000 {
+		vals = append(vals, r.Uint64()>>r.IntN(64))
+	}
+	for _, v := range vals {
+		if got, want := string(appendUint([]byte("x"), v)), strconv.FormatUint(v, 10); got != "x"+want {
+			t.Fatalf("appendUint(%d) = %s", v, got)
+		}
+		if got, want := string(appendInt(nil, int64(v))), strconv.FormatInt(int64(v), 10); got != want {
+			t.Fatalf("appendInt(%d) = %s", int64(v), got)
+		}
+		if got, want := string(appendHex(nil, v)), fmt.Sprintf("%#x", v); got != want {
+			t.Fatalf("appendHex(%d) = %s, want %s", v, got, want)
 		}
 	}
 }

@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"math/bits"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -69,9 +70,97 @@ const hexDigits = "0123456789abcdef"
 
 // appendHex appends v as %#x does; eight of them make each JSON line.
 func appendHex(b []byte, v uint64) []byte {
-	b = append(b, '0', 'x')
-	for shift := max(bits.Len64(v)-1, 0) &^ 3; shift >= 0; shift -= 4 {
-		b = append(b, hexDigits[v>>shift&0xf])
+	n := max((bits.Len64(v)+3)/4, 1)
+	b = slices.Grow(append(b, '0', 'x'), n)
+	b = b[:len(b)+n]
+	for i := len(b) - 1; n > 0; i, n = i-1, n-1 {
+		b[i] = hexDigits[v&0xf]
+		v >>= 4
+	}
+	return b
+}
+
+// appendUint appends v in decimal, as strconv.AppendUint(b, v, 10), in
+// place, two digits a step.
+func appendUint(b []byte, v uint64) []byte {
+	// Digits: log10 from the bit length, corrected by one comparison.
+	n := bits.Len64(v) * 1233 >> 12
+	if n < len(pow10) && v >= pow10[n] {
+		n++
+	}
+	n = max(n, 1)
+	b = slices.Grow(b, n)
+	b = b[:len(b)+n]
+	i := len(b)
+	for v >= 100 {
+		q := v / 100
+		r := v - q*100
+		i -= 2
+		b[i], b[i+1] = digitPairs[2*r], digitPairs[2*r+1]
+		v = q
+	}
+	if v >= 10 {
+		b[i-2], b[i-1] = digitPairs[2*v], digitPairs[2*v+1]
+	} else {
+		b[i-1] = byte('0' + v)
+	}
+	return b
+}
+
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
+
+var pow10 = [...]uint64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19}
+
+// appendInt appends v in decimal, as appendInt(b, v).
+func appendInt(b []byte, v int64) []byte {
+	if v < 0 {
+		return appendUint(append(b, '-'), uint64(-v))
+	}
+	return appendUint(b, uint64(v))
+}
+
+// stamps caches the part of a line's time stamp that changes once a
+// second: a stream of decisions formats a date and a clock once a second.
+type stamps struct {
+	utc, local       []byte // "2006-01-02T15:04:05" in UTC, "15:04:05" local
+	utcSec, localSec int64
+}
+
+// appendRFC3339Nano appends t.UTC().Format(time.RFC3339Nano).
+func (s *stamps) appendRFC3339Nano(b []byte, t time.Time) []byte {
+	if sec := t.Unix(); s.utc == nil || sec != s.utcSec {
+		s.utc, s.utcSec = t.UTC().AppendFormat(s.utc[:0], "2006-01-02T15:04:05"), sec
+	}
+	b = append(b, s.utc...)
+	if ns := t.Nanosecond(); ns != 0 {
+		// .999999999: nine digits, trailing zeros dropped.
+		n := 9
+		for ; ns%10 == 0; ns /= 10 {
+			n--
+		}
+		b = append(b, '.')
+		b = appendFrac(b, ns, n)
+	}
+	return append(b, 'Z')
+}
+
+// appendClock appends t.Local().Format("15:04:05.000000").
+func (s *stamps) appendClock(b []byte, t time.Time) []byte {
+	if sec := t.Unix(); s.local == nil || sec != s.localSec {
+		s.local, s.localSec = t.Local().AppendFormat(s.local[:0], "15:04:05"), sec
+	}
+	return appendFrac(append(append(b, s.local...), '.'), t.Nanosecond()/1000, 6)
+}
+
+// appendFrac appends v as n digits, zero-padded.
+func appendFrac(b []byte, v, n int) []byte {
+	b = slices.Grow(b, n)
+	b = b[:len(b)+n]
+	for i := len(b) - 1; n > 0; i, n = i-1, n-1 {
+		b[i] = byte('0' + v%10)
+		v /= 10
 	}
 	return b
 }
@@ -91,31 +180,31 @@ func appendRaw(b []byte, s string) []byte { return append(b, s...) }
 
 // appendPairJSON appends j as a line of watch's JSON Lines: what
 // json.Encoder writes for toJSON(j), newline included.
-func appendPairJSON(b []byte, j *judge.Judged) []byte {
+func appendPairJSON(b []byte, j *judge.Judged, st *stamps) []byte {
 	p := &j.Pair
 	d := p.Decision
 	task := pairTask(p)
 	b = append(b, `{"event":"decision","time":"`...)
-	b = task.Time.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = st.appendRFC3339Nano(b, task.Time)
 	b = append(b, `","pid":`...)
-	b = strconv.AppendUint(b, uint64(task.Tgid), 10)
+	b = appendUint(b, uint64(task.Tgid))
 	b = append(b, `,"tid":`...)
-	b = strconv.AppendUint(b, uint64(task.Tid), 10)
+	b = appendUint(b, uint64(task.Tid))
 	b = append(b, `,"comm":`...)
 	b = appendJSONString(b, task.Comm)
 	b = append(b, `,"uid":`...)
-	b = strconv.AppendUint(b, uint64(task.UID), 10)
+	b = appendUint(b, uint64(task.UID))
 	b = append(b, `,"cgroup_id":`...)
-	b = strconv.AppendUint(b, task.CgroupID, 10)
+	b = appendUint(b, task.CgroupID)
 	if d != nil && d.Seq != 0 {
-		b = strconv.AppendUint(append(b, `,"seq":`...), d.Seq, 10)
+		b = appendUint(append(b, `,"seq":`...), d.Seq)
 	}
 	if d != nil && d.ParentSeq != 0 {
-		b = strconv.AppendUint(append(b, `,"parent_seq":`...), d.ParentSeq, 10)
+		b = appendUint(append(b, `,"parent_seq":`...), d.ParentSeq)
 	}
 	// Syscall names are JSON-safe: [a-z0-9_], "(x32)", "syscall_-1".
 	b, nr := appendSyscall(append(b, `,"syscall":"`...), p)
-	b = strconv.AppendInt(append(b, `","nr":`...), nr, 10)
+	b = appendInt(append(b, `","nr":`...), nr)
 	if d != nil {
 		b = appendArch(append(b, `,"arch":"`...), d.Data.Arch)
 		b = append(b, `","args":[`...)
@@ -132,10 +221,10 @@ func appendPairJSON(b []byte, j *judge.Judged) []byte {
 			b = append(appendHex(append(b, `","ret":"`...), uint64(d.Ret)), '"')
 		}
 		if match {
-			b = strconv.AppendInt(append(b, `,"filter_index":`...), int64(d.Match), 10)
+			b = appendInt(append(b, `,"filter_index":`...), int64(d.Match))
 		}
 		if len(d.Filters) > 0 {
-			b = strconv.AppendInt(append(b, `,"filter_depth":`...), int64(len(d.Filters)), 10)
+			b = appendInt(append(b, `,"filter_depth":`...), int64(len(d.Filters)))
 		}
 		if match {
 			b = appendBool(append(b, `,"flag_log":`...), d.Filters[d.Match].Log)
@@ -162,7 +251,7 @@ func appendPairJSON(b []byte, j *judge.Judged) []byte {
 				b = append(appendDelivery(append(b, `,"delivery":"`...), dl, appendJSONBody), '"')
 			}
 			if dl.Record != nil && dl.Record.Stamp.Serial != 0 {
-				b = strconv.AppendUint(append(b, `,"serial":`...), uint64(dl.Record.Stamp.Serial), 10)
+				b = appendUint(append(b, `,"serial":`...), uint64(dl.Record.Stamp.Serial))
 			}
 		}
 		b = append(b, '}')
@@ -193,8 +282,8 @@ func appendPairJSON(b []byte, j *judge.Judged) []byte {
 // appendEmissionJSON appends an emission object up to its action, open;
 // action is its name, "" for ActionName(e.Code) (seccomp_log calls).
 func appendEmissionJSON(b []byte, e *observer.Emission, action string) []byte {
-	b = strconv.AppendInt(append(b, `{"syscall":`...), e.Syscall, 10)
-	b = strconv.AppendInt(append(b, `,"signr":`...), e.Signr, 10)
+	b = appendInt(append(b, `{"syscall":`...), e.Syscall)
+	b = appendInt(append(b, `,"signr":`...), e.Signr)
 	b = appendHex(append(b, `,"code":"`...), uint64(e.Code))
 	b = append(b, `","action":`...)
 	if action == "" {
@@ -285,18 +374,18 @@ func pad(b []byte, start, width int) []byte {
 }
 
 // appendPairText appends j as a line of watch's text columns (textHeader).
-func appendPairText(b []byte, j *judge.Judged) []byte {
+func appendPairText(b []byte, j *judge.Judged, st *stamps) []byte {
 	p := &j.Pair
 	d := p.Decision
 	task := pairTask(p)
 
 	col := len(b)
-	b = task.Time.Local().AppendFormat(b, "15:04:05.000000")
+	b = st.appendClock(b, task.Time)
 	b = pad(b, col, 15)
 	col = len(b) + 1
-	b = pad(strconv.AppendUint(append(b, ' '), uint64(task.Tgid), 10), col, 7)
+	b = pad(appendUint(append(b, ' '), uint64(task.Tgid)), col, 7)
 	col = len(b) + 1
-	b = pad(strconv.AppendUint(append(b, ' '), uint64(task.Tid), 10), col, 7)
+	b = pad(appendUint(append(b, ' '), uint64(task.Tid)), col, 7)
 	col = len(b) + 1
 	b = pad(appendEscaped(append(b, ' '), task.Comm), col, 16)
 	col = len(b) + 1
@@ -323,10 +412,10 @@ func appendPairText(b []byte, j *judge.Judged) []byte {
 	match := d != nil && d.Known && d.Match >= 0 && d.Match < len(d.Filters)
 	switch {
 	case match:
-		b = strconv.AppendInt(b, int64(d.Match), 10)
-		b = strconv.AppendInt(append(b, '/'), int64(len(d.Filters)), 10)
+		b = appendInt(b, int64(d.Match))
+		b = appendInt(append(b, '/'), int64(len(d.Filters)))
 	case d != nil && len(d.Filters) > 0:
-		b = strconv.AppendInt(append(b, "-/"...), int64(len(d.Filters)), 10)
+		b = appendInt(append(b, "-/"...), int64(len(d.Filters)))
 	default:
 		b = append(b, '-')
 	}
@@ -367,13 +456,13 @@ func appendPairText(b []byte, j *judge.Judged) []byte {
 			b = append(b, ' ')
 		}
 		b = appendHex(append(b, "audit(code="...), uint64(e.Code))
-		b = strconv.AppendInt(append(b, " sig="...), e.Signr, 10)
+		b = appendInt(append(b, " sig="...), e.Signr)
 		b = append(b, ')')
 		if i < len(j.Deliveries) {
 			switch dl := j.Deliveries[i]; {
 			case dl.Record != nil && dl.Record.Stamp.Serial != 0:
 				b = appendDelivery(append(b, ' '), dl, appendRaw)
-				b = strconv.AppendUint(append(b, " serial="...), uint64(dl.Record.Stamp.Serial), 10)
+				b = appendUint(append(b, " serial="...), uint64(dl.Record.Stamp.Serial))
 			case dl.State != "":
 				b = appendDelivery(append(b, ' '), dl, appendRaw)
 			}

@@ -100,17 +100,27 @@ func (s ActionSet) String() string { return string(s.appendNames(nil, ' ')) }
 
 // AuditString returns s the way the actions= and old-actions= fields of
 // the CONFIG_CHANGE "op=seccomp-logging" record show it: names joined with
-// "," in table order, or "(none)" for the empty set (§5.3).
-func (s ActionSet) AuditString() string { return string(s.AppendAuditString(nil)) }
+// "," in table order, or "(none)" for the empty set (§5.3). It does not
+// allocate: a stream of decisions shows the set in force at each one.
+func (s ActionSet) AuditString() string { return auditStrings[s&allBits] }
 
 // AppendAuditString appends AuditString to dst.
-func (s ActionSet) AppendAuditString(dst []byte) []byte {
-	n := len(dst)
-	if dst = s.appendNames(dst, ','); len(dst) == n {
-		dst = append(dst, "(none)"...)
+func (s ActionSet) AppendAuditString(dst []byte) []byte { return append(dst, s.AuditString()...) }
+
+// allBits are the bits the kernel defines; names ignore the others.
+const allBits = BitKillProcess | BitKillThread | BitTrap | BitErrno | BitTrace | BitLog | BitAllow | BitUserNotif
+
+// auditStrings holds AuditString of every set of defined bits.
+var auditStrings = func() (t [allBits + 1]string) {
+	for s := range t {
+		n := ActionSet(s).appendNames(nil, ',')
+		if len(n) == 0 {
+			n = []byte("(none)")
+		}
+		t[s] = string(n)
 	}
-	return dst
-}
+	return t
+}()
 
 // ActionsAvail returns the content of the actions_avail sysctl, without
 // the newline; user_notif appears from 5.0 (§5.4).
