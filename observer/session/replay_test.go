@@ -138,3 +138,48 @@ func TestReplayAllocs(t *testing.T) {
 		t.Errorf("%d events handed out, want 1001", n)
 	}
 }
+
+// TestReplayWaitsRunOut: events whose record never comes are handed out
+// by their timers, from another goroutine, while records are still being
+// fed; every event comes out once, in ring order.
+func TestReplayWaitsRunOut(t *testing.T) {
+	var got []int
+	r := NewReplay(Options{Wait: time.Millisecond, OnEvent: func(e Event) error {
+		got = append(got, e.Index)
+		return nil
+	}}, policy.ModelPost418, policy.DefaultLogged)
+	if err := r.Decode(retFilter(0x1000, false, policy.Errno|1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Decode(retFilter(0x2000, false, policy.Log)); err != nil {
+		t.Fatal(err)
+	}
+	const n = 2000
+	for i := range n {
+		seq := uint64(i + 1)
+		if i%10 == 0 {
+			if err := r.Decode(emissionRecord(seq, unix.SYS_GETPGRP, policy.Log)); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Decode(decisionRecord(seq, unix.SYS_GETPGRP, 0x2000, false)); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := r.Decode(decisionRecord(seq, unix.SYS_GETPPID, 0x1000, false)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := r.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n || rep.Decisions != n {
+		t.Fatalf("%d events, %d decisions, want %d", len(got), rep.Decisions, n)
+	}
+	for i, idx := range got {
+		if idx != i {
+			t.Fatalf("event %d has index %d", i, idx)
+		}
+	}
+}
