@@ -112,7 +112,7 @@ demo: build deps
 	vmtest/setup.sh kernel $(KERNEL) && vmtest/run.sh --kernel $(KERNEL) --timeout $(VMTIMEOUT) -- vmtest/demo.sh; fi
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./observer/...
+	$(GO) test -run '^$$' -bench . -benchmem ./observer/... ./cmd/...
 
 # What seccomptrace costs the traced system, in one boot of Debian 6.12
 # (TCG: only ratios mean something; see vmtest/perf.sh). PERF_LONG=600 adds

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -164,6 +165,52 @@ func (*Decision) isEvent()    {}
 func (*Emission) isEvent()    {}
 func (*Filter) isEvent()      {}
 
+// Decoder turns raw ring-buffer records into events. It keeps the filter
+// programs the records carry, to re-evaluate later decisions. It is safe
+// for concurrent use.
+//
+// A decision's Filters are shared by every decision on the same filter
+// stack: read them, never write them. A decision handed back with Release
+// is reused by a later Decode, so a stream of decisions allocates nothing.
+type Decoder struct {
+	retKind  RetKind
+	bootTime time.Time
+
+	mu      sync.Mutex
+	filters map[uint64]*Filter
+	// stacks are the filter stacks decisions were made under, decoded once.
+	stacks map[stackKey]*stack
+	// comms interns task names.
+	comms map[[16]int8]string
+	// free holds released decisions for reuse.
+	free []*Decision
+}
+
+// Bounds of the Decoder's caches: beyond them a cache starts afresh, which
+// only costs decoding again.
+const (
+	maxStacks = 4096
+	maxComms  = 4096
+	maxFree   = 256
+)
+
+// NewDecoder returns a Decoder for records of a kernel whose
+// __seccomp_filter returns retKind; timestamps are taken as this boot's.
+func NewDecoder(retKind RetKind) *Decoder {
+	return &Decoder{retKind: retKind, bootTime: bootTime(), filters: make(map[uint64]*Filter),
+		stacks: make(map[stackKey]*stack), comms: make(map[[16]int8]string)}
+}
+
+// Release hands back a decision Decode returned, once nothing refers to it
+// any more (its Filters may still be kept): a later Decode reuses it.
+func (o *Decoder) Release(d *Decision) {
+	o.mu.Lock()
+	if len(o.free) < maxFree {
+		o.free = append(o.free, d)
+	}
+	o.mu.Unlock()
+}
+
 // Read blocks for the next record and decodes it. Filters are also kept
 // for re-evaluating later decisions.
 func (o *Observer) Read() (Event, error) {
@@ -178,10 +225,12 @@ func (o *Observer) Read() (Event, error) {
 }
 
 // Decode turns one raw ring-buffer record into an event.
-func (o *Observer) Decode(raw []byte) (Event, error) {
+func (o *Decoder) Decode(raw []byte) (Event, error) {
 	if len(raw) < 4 {
 		return nil, fmt.Errorf("decoding record: %d bytes, too short for a kind", len(raw))
 	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	switch gen.SeccompStRecordKind(binary.NativeEndian.Uint32(raw)) {
 	case gen.SeccompStRecordKindST_REC_DECISION:
 		var r gen.SeccompStDecision
@@ -248,13 +297,27 @@ func copyRecord[T any](dst *T, raw []byte) error {
 	return nil
 }
 
-func (o *Observer) task(ktime *uint64, cgroup uint64, tgid, tid, uid, gid uint32, comm [16]int8) Task {
+func (o *Decoder) task(ktime *uint64, cgroup uint64, tgid, tid, uid, gid uint32, comm [16]int8) Task {
 	return Task{
 		Tgid: tgid, Tid: tid, UID: uid, GID: gid,
-		Comm:     cString(comm[:]),
+		Comm:     o.comm(comm),
 		CgroupID: cgroup,
 		Time:     o.bootTime.Add(time.Duration(*ktime)),
 	}
+}
+
+// comm returns a task's comm as a string, interned: records of the same
+// tasks share one string.
+func (o *Decoder) comm(c [16]int8) string {
+	if s, ok := o.comms[c]; ok {
+		return s
+	}
+	if len(o.comms) >= maxComms {
+		clear(o.comms)
+	}
+	s := cString(c[:])
+	o.comms[c] = s
+	return s
 }
 
 func cString(b []int8) string {
@@ -268,9 +331,15 @@ func cString(b []int8) string {
 	return string(out)
 }
 
-func (o *Observer) decision(r *gen.SeccompStDecision) *Decision {
+func (o *Decoder) decision(r *gen.SeccompStDecision) *Decision {
 	flag := func(f gen.SeccompStFlags) bool { return r.Flags&uint32(f) != 0 }
-	d := &Decision{
+	var d *Decision
+	if n := len(o.free); n > 0 {
+		d, o.free = o.free[n-1], o.free[:n-1]
+	} else {
+		d = new(Decision)
+	}
+	*d = Decision{
 		Task:      o.task(&r.Task.KtimeNs, r.Task.CgroupId, r.Task.Tgid, r.Task.Tid, r.Task.Uid, r.Task.Gid, r.Task.Comm),
 		Seq:       r.Seq,
 		ParentSeq: r.ParentSeq,
@@ -294,7 +363,7 @@ func (o *Observer) decision(r *gen.SeccompStDecision) *Decision {
 		Duration:           time.Duration(r.ExitNs - r.Task.KtimeNs),
 		Match:              -1,
 	}
-	if o.plan.RetKind == RetBool {
+	if o.retKind == RetBool {
 		d.Skipped = uint8(r.Ret) == 0
 	} else {
 		d.Skipped = int32(r.Ret) != 0
@@ -307,48 +376,85 @@ func (o *Observer) decision(r *gen.SeccompStDecision) *Decision {
 		d.Strict, d.Known, d.Ret = true, true, policy.KillThread
 		return d
 	}
-	depth := min(int(r.Depth), len(r.FilterAddr))
-	d.Filters = make([]FilterRef, depth)
-	for i := range depth {
-		d.Filters[i] = FilterRef{Addr: r.FilterAddr[i], Log: r.FilterLog[i] != 0}
-	}
-	o.reevaluate(d)
+	st := o.stack(r)
+	d.Filters = st.refs
+	o.reevaluate(d, st)
 	return d
+}
+
+// stackKey identifies a filter stack as a decision record lists it.
+type stackKey struct {
+	addr      [len(gen.SeccompStDecision{}.FilterAddr)]uint64
+	log       [len(gen.SeccompStDecision{}.FilterLog)]uint8
+	depth     int
+	truncated bool
+}
+
+// stack is one filter stack, decoded once and shared by the decisions made
+// under it: its refs are their Filters.
+type stack struct {
+	refs  []FilterRef
+	progs []cbpf.Filter
+	// unknown says why the stack cannot be re-evaluated, "" when it can.
+	unknown string
+}
+
+// stack returns the filter stack of r, from the cache when it has been seen
+// since the last filter record.
+func (o *Decoder) stack(r *gen.SeccompStDecision) *stack {
+	k := stackKey{depth: min(int(r.Depth), len(r.FilterAddr)), truncated: r.Flags&uint32(gen.SeccompStFlagsST_F_STACK_TRUNCATED) != 0}
+	copy(k.addr[:k.depth], r.FilterAddr[:])
+	copy(k.log[:k.depth], r.FilterLog[:])
+	if st := o.stacks[k]; st != nil {
+		return st
+	}
+	if len(o.stacks) >= maxStacks {
+		clear(o.stacks)
+	}
+	st := &stack{refs: make([]FilterRef, k.depth)}
+	for i := range k.depth {
+		st.refs[i] = FilterRef{Addr: k.addr[i], Log: k.log[i] != 0}
+	}
+	st.unknown = o.resolve(st, k.truncated)
+	o.stacks[k] = st
+	return st
+}
+
+// resolve finds the programs of st's filters, or says why it cannot.
+func (o *Decoder) resolve(st *stack, truncated bool) string {
+	switch {
+	case truncated:
+		return fmt.Sprintf("filter stack deeper than %d", len(st.refs))
+	case len(st.refs) == 0:
+		return "no filter attached"
+	}
+	progs := make([]cbpf.Filter, len(st.refs))
+	for i, ref := range st.refs {
+		f := o.filters[ref.Addr]
+		if f == nil {
+			return fmt.Sprintf("program of filter %#x was never received", ref.Addr)
+		}
+		if f.Insns == nil {
+			return fmt.Sprintf("kernel kept no original program for filter %#x", ref.Addr)
+		}
+		progs[i] = cbpf.Filter{Prog: f.Insns, Log: ref.Log}
+	}
+	st.progs = progs
+	return ""
 }
 
 // reevaluate runs the captured filters over the captured seccomp_data the way
 // seccomp_run_filters does (§4), giving the action, its data and the deciding filter.
-func (o *Observer) reevaluate(d *Decision) {
-	switch {
-	case d.StackTruncated:
-		d.Unknown = fmt.Sprintf("filter stack deeper than %d", len(d.Filters))
-		return
-	case len(d.Filters) == 0:
-		d.Unknown = "no filter attached"
+func (o *Decoder) reevaluate(d *Decision, st *stack) {
+	if st.unknown != "" {
+		d.Unknown = st.unknown
 		return
 	}
-	stack := make([]cbpf.Filter, len(d.Filters))
-	o.mu.Lock()
-	for i, ref := range d.Filters {
-		f := o.filters[ref.Addr]
-		if f == nil {
-			o.mu.Unlock()
-			d.Unknown = fmt.Sprintf("program of filter %#x was never received", ref.Addr)
-			return
-		}
-		if f.Insns == nil {
-			o.mu.Unlock()
-			d.Unknown = fmt.Sprintf("kernel kept no original program for filter %#x", ref.Addr)
-			return
-		}
-		stack[i] = cbpf.Filter{Prog: f.Insns, Log: ref.Log}
-	}
-	o.mu.Unlock()
-	ret, match := cbpf.RunStack(stack, &d.Data)
+	ret, match := cbpf.RunStack(st.progs, &d.Data)
 	d.Known, d.Ret, d.Match = true, ret, match
 }
 
-func (o *Observer) filter(raw []byte) (*Filter, error) {
+func (o *Decoder) filter(raw []byte) (*Filter, error) {
 	var hdr gen.SeccompStFilter
 	hdrSize := int(unsafe.Offsetof(hdr.Insns))
 	if len(raw) < hdrSize {
@@ -372,8 +478,9 @@ func (o *Observer) filter(raw []byte) (*Filter, error) {
 			}
 		}
 	}
-	o.mu.Lock()
 	o.filters[f.Addr] = f
-	o.mu.Unlock()
+	// A stack decoded before may have lacked this program, or held the
+	// one freed at this address.
+	clear(o.stacks)
 	return f, nil
 }
