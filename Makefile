@@ -2,8 +2,10 @@
 #
 # make demo      boot a Debian kernel in a VM, run `seccomptrace watch` on the built-in workload
 # make test      host unit tests + VM tests on the Debian 6.1 and 6.12 kernels
-# make vmtest    VM tests on one kernel: KERNEL=6.1 (a name from vmtest/kernels.txt) or KERNEL=/path/to/bzImage
-# make generate  rebuild gen/ from bpf/ (needs clang; the output is committed)
+# make vmtest    VM tests on one kernel: KERNEL=6.1 (a name from vmtest/kernels.txt) or KERNEL=/path/to/bzImage;
+#                the matrix's KTAP, JSON and JUnit go to REPORT_DIR (build/reports/KERNEL) and are checked with kunit.py
+# make vmtest-conformance  the same with only doctor and the matrix in the guest (what kernel CI wants)
+# make generate  rebuild gen/ from bpf/ (the probes and the inventory iterator; needs clang; the output is committed)
 
 SHELL := /bin/bash
 GO ?= go
@@ -14,30 +16,36 @@ KERNEL ?= 6.1
 TEST_KERNELS ?= 6.1 6.12
 ALL_KERNELS ?= 5.10 6.1 6.12 7.3
 VMTIMEOUT ?= 900
+# Where each VM run leaves its conformance reports: $(REPORTS)/KERNEL, or
+# REPORT_DIR for `make vmtest`/`make vmtest-conformance`.
+REPORTS ?= $(BUILD)/reports
+REPORT_DIR ?=
 
 BUILD := build
 TESTBINS := $(BUILD)/observer.test $(BUILD)/audit.test $(BUILD)/conformance.test $(BUILD)/cmd.test $(BUILD)/seccomptrace
 GOFILES := $(shell find . -name '*.go' -not -path './build/*') go.mod go.sum
+# The committed bpf2go objects: the probes and the filter inventory's iterator.
+GENOBJS := gen/seccomp_x86_bpfel.o gen/inventory_x86_bpfel.o
 
-.PHONY: all build generate check-generate unit vmtest vmtest-all test demo deps clean bench perf
+.PHONY: all build generate check-generate unit vmtest vmtest-conformance vmtest-all test demo deps deps-kunit check-ci kernel-config clean bench perf
 
 all: build
 
 build: $(TESTBINS)
 
-$(BUILD)/seccomptrace: $(GOFILES) gen/seccomp_x86_bpfel.o
+$(BUILD)/seccomptrace: $(GOFILES) $(GENOBJS)
 	$(GO) build -o $@ ./cmd/seccomptrace
 
-$(BUILD)/observer.test: $(GOFILES) gen/seccomp_x86_bpfel.o
+$(BUILD)/observer.test: $(GOFILES) $(GENOBJS)
 	$(GO) test -c -o $@ ./observer
 
 $(BUILD)/audit.test: $(GOFILES)
 	$(GO) test -c -o $@ ./observer/audit
 
-$(BUILD)/conformance.test: $(GOFILES) gen/seccomp_x86_bpfel.o
+$(BUILD)/conformance.test: $(GOFILES) $(GENOBJS)
 	$(GO) test -c -o $@ ./observer/conformance
 
-$(BUILD)/cmd.test: $(GOFILES) gen/seccomp_x86_bpfel.o
+$(BUILD)/cmd.test: $(GOFILES) $(GENOBJS)
 	$(GO) test -c -o $@ ./cmd/seccomptrace
 
 generate:
@@ -56,29 +64,45 @@ unit:
 deps:
 	vmtest/setup.sh host
 
-vmtest: build deps
-	@k=$(KERNEL); $(VMSUITE)
+# deps plus the kernel's KTAP parser (tools/testing/kunit of linux-source-6.1).
+deps-kunit:
+	vmtest/setup.sh kunit
 
-# A guest that hangs at boot or dies (124, 255) under TCG is retried once;
-# a test failure is not.
-VMSUITE = vmtest/run.sh --kernel $$k --timeout $(VMTIMEOUT) -- vmtest/suite.sh || { rc=$$?; \
-	if [ $$rc = 124 ] || [ $$rc = 255 ]; then echo "=== guest died ($$rc): retrying Debian $$k once"; \
-	vmtest/run.sh --kernel $$k --timeout $(VMTIMEOUT) -- vmtest/suite.sh; else exit $$rc; fi; }
+# Configure a kernel tree for `make vmtest KERNEL=TREE/arch/x86/boot/bzImage`:
+#   make kernel-config KERNEL_TREE=~/linux [KCONFIG_FORCE=1]
+kernel-config:
+	@[ -n "$(KERNEL_TREE)" ] || { echo "make kernel-config: set KERNEL_TREE=/path/to/linux" >&2; exit 2; }
+	vmtest/kconfig.sh $(if $(KCONFIG_FORCE),--force) "$(KERNEL_TREE)"
 
-test: unit build deps
+# The CI files parse, have the keys GitHub needs, and call make targets that exist.
+check-ci:
+	python3 contrib/ci/check-yaml.py action.yml contrib/ci/kernel-ci.yml README.md
+
+vmtest: build deps-kunit
+	@k='$(KERNEL)'; d='$(or $(REPORT_DIR),$(REPORTS)/$(notdir $(KERNEL)))'; $(VMSUITE)
+
+vmtest-conformance: build deps-kunit
+	@k='$(KERNEL)'; d='$(or $(REPORT_DIR),$(REPORTS)/$(notdir $(KERNEL)))'; $(VMSUITE) conformance
+
+# vmsuite.sh boots the kernel (a guest that dies at boot is retried once),
+# runs vmtest/suite.sh, then checks the conformance KTAP with kunit.py.
+# The shell variables k (the kernel) and d (the report folder) say what to run.
+VMSUITE = VMTIMEOUT=$(VMTIMEOUT) vmtest/vmsuite.sh "$$k" "$$d"
+
+test: deps-kunit check-ci unit build
 	@set -e; for k in $(TEST_KERNELS); do \
 		echo "=== VM tests on Debian $$k"; \
-		$(VMSUITE); \
+		d=$(REPORTS)/$$k; $(VMSUITE); \
 	done
 	@echo "=== check with audit=0 at boot, Debian 6.12"; \
 	run() { SECCOMPTRACE_AUDIT_OFF_BOOT=1 vmtest/run.sh --kernel 6.12 --append audit=0 --timeout $(VMTIMEOUT) -- \
 		$(BUILD)/cmd.test -test.v -test.count=1 -test.run '^TestCheckAuditDisabledAtBootVM$$'; }; \
 	run || { rc=$$?; if [ $$rc = 124 ] || [ $$rc = 255 ]; then echo "=== guest died ($$rc): retrying once"; run; else exit $$rc; fi; }
 
-vmtest-all: build deps
+vmtest-all: build deps-kunit
 	@set -e; for k in $(ALL_KERNELS); do \
 		echo "=== VM tests on Debian $$k"; \
-		$(VMSUITE); \
+		d=$(REPORTS)/$$k; $(VMSUITE); \
 	done
 
 # On a host that allows BPF tracing the demo runs directly; elsewhere in a VM.
@@ -88,7 +112,7 @@ demo: build deps
 	vmtest/setup.sh kernel $(KERNEL) && vmtest/run.sh --kernel $(KERNEL) --timeout $(VMTIMEOUT) -- vmtest/demo.sh; fi
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./observer/...
+	$(GO) test -run '^$$' -bench . -benchmem ./observer/... ./cmd/...
 
 # What seccomptrace costs the traced system, in one boot of Debian 6.12
 # (TCG: only ratios mean something; see vmtest/perf.sh). PERF_LONG=600 adds

@@ -156,15 +156,17 @@ struct {
 /*
  * Marked by the observer: (chain, arch, nr) whose result does not depend on
  * the arguments and is silent under policy generation `gen`. Such a decision
- * is counted per task and syscall, not sent, unless it emitted.
+ * is counted per task and syscall, not sent, unless it emitted. The
+ * counts are never evicted: when they are full, decisions are sent.
  */
 struct silent_mark {
 	__u32 gen; /* silent_gen of the decision it was made from */
 	__u32 _pad;
 };
 
+/* LRU: marks voided by a newer silent_gen make way for new ones. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct st_silent_key);
 	__type(value, struct silent_mark);
@@ -180,6 +182,7 @@ struct {
 /* Anchors so that the record types and enums reach BTF, for bpf2go -type. */
 const struct st_emission *unused_emission __attribute__((unused));
 const struct st_chain *unused_chain __attribute__((unused));
+const struct st_filter_free *unused_filter_free __attribute__((unused));
 const struct st_decision *unused_decision __attribute__((unused));
 const struct silent_mark *unused_silent_mark __attribute__((unused));
 const struct st_filter *unused_filter __attribute__((unused));
@@ -397,14 +400,26 @@ static __noinline int send_filter(struct seccomp_filter *f)
 static __always_inline int on_prog_destroy(__u64 prog_addr)
 {
 	__u64 *filter = bpf_map_lookup_elem(&sent_progs, &prog_addr);
+	struct st_filter_free *r;
+	__u64 addr;
 
 	if (!filter)
 		return 0;
-	bpf_map_delete_elem(&sent_filters, filter);
-	bpf_map_delete_elem(&sent_chains, filter);
+	addr = *filter;
+
+	bpf_map_delete_elem(&sent_filters, &addr);
+	bpf_map_delete_elem(&sent_chains, &addr);
 	bpf_map_delete_elem(&sent_progs, &prog_addr);
 	/* A new chain can now take a marked chain's address. */
 	__sync_fetch_and_add(&silent_gen, 1);
+	/* The observer forgets it too; a lost record only keeps it longer. */
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (r) {
+		r->kind = ST_REC_FILTER_FREE;
+		r->_pad = 0;
+		r->addr = addr;
+		bpf_ringbuf_submit(r, 0);
+	}
 	return 0;
 }
 

@@ -19,6 +19,7 @@ enum st_record_kind {
 	ST_REC_SYSCTL = 5,      /* a write to kernel.seccomp.actions_logged returned */
 	ST_REC_AUDIT_DROP = 6,  /* audit_log_start refused a SECCOMP/CONFIG_CHANGE record, or audit_log_lost ran */
 	ST_REC_CHAIN = 7,       /* a filter stack, sent once per newest filter; decisions name it by that address */
+	ST_REC_FILTER_FREE = 8, /* a sent filter was destroyed: forget it, and the chain it headed */
 };
 
 enum st_flags {
@@ -106,6 +107,12 @@ struct st_chain {
 	__u32 _pad;
 	__u64 filter_addr[ST_MAX_FILTERS]; /* newest first, as seccomp_run_filters walks them */
 	__u8 filter_log[ST_MAX_FILTERS];
+};
+
+struct st_filter_free {
+	__u32 kind; /* ST_REC_FILTER_FREE */
+	__u32 _pad;
+	__u64 addr; /* struct seccomp_filter *, as in st_filter.addr */
 };
 
 /* Decisions marked silent by the observer: (chain, arch, nr) -> silent_mark. */

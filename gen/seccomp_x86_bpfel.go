@@ -169,6 +169,13 @@ type SeccompStFilter struct {
 	}
 }
 
+type SeccompStFilterFree struct {
+	_    structs.HostLayout
+	Kind uint32
+	Pad  uint32
+	Addr uint64
+}
+
 type SeccompStFlags uint32
 
 const (
@@ -197,6 +204,7 @@ const (
 	SeccompStRecordKindST_REC_SYSCTL      SeccompStRecordKind = 5
 	SeccompStRecordKindST_REC_AUDIT_DROP  SeccompStRecordKind = 6
 	SeccompStRecordKindST_REC_CHAIN       SeccompStRecordKind = 7
+	SeccompStRecordKindST_REC_FILTER_FREE SeccompStRecordKind = 8
 )
 
 type SeccompStSilentKey struct {
@@ -286,6 +294,7 @@ const (
 	SeccompVarUnusedDropStage          = "unused_drop_stage"
 	SeccompVarUnusedEmission           = "unused_emission"
 	SeccompVarUnusedFilter             = "unused_filter"
+	SeccompVarUnusedFilterFree         = "unused_filter_free"
 	SeccompVarUnusedFlags              = "unused_flags"
 	SeccompVarUnusedKind               = "unused_kind"
 	SeccompVarUnusedSilentMark         = "unused_silent_mark"
@@ -400,6 +409,7 @@ type SeccompVariableSpecs struct {
 	UnusedDropStage   *ebpf.VariableSpec `ebpf:"unused_drop_stage"`
 	UnusedEmission    *ebpf.VariableSpec `ebpf:"unused_emission"`
 	UnusedFilter      *ebpf.VariableSpec `ebpf:"unused_filter"`
+	UnusedFilterFree  *ebpf.VariableSpec `ebpf:"unused_filter_free"`
 	UnusedFlags       *ebpf.VariableSpec `ebpf:"unused_flags"`
 	UnusedKind        *ebpf.VariableSpec `ebpf:"unused_kind"`
 	UnusedSilentMark  *ebpf.VariableSpec `ebpf:"unused_silent_mark"`
@@ -484,6 +494,7 @@ type SeccompVariables struct {
 	UnusedDropStage   *ebpf.Variable `ebpf:"unused_drop_stage"`
 	UnusedEmission    *ebpf.Variable `ebpf:"unused_emission"`
 	UnusedFilter      *ebpf.Variable `ebpf:"unused_filter"`
+	UnusedFilterFree  *ebpf.Variable `ebpf:"unused_filter_free"`
 	UnusedFlags       *ebpf.Variable `ebpf:"unused_flags"`
 	UnusedKind        *ebpf.Variable `ebpf:"unused_kind"`
 	UnusedSilentMark  *ebpf.Variable `ebpf:"unused_silent_mark"`

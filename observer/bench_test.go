@@ -29,8 +29,8 @@ func allowList(n int) []cbpf.Instruction {
 }
 
 // BenchmarkDecode: one decision record through decode and re-evaluation
-// of a 250-rule allow list, as the reader loop does it (judge has the
-// verdict's benchmark).
+// of a 250-rule allow list, and its release once judged, as the reader
+// loop does it (judge has the verdict's benchmark).
 func BenchmarkDecode(b *testing.B) {
 	for _, tc := range []struct {
 		name string
@@ -41,7 +41,7 @@ func BenchmarkDecode(b *testing.B) {
 			if err := cbpf.Validate(prog); err != nil {
 				b.Fatal(err)
 			}
-			o := &Observer{filters: map[uint64]*Filter{}, chains: map[uint64]*Chain{}}
+			o := NewDecoder(RetInt)
 			if _, err := o.Decode(filterRecord(0x1000, true, prog)); err != nil {
 				b.Fatal(err)
 			}
@@ -61,9 +61,11 @@ func BenchmarkDecode(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if d := ev.(*Decision); !d.Known {
+				d := ev.(*Decision)
+				if !d.Known {
 					b.Fatalf("not re-evaluated: %s", d.Unknown)
 				}
+				o.Release(d)
 			}
 		})
 	}

@@ -53,7 +53,7 @@ func chainRecord(filters ...FilterRef) []byte {
 func ret(k uint32) []cbpf.Instruction { return []cbpf.Instruction{{Code: 0x06, K: k}} }
 
 func TestDecodeDecisionReevaluates(t *testing.T) {
-	o := &Observer{filters: map[uint64]*Filter{}, chains: map[uint64]*Chain{}}
+	o := NewDecoder(RetInt)
 	// Older filter: ERRNO(5) with FLAG_LOG; newer: TRAP. TRAP wins (lower precedence value, §4).
 	for _, rec := range [][]byte{filterRecord(0x1000, true, ret(0x50005)), filterRecord(0x2000, false, ret(0x30000))} {
 		ev, err := o.Decode(rec)
@@ -116,7 +116,7 @@ func TestDecodeRetKinds(t *testing.T) {
 		{RetBool, 0, true},
 		{RetBool, 0xffffff00, true}, // only the low byte is the bool
 	} {
-		o := &Observer{plan: Plan{RetKind: tc.kind}, filters: map[uint64]*Filter{}, chains: map[uint64]*Chain{}}
+		o := NewDecoder(tc.kind)
 		var r gen.SeccompStDecision
 		r.Kind = uint32(gen.SeccompStRecordKindST_REC_DECISION)
 		r.Ret = tc.ret
@@ -131,7 +131,7 @@ func TestDecodeRetKinds(t *testing.T) {
 }
 
 func TestDecodeRejectsBadRecords(t *testing.T) {
-	o := &Observer{filters: map[uint64]*Filter{}, chains: map[uint64]*Chain{}}
+	o := NewDecoder(RetInt)
 	bad := [][]byte{
 		nil,
 		{1, 0},
@@ -154,7 +154,51 @@ func FuzzDecode(f *testing.F) {
 	r.Kind = 1
 	f.Add(rawOf(&r))
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		o := &Observer{filters: map[uint64]*Filter{}, chains: map[uint64]*Chain{}}
+		o := NewDecoder(RetInt)
 		_, _ = o.Decode(raw) // must not panic
 	})
+}
+
+// TestDecodeReuse: a released decision is reused and decoding allocates
+// nothing; decisions on one stack share its Filters; a filter record that
+// comes later makes a stack that lacked its program known.
+func TestDecodeReuse(t *testing.T) {
+	o := NewDecoder(RetInt)
+	if _, err := o.Decode(filterRecord(0x1000, false, ret(0x50001))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Decode(chainRecord(FilterRef{Addr: 0x2000}, FilterRef{Addr: 0x1000})); err != nil {
+		t.Fatal(err)
+	}
+	var r gen.SeccompStDecision
+	r.Kind = uint32(gen.SeccompStRecordKindST_REC_DECISION)
+	r.Chain = 0x2000
+	copy(r.Task.Comm[:], []int8{'s', 'h'})
+	raw := rawOf(&r)
+	ev, err := o.Decode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d1 := ev.(*Decision)
+	if d1.Known || d1.Unknown != "program of filter 0x2000 was never received" {
+		t.Fatalf("missing program: %+v", d1)
+	}
+	ev, _ = o.Decode(raw)
+	if d2 := ev.(*Decision); d2 == d1 || &d2.Filters[0] != &d1.Filters[0] || d2.Unknown != d1.Unknown {
+		t.Fatalf("second decision on the stack: %p %+v, first %p %+v", d2, d2, d1, d1)
+	}
+	if _, err := o.Decode(filterRecord(0x2000, true, ret(0x7fff0000))); err != nil {
+		t.Fatal(err)
+	}
+	o.Release(d1)
+	ev, _ = o.Decode(raw)
+	if d := ev.(*Decision); d != d1 || !d.Known || d.Ret != 0x50001 || d.Match != 1 || d.Comm != "sh" || d.Unknown != "" {
+		t.Fatalf("after the program came, reusing the released decision: %p %+v", d, d)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		ev, _ := o.Decode(raw)
+		o.Release(ev.(*Decision))
+	}); n != 0 {
+		t.Errorf("%v allocations per decision", n)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -171,15 +172,69 @@ type Chain struct {
 	Truncated      bool
 }
 
-// Event is a *Decision, *Emission, *Filter, *Chain, *SysctlWrite or *AuditDrop.
+// Event is a *Decision, *Emission, *Filter, *Chain, *FilterFree, *SysctlWrite or *AuditDrop.
 type Event interface{ isEvent() }
 
-func (*Chain) isEvent()       {}
+func (*Chain) isEvent() {}
+
+// FilterFree says a filter the probes sent was destroyed: its program and
+// the chain it headed are forgotten (its address may come back for another).
+type FilterFree struct {
+	Addr uint64
+}
+
+func (*FilterFree) isEvent() {}
+
 func (*AuditDrop) isEvent()   {}
 func (*SysctlWrite) isEvent() {}
 func (*Decision) isEvent()    {}
 func (*Emission) isEvent()    {}
 func (*Filter) isEvent()      {}
+
+// Decoder turns raw ring-buffer records into events. It keeps the filter
+// programs the records carry, to re-evaluate later decisions. It is safe
+// for concurrent use.
+//
+// A decision's Filters are shared by every decision on the same filter
+// stack: read them, never write them. A decision handed back with Release
+// is reused by a later Decode, so a stream of decisions allocates nothing.
+type Decoder struct {
+	retKind  RetKind
+	bootTime time.Time
+
+	mu      sync.Mutex
+	filters map[uint64]*Filter
+	// chains are the filter stacks decisions name by their newest filter.
+	chains map[uint64]*stack
+	// comms interns task names.
+	comms map[[16]int8]string
+	// free holds released decisions for reuse.
+	free []*Decision
+}
+
+// Bounds of the Decoder's caches: beyond them a cache starts afresh, which
+// only costs decoding again.
+const (
+	maxComms = 4096
+	maxFree  = 256
+)
+
+// NewDecoder returns a Decoder for records of a kernel whose
+// __seccomp_filter returns retKind; timestamps are taken as this boot's.
+func NewDecoder(retKind RetKind) *Decoder {
+	return &Decoder{retKind: retKind, bootTime: bootTime(), filters: make(map[uint64]*Filter),
+		chains: make(map[uint64]*stack), comms: make(map[[16]int8]string)}
+}
+
+// Release hands back a decision Decode returned, once nothing refers to it
+// any more (its Filters may still be kept): a later Decode reuses it.
+func (o *Decoder) Release(d *Decision) {
+	o.mu.Lock()
+	if len(o.free) < maxFree {
+		o.free = append(o.free, d)
+	}
+	o.mu.Unlock()
+}
 
 // Read blocks for the next record and decodes it. Filters are also kept
 // for re-evaluating later decisions.
@@ -195,10 +250,12 @@ func (o *Observer) Read() (Event, error) {
 }
 
 // Decode turns one raw ring-buffer record into an event.
-func (o *Observer) Decode(raw []byte) (Event, error) {
+func (o *Decoder) Decode(raw []byte) (Event, error) {
 	if len(raw) < 4 {
 		return nil, fmt.Errorf("decoding record: %d bytes, too short for a kind", len(raw))
 	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	switch gen.SeccompStRecordKind(binary.NativeEndian.Uint32(raw)) {
 	case gen.SeccompStRecordKindST_REC_DECISION:
 		var r gen.SeccompStDecision
@@ -223,6 +280,14 @@ func (o *Observer) Decode(raw []byte) (Event, error) {
 		}, nil
 	case gen.SeccompStRecordKindST_REC_FILTER:
 		return o.filter(raw)
+	case gen.SeccompStRecordKindST_REC_FILTER_FREE:
+		var r gen.SeccompStFilterFree
+		if err := copyRecord(&r, raw); err != nil {
+			return nil, err
+		}
+		delete(o.filters, r.Addr)
+		delete(o.chains, r.Addr)
+		return &FilterFree{Addr: r.Addr}, nil
 	case gen.SeccompStRecordKindST_REC_CHAIN:
 		var r gen.SeccompStChain
 		if err := copyRecord(&r, raw); err != nil {
@@ -272,21 +337,35 @@ func copyRecord[T any](dst *T, raw []byte) error {
 	return nil
 }
 
-func (o *Observer) task(ktime *uint64, cgroup uint64, tgid, tid, uid, gid uint32, comm [16]int8) Task {
+func (o *Decoder) task(ktime *uint64, cgroup uint64, tgid, tid, uid, gid uint32, comm [16]int8) Task {
 	return Task{
 		Tgid: tgid, Tid: tid, UID: uid, GID: gid,
-		Comm:     cString(comm[:]),
+		Comm:     o.comm(comm),
 		CgroupID: cgroup,
 		Time:     o.ktime(*ktime),
 	}
 }
 
 // ktime turns a bpf_ktime_get_ns stamp into wall-clock time; 0 stays zero.
-func (o *Observer) ktime(ns uint64) time.Time {
+func (o *Decoder) ktime(ns uint64) time.Time {
 	if ns == 0 {
 		return time.Time{}
 	}
 	return o.bootTime.Add(time.Duration(ns))
+}
+
+// comm returns a task's comm as a string, interned: records of the same
+// tasks share one string.
+func (o *Decoder) comm(c [16]int8) string {
+	if s, ok := o.comms[c]; ok {
+		return s
+	}
+	if len(o.comms) >= maxComms {
+		clear(o.comms)
+	}
+	s := cString(c[:])
+	o.comms[c] = s
+	return s
 }
 
 func cString(b []int8) string {
@@ -300,9 +379,15 @@ func cString(b []int8) string {
 	return string(out)
 }
 
-func (o *Observer) decision(r *gen.SeccompStDecision) *Decision {
+func (o *Decoder) decision(r *gen.SeccompStDecision) *Decision {
 	flag := func(f gen.SeccompStFlags) bool { return r.Flags&uint32(f) != 0 }
-	d := &Decision{
+	var d *Decision
+	if n := len(o.free); n > 0 {
+		d, o.free = o.free[n-1], o.free[:n-1]
+	} else {
+		d = new(Decision)
+	}
+	*d = Decision{
 		Task:    o.task(&r.Task.KtimeNs, r.Task.CgroupId, r.Task.Tgid, r.Task.Tid, r.Task.Uid, r.Task.Gid, r.Task.Comm),
 		Seq:     r.Seq,
 		Recheck: flag(gen.SeccompStFlagsST_F_RECHECK),
@@ -324,7 +409,7 @@ func (o *Observer) decision(r *gen.SeccompStDecision) *Decision {
 		SilentGen:     r.SilentGen,
 		Match:         -1,
 	}
-	if o.plan.RetKind == RetBool {
+	if o.retKind == RetBool {
 		d.Skipped = uint8(r.Ret) == 0
 	} else {
 		d.Skipped = int32(r.Ret) != 0
@@ -337,64 +422,99 @@ func (o *Observer) decision(r *gen.SeccompStDecision) *Decision {
 		d.Strict, d.Known, d.Ret = true, true, policy.KillThread
 		return d
 	}
-	o.mu.Lock()
-	c := o.chains[r.Chain]
-	o.mu.Unlock()
-	if c == nil {
+	st := o.chains[r.Chain]
+	if st == nil {
 		d.Unknown = fmt.Sprintf("filter stack %#x was never received", r.Chain)
 		return d
 	}
-	d.Filters, d.StackTruncated = c.Filters, c.Truncated
-	o.reevaluate(d)
+	o.resolve(st)
+	d.Filters, d.StackTruncated = st.refs, st.truncated
+	o.reevaluate(d, st)
 	return d
 }
 
-func (o *Observer) chain(r *gen.SeccompStChain) *Chain {
+// stack is one filter stack, decoded once and shared by the decisions made
+// under it: its refs are their Filters.
+type stack struct {
+	refs      []FilterRef
+	truncated bool
+	progs     []cbpf.Filter
+	// resolved: progs and unknown are current (a filter record since may
+	// bring a program the stack lacked).
+	resolved bool
+	// unknown says why the stack cannot be re-evaluated, "" when it can.
+	unknown string
+}
+
+// chain keeps a stack the probes sent once, by its newest filter's address
+// (a reused address brings a new chain record).
+func (o *Decoder) chain(r *gen.SeccompStChain) *Chain {
 	depth := min(int(r.Depth), len(r.FilterAddr))
-	c := &Chain{Head: r.Head, HeadProg: r.HeadProg, Filters: make([]FilterRef, depth),
-		Truncated: r.Flags&uint32(gen.SeccompStFlagsST_F_STACK_TRUNCATED) != 0}
+	st := &stack{refs: make([]FilterRef, depth), truncated: r.Flags&uint32(gen.SeccompStFlagsST_F_STACK_TRUNCATED) != 0}
 	for i := range depth {
-		c.Filters[i] = FilterRef{Addr: r.FilterAddr[i], Log: r.FilterLog[i] != 0}
+		st.refs[i] = FilterRef{Addr: r.FilterAddr[i], Log: r.FilterLog[i] != 0}
 	}
-	o.mu.Lock()
-	o.chains[c.Head] = c
-	o.mu.Unlock()
-	return c
+	o.chains[r.Head] = st
+	return &Chain{Head: r.Head, HeadProg: r.HeadProg, Filters: st.refs, Truncated: st.truncated}
+}
+
+// resolve finds the programs of st's filters, or says why it cannot.
+// The probes send a chain's record before its filters' programs, so this
+// waits for the first decision.
+func (o *Decoder) resolve(st *stack) {
+	if st.resolved {
+		return
+	}
+	st.resolved, st.progs, st.unknown = true, nil, ""
+	switch {
+	case st.truncated:
+		st.unknown = fmt.Sprintf("filter stack deeper than %d", len(st.refs))
+		return
+	case len(st.refs) == 0:
+		st.unknown = "no filter attached"
+		return
+	}
+	progs := make([]cbpf.Filter, len(st.refs))
+	for i, ref := range st.refs {
+		f := o.filters[ref.Addr]
+		if f == nil {
+			st.unknown = fmt.Sprintf("program of filter %#x was never received", ref.Addr)
+			return
+		}
+		if f.Insns == nil {
+			st.unknown = fmt.Sprintf("kernel kept no original program for filter %#x", ref.Addr)
+			return
+		}
+		progs[i] = cbpf.Filter{Prog: f.Insns, Log: ref.Log}
+	}
+	st.progs = progs
 }
 
 // reevaluate runs the captured filters over the captured seccomp_data the way
 // seccomp_run_filters does (§4), giving the action, its data and the deciding filter.
-func (o *Observer) reevaluate(d *Decision) {
-	switch {
-	case d.StackTruncated:
-		d.Unknown = fmt.Sprintf("filter stack deeper than %d", len(d.Filters))
-		return
-	case len(d.Filters) == 0:
-		d.Unknown = "no filter attached"
+func (o *Decoder) reevaluate(d *Decision, st *stack) {
+	if st.unknown != "" {
+		d.Unknown = st.unknown
 		return
 	}
-	stack := make([]cbpf.Filter, len(d.Filters))
-	o.mu.Lock()
-	for i, ref := range d.Filters {
-		f := o.filters[ref.Addr]
-		if f == nil {
-			o.mu.Unlock()
-			d.Unknown = fmt.Sprintf("program of filter %#x was never received", ref.Addr)
-			return
-		}
-		if f.Insns == nil {
-			o.mu.Unlock()
-			d.Unknown = fmt.Sprintf("kernel kept no original program for filter %#x", ref.Addr)
-			return
-		}
-		stack[i] = cbpf.Filter{Prog: f.Insns, Log: ref.Log}
-	}
-	o.mu.Unlock()
-	ret, match := cbpf.RunStack(stack, &d.Data)
+	ret, match := cbpf.RunStack(st.progs, &d.Data)
 	d.Known, d.Ret, d.Match = true, ret, match
 }
 
-func (o *Observer) filter(raw []byte) (*Filter, error) {
+// Stack returns the filter programs of a chain, newest first, or nil when
+// a chain or program is unknown. Shared: read only.
+func (o *Decoder) Stack(chain uint64) []cbpf.Filter {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	st := o.chains[chain]
+	if st == nil {
+		return nil
+	}
+	o.resolve(st)
+	return st.progs
+}
+
+func (o *Decoder) filter(raw []byte) (*Filter, error) {
 	var hdr gen.SeccompStFilter
 	hdrSize := int(unsafe.Offsetof(hdr.Insns))
 	if len(raw) < hdrSize {
@@ -418,8 +538,11 @@ func (o *Observer) filter(raw []byte) (*Filter, error) {
 			}
 		}
 	}
-	o.mu.Lock()
 	o.filters[f.Addr] = f
-	o.mu.Unlock()
+	// A stack resolved before may have lacked this program, or held the
+	// one freed at this address.
+	for _, st := range o.chains {
+		st.resolved = false
+	}
 	return f, nil
 }

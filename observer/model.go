@@ -13,3 +13,16 @@ func (p Plan) Model() policy.Model {
 	}
 	return policy.ModelPost418
 }
+
+// KernelModel is the logging model of the running kernel, from the same
+// emission symbol Discover chooses, without loading anything: audit_seccomp
+// from 4.18, __audit_seccomp before. ok is false when the kernel has
+// neither (no CONFIG_AUDITSYSCALL), or its symbols cannot be read.
+func KernelModel() (m policy.Model, ok bool) {
+	for _, sym := range []string{"audit_seccomp", "__audit_seccomp"} {
+		if inBTF, inSyms, _ := symbolState(sym); inBTF || inSyms {
+			return Plan{EmissionSym: sym}.Model(), true
+		}
+	}
+	return policy.ModelPost418, false
+}

@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -155,18 +154,15 @@ func (p Plan) Ready() error {
 	return nil
 }
 
-// Observer holds the loaded probes and the ring-buffer reader.
+// Observer holds the loaded probes and the ring-buffer reader; its
+// Decoder decodes what Read reads.
 type Observer struct {
-	plan     Plan
-	objs     *ebpf.Collection
-	links    []link.Link
-	reader   *ringbuf.Reader
-	record   ringbuf.Record
-	bootTime time.Time
-
-	mu      sync.Mutex
-	filters map[uint64]*Filter
-	chains  map[uint64]*Chain
+	*Decoder
+	plan   Plan
+	objs   *ebpf.Collection
+	links  []link.Link
+	reader *ringbuf.Reader
+	record ringbuf.Record
 }
 
 // Discover chooses a strategy for each hook without loading the probes. Its
@@ -399,7 +395,7 @@ func Open(opts Options) (*Observer, error) {
 		}
 		return nil, classify("loading probes", err)
 	}
-	o := &Observer{plan: plan, objs: coll, filters: make(map[uint64]*Filter), chains: make(map[uint64]*Chain), bootTime: bootTime()}
+	o := &Observer{Decoder: NewDecoder(plan.RetKind), plan: plan, objs: coll}
 	for _, pid := range opts.PIDs {
 		if err := o.AddTarget(pid); err != nil {
 			o.Close()
@@ -539,6 +535,10 @@ func (o *Observer) Close() error {
 // Flush makes a blocked or later Read return ErrDrained once every record
 // already in the ring buffer has been read: a barrier without sleeps.
 func (o *Observer) Flush() error { return o.reader.Flush() }
+
+// Buffered is how many bytes of records wait in the ring buffer: at 0,
+// the next Read blocks until the probes send one.
+func (o *Observer) Buffered() int { return o.reader.AvailableBytes() }
 
 // SetDeadline makes Read return os.ErrDeadlineExceeded after t.
 func (o *Observer) SetDeadline(t time.Time) { o.reader.SetDeadline(t) }

@@ -83,10 +83,8 @@ func collect(t *testing.T, o *observer.Observer, s workload.Scenario) ([]judge.P
 	p := judge.NewPairer()
 	var pairs []judge.Pair
 	drain(t, o, func(ev observer.Event) {
-		for _, pr := range p.Add(ev) {
-			if pr.Pid() == uint32(res.Pid) {
-				pairs = append(pairs, pr)
-			}
+		if pr, ok := p.Add(ev); ok && pr.Pid() == uint32(res.Pid) {
+			pairs = append(pairs, pr)
 		}
 	})
 	for _, pr := range p.Flush() {

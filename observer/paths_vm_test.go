@@ -38,7 +38,11 @@ func judgedRun(t *testing.T, o *observer.Observer, s workload.Scenario, nr int32
 			}
 		}
 	}
-	drain(t, o, func(ev observer.Event) { keep(c.Add(ev)) })
+	drain(t, o, func(ev observer.Event) {
+		if j, ok := c.Add(ev); ok {
+			keep([]judge.Judged{j})
+		}
+	})
 	keep(c.Flush())
 	return out, res
 }

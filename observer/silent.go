@@ -10,7 +10,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/seccomptrace/seccomptrace/gen"
-	"github.com/seccomptrace/seccomptrace/observer/cbpf"
 )
 
 // SilentKey names decisions of one filter stack on one syscall.
@@ -18,26 +17,6 @@ type SilentKey struct {
 	Chain uint64
 	Arch  uint32
 	Nr    int32
-}
-
-// Stack returns the filter programs of a chain the probes sent, newest
-// first, or nil when a chain or program is unknown.
-func (o *Observer) Stack(chain uint64) []cbpf.Filter {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	c := o.chains[chain]
-	if c == nil || c.Truncated {
-		return nil
-	}
-	out := make([]cbpf.Filter, len(c.Filters))
-	for i, ref := range c.Filters {
-		f := o.filters[ref.Addr]
-		if f == nil || f.Insns == nil {
-			return nil
-		}
-		out[i] = cbpf.Filter{Prog: f.Insns, Log: ref.Log}
-	}
-	return out
 }
 
 // MarkSilent tells the probes that decisions of k are silent, whatever

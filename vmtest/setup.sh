@@ -9,6 +9,7 @@
 #   vmtest/setup.sh [host]          host packages, private apt lists, virtme-ng
 #   vmtest/setup.sh kernel NAME...  the above plus the named kernels
 #   vmtest/setup.sh all             the above plus every kernel in kernels.txt
+#   vmtest/setup.sh kunit           host, plus the kernel's KTAP parser (tools/testing/kunit of linux-source-6.1)
 #   vmtest/setup.sh update          refresh the private apt lists
 #   vmtest/setup.sh list            print the kernel names
 set -euo pipefail
@@ -27,7 +28,10 @@ SECURITY_SUITES="bookworm-security bullseye-security"
 VNG_SUITE=trixie
 # vng's initramfs needs a static busybox (busybox-static replaces busybox);
 # auditd provides auditctl, which the guest tests use to enable audit and add rules.
-HOST_PACKAGES="qemu-system-x86 python3 python3-argcomplete python3-pkg-resources python3-requests file kmod busybox-static auditd"
+# python3-yaml and xz-utils: `make test` validates the CI YAML files and
+# unpacks kunit.py; debian-archive-keyring is there on Debian, not on Ubuntu
+# (GitHub's runners), and signs the private apt sources.
+HOST_PACKAGES="qemu-system-x86 python3 python3-argcomplete python3-pkg-resources python3-requests file kmod busybox-static auditd python3-yaml xz-utils debian-archive-keyring"
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
@@ -260,6 +264,43 @@ open(path, "w").write(s)
 PY
 }
 
+# --- kunit.py -------------------------------------------------------------
+
+# The kernel's own KTAP parser, tools/testing/kunit of Debian's
+# linux-source-6.1: `make test` checks the conformance KTAP with it
+# (vmtest/check-reports.py). Only that folder is unpacked (300 KB of a 140 MB
+# package, streamed), and the .deb is not kept. kunit.py wants to live under
+# a tools/testing/kunit path (it chdirs to the tree above), so the layout stays.
+KUNIT_DIR=$CACHE/kunit
+KUNIT_SOURCE=linux-source-6.1
+KUNIT_SUITE=bookworm-security
+
+setup_kunit() {
+	[[ -f $KUNIT_DIR/.complete && -f $KUNIT_DIR/tools/testing/kunit/kunit.py ]] && return 0
+	local tmp deb
+	tmp=$(mktemp -d "$CACHE/kunit.XXXXXX")
+	chmod 755 "$tmp" # let apt's _apt user reach the download folder
+	# The regression lane keeps the same package; reuse it rather than fetch 140 MB again.
+	deb=$(find "$CACHE/regression/debs" -maxdepth 1 -name "${KUNIT_SOURCE}_*_all.deb" 2>/dev/null | sort | tail -n1) || true
+	if [[ -z $deb ]]; then
+		ensure_lists
+		log "fetching $KUNIT_SOURCE ($KUNIT_SUITE, about 140 MB) for tools/testing/kunit"
+		download_into "$tmp/debs" "$KUNIT_SOURCE/$KUNIT_SUITE"
+		deb=$(find "$tmp/debs" -maxdepth 1 -name "${KUNIT_SOURCE}_*_all.deb" | head -n1)
+	fi
+	[[ -n $deb ]] || die "no $KUNIT_SOURCE .deb after the download; check 'APT_CONFIG=$APTDIR/apt.conf apt-cache policy $KUNIT_SOURCE'"
+	mkdir "$tmp/root"
+	dpkg-deb --fsys-tarfile "$deb" | tar -xO "./usr/src/$KUNIT_SOURCE.tar.xz" |
+		tar -xJ -C "$tmp/root" --strip-components=1 "$KUNIT_SOURCE/tools/testing/kunit" ||
+		die "cannot unpack tools/testing/kunit from $deb"
+	[[ -f $tmp/root/tools/testing/kunit/kunit.py ]] || die "$deb has no tools/testing/kunit/kunit.py"
+	basename "$deb" >"$tmp/root/.complete"
+	rm -rf "$KUNIT_DIR"
+	mv "$tmp/root" "$KUNIT_DIR"
+	rm -rf "$tmp"
+	log "kunit.py ready: $KUNIT_DIR/tools/testing/kunit/kunit.py ($(cat "$KUNIT_DIR/.complete"))"
+}
+
 # --- kernels --------------------------------------------------------------
 
 setup_kernel() {
@@ -315,7 +356,7 @@ main() {
 	[[ -f $KERNELS_TXT ]] || die "missing $KERNELS_TXT"
 	case $cmd in
 	list) kernel_names; return ;;
-	-h | --help | help) sed -n '3,13p' "$0" | sed 's/^# \{0,1\}//'; return ;;
+	-h | --help | help) sed -n '3,14p' "$0" | sed 's/^# \{0,1\}//'; return ;;
 	vmlinuz)
 		local d=$CACHE/kernels/${1:?usage: setup.sh vmlinuz NAME}
 		[[ -f $d/.complete ]] || die "kernel '$1' is not set up; run: vmtest/setup.sh kernel $1"
@@ -330,6 +371,10 @@ main() {
 	host_packages
 	case $cmd in
 	host) setup_vng ;;
+	kunit)
+		setup_vng
+		setup_kunit
+		;;
 	update)
 		write_apt_config
 		apt_update
@@ -345,7 +390,7 @@ main() {
 		local n
 		for n in $(kernel_names); do setup_kernel "$n"; done
 		;;
-	*) die "unknown command '$cmd'; use: setup.sh [host|kernel NAME...|all|update|list]" ;;
+	*) die "unknown command '$cmd'; use: setup.sh [host|kernel NAME...|kunit|all|update|list]" ;;
 	esac
 }
 

@@ -4,13 +4,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"regexp"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -42,7 +40,9 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 		fs.PrintDefaults()
 	}
 	model := fs.String("model", "auto", "kernel logging model: auto, 4.18+ or 4.14-4.17")
-	output := fs.String("output", "text", "text, json or ktap")
+	output := fs.String("output", "text", "text, json, ktap or junit (JUnit XML)")
+	var saves saveFlag
+	fs.Var(&saves, "save", "also write the same run's report as FORMAT (text, json, ktap, junit) to FILE: FORMAT=FILE; repeatable")
 	filter := fs.String("filter", "", "run only cases whose name matches this regular expression")
 	restore := fs.Bool("restore", false, "undo the changes of a run that was killed, from its state file, and exit")
 	statePath := fs.String("state-file", conformance.DefaultStatePath, "where the state to restore is saved before any change")
@@ -63,8 +63,8 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		return nil
 	}
-	if *output != "text" && *output != "json" && *output != "ktap" {
-		return fmt.Errorf("bad --output %q: want text, json or ktap", *output)
+	if !validConformanceFormat(*output) {
+		return fmt.Errorf("bad --output %q: want %s", *output, conformanceFormatList)
 	}
 	opts := conformance.Options{ForceKprobe: *kprobe, StatePath: *statePath}
 	if *model != "auto" {
@@ -103,72 +103,20 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return exitWith(exitToolError, err)
 	}
-	counts := map[conformance.Status]int{}
-	for _, r := range rep.Results {
-		counts[r.Status]++
+	if err := renderConformance(stdout, *output, rep, kernelRelease()); err != nil {
+		return exitWith(exitToolError, err)
 	}
-	lost := rep.Session.Counters.Lost()
-	switch *output {
-	case "json":
-		out := struct {
-			Kernel   string            `json:"kernel"`
-			Model    string            `json:"model"`
-			Cases    []conformanceJSON `json:"cases"`
-			Pass     int               `json:"pass"`
-			Fail     int               `json:"fail"`
-			Skip     int               `json:"skip"`
-			Inconcl  int               `json:"inconclusive"`
-			Lost     uint64            `json:"records_lost"`
-			Overruns uint64            `json:"multicast_overruns"`
-			Seconds  float64           `json:"seconds"`
-		}{Kernel: kernelRelease(), Model: rep.Model.String(), Pass: counts[conformance.Pass], Fail: counts[conformance.Fail],
-			Skip: counts[conformance.Skip], Inconcl: counts[conformance.Inconclusive], Lost: lost, Overruns: rep.Session.Audit.Overruns, Seconds: rep.Duration.Seconds()}
-		for _, r := range rep.Results {
-			out.Cases = append(out.Cases, conformanceJSON{r.Case.Name, string(r.Status), r.Expected, string(r.Reason), r.Emissions, r.Delivered, r.Serials, r.Detail})
-		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+	for _, sv := range saves {
+		if err := saveConformance(sv, rep, kernelRelease()); err != nil {
 			return exitWith(exitToolError, err)
 		}
-	case "ktap":
-		fmt.Fprintf(stdout, "KTAP version 1\n# seccomptrace conformance: kernel %s, model %s\n1..%d\n", kernelRelease(), rep.Model, len(rep.Results))
-		for i, r := range rep.Results {
-			name := strings.ReplaceAll(r.Case.Name, "#", "")
-			switch r.Status {
-			case conformance.Pass:
-				fmt.Fprintf(stdout, "ok %d %s\n", i+1, name)
-			case conformance.Skip:
-				fmt.Fprintf(stdout, "ok %d %s # SKIP %s\n", i+1, name, r.Detail)
-			default:
-				fmt.Fprintf(stdout, "# %s: %s\nnot ok %d %s\n", r.Status, r.Detail, i+1, name)
-			}
-		}
-		if lost > 0 || rep.Session.Audit.Overruns > 0 {
-			fmt.Fprintf(stdout, "# inconclusive run: %d records lost (%s), %d multicast overruns\n", lost, rep.Session.Counters.LostString(), rep.Session.Audit.Overruns)
-		}
-		fmt.Fprintf(stdout, "# run time %.1fs\n", rep.Duration.Seconds())
-		fmt.Fprintf(stdout, "# Totals: pass:%d fail:%d xfail:0 xpass:0 skip:%d error:%d\n",
-			counts[conformance.Pass], counts[conformance.Fail], counts[conformance.Skip], counts[conformance.Inconclusive])
-	default:
-		fmt.Fprintf(stdout, "%-13s %-8s %-5s %-9s %s\n", "STATUS", "EXPECTED", "EMIT", "DELIVERED", "CASE")
-		for _, r := range rep.Results {
-			exp := "silent"
-			if r.Expected {
-				exp = "log"
-			}
-			fmt.Fprintf(stdout, "%-13s %-8s %-5d %-9d %s\n", r.Status, exp, r.Emissions, r.Delivered, r.Case.Name)
-			if r.Status == conformance.Fail || r.Status == conformance.Inconclusive {
-				fmt.Fprintf(stdout, "              %s (rule: %s)\n", r.Detail, r.Reason)
-			}
-		}
-		fmt.Fprintf(stdout, "\nconformance on %s, model %s: %d pass, %d fail, %d skip, %d inconclusive; %d records lost, %d multicast overruns; %.1fs\n",
-			kernelRelease(), rep.Model, counts[conformance.Pass], counts[conformance.Fail], counts[conformance.Skip], counts[conformance.Inconclusive], lost, rep.Session.Audit.Overruns, rep.Duration.Seconds())
 	}
+	counts := countStatuses(rep)
+	lost, overruns := runLosses(rep)
 	switch {
 	case counts[conformance.Fail] > 0:
 		return exitError{exitViolations}
-	case counts[conformance.Inconclusive] > 0 || lost > 0 || rep.Session.Audit.Overruns > 0:
+	case counts[conformance.Inconclusive] > 0 || lost > 0 || overruns > 0:
 		return exitError{exitInconclusive}
 	}
 	return nil

@@ -26,7 +26,8 @@ commands:
   watch      stream seccomp decisions paired with their log emissions and verdicts
   check      run a command and judge every decision it causes against the logging policy
   explain    say in one sentence why a decision was or was not logged
-  conformance  run the built-in matrix of logging cases against this kernel (text, JSON, KTAP)
+  conformance  run the built-in matrix of logging cases against this kernel (text, JSON, KTAP, JUnit)
+  filters    every task with seccomp on now: chains, what each filter returns, what gets logged
   workload   run the built-in workload: known filters in a child, known syscalls
 
 run 'seccomptrace <command> -h' for the flags of a command
@@ -71,13 +72,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runExplain(ctx, args[1:], stdout, stderr)
 	case "conformance":
 		return runConformance(ctx, args[1:], stdout, stderr)
+	case "filters":
+		return runFilters(args[1:], stdout, stderr)
 	case "workload":
 		return runWorkload(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
-		return fmt.Errorf("unknown command %q: want doctor, watch, check, explain, conformance or workload", args[0])
+		return fmt.Errorf("unknown command %q: want doctor, watch, check, explain, conformance, filters or workload", args[0])
 	}
 }
 

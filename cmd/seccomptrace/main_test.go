@@ -11,6 +11,7 @@ import (
 
 	"github.com/seccomptrace/seccomptrace/observer"
 	"github.com/seccomptrace/seccomptrace/observer/judge"
+	"github.com/seccomptrace/seccomptrace/observer/session"
 	"github.com/seccomptrace/seccomptrace/observer/testutil"
 	"github.com/seccomptrace/seccomptrace/observer/workload"
 )
@@ -99,7 +100,10 @@ func TestTextOutputEscapesComm(t *testing.T) {
 		Filters: []observer.FilterRef{{Log: true}}, Skipped: true}
 	d.Data.Arch, d.Data.Nr = 0xc000003e, 110
 	pair := judge.Pair{Decision: d, Emissions: []*observer.Emission{{Syscall: 110, Code: 0x50000}}}
-	if err := p.printPair(toJSON(&judge.Judged{Pair: pair, Verdict: judge.OKLogged, Expected: true, Reason: "requested-and-logged"})); err != nil {
+	if err := p.printEvent(session.Event{Judged: &judge.Judged{Pair: pair, Verdict: judge.OKLogged, Expected: true, Reason: "requested-and-logged"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.flush(); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()

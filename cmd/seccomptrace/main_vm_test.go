@@ -8,11 +8,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestWatchWorkloadVM runs the real CLI path in the VM: watch follows a
@@ -61,6 +65,63 @@ func TestWatchWorkloadVM(t *testing.T) {
 		if got[name] != 4 {
 			t.Errorf("%s: %d lines, want 4", name, got[name])
 		}
+	}
+}
+
+// TestWatchStreamsVM: watch's buffered lines come out while the command
+// still runs, once the ring is drained or a record settles them, not at
+// the end. The command makes the workload's calls and then waits on a
+// FIFO that the test opens only after it has read every line.
+func TestWatchStreamsVM(t *testing.T) {
+	self := inVM(t)
+	fifo := filepath.Join(t.TempDir(), "release")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(envAsCLI, "workload --count 4")
+	r, w := io.Pipe()
+	var errOut bytes.Buffer
+	done := make(chan error, 1)
+	go func() {
+		err := run(context.Background(), []string{"watch", "--output", "json", "--", "/bin/sh", "-c", `"$0"; exec cat "$1" >/dev/null`, self, fifo}, w, &errOut)
+		w.CloseWithError(err)
+		done <- err
+	}()
+	lines := make(chan pairJSON)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			var j pairJSON
+			if json.Unmarshal(sc.Bytes(), &j) == nil {
+				lines <- j
+			}
+		}
+	}()
+	// A guard, not a synchronisation: without flushing, no line comes
+	// until the command ends, and the command waits for this test.
+	guard := time.After(2 * time.Minute)
+	got := map[string]int{}
+	for got["getppid"] < 4 || got["getpgrp"] < 4 || got["getsid"] < 4 {
+		select {
+		case j, ok := <-lines:
+			if !ok {
+				t.Fatalf("watch ended before the command was released: %v\nstderr: %s", <-done, errOut.String())
+			}
+			got[j.Syscall]++
+		case <-guard:
+			t.Fatalf("lines seen while the command runs: %v; the rest never came", got)
+		}
+	}
+	f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	for range lines {
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("watch: %v\nstderr: %s", err, errOut.String())
 	}
 }
 

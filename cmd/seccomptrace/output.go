@@ -3,11 +3,11 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/seccomptrace/seccomptrace/observer"
@@ -129,94 +129,48 @@ func toJSON(j *judge.Judged) pairJSON {
 	return out
 }
 
-// printer writes pairs as text columns or JSON Lines.
+// printer writes a session's events as text columns or JSON Lines,
+// through a buffer that flush writes out (the session's OnIdle): a line
+// costs no allocation and no write(2) of its own.
 type printer struct {
-	w    io.Writer
+	w    *bufio.Writer
 	json bool
-	enc  *json.Encoder
+	enc  *json.Encoder // actions_logged writes, which are rare
 	head bool
+	line []byte
+	st   stamps
 }
 
 func newPrinter(w io.Writer, format string) (*printer, error) {
+	bw := bufio.NewWriterSize(w, 64<<10)
 	switch format {
 	case "text":
-		return &printer{w: w}, nil
+		return &printer{w: bw}, nil
 	case "json":
-		return &printer{w: w, json: true, enc: json.NewEncoder(w)}, nil
+		return &printer{w: bw, json: true, enc: json.NewEncoder(bw)}, nil
 	}
 	return nil, fmt.Errorf("bad --output %q: want text or json", format)
 }
+
+// flush writes out every line printed so far.
+func (p *printer) flush() error { return p.w.Flush() }
 
 // printEvent prints one settled event of a session.
 func (p *printer) printEvent(e session.Event) error {
 	if e.Write != nil {
 		return p.printWrite(writeToJSON(e.Write))
 	}
-	return p.printPair(toJSON(e.Judged))
-}
-
-// printPair prints one decision line.
-func (p *printer) printPair(j pairJSON) error {
-	if p.json {
-		return p.enc.Encode(j)
-	}
-	if !p.head {
-		fmt.Fprintf(p.w, "%-15s %-7s %-7s %-16s %-18s %-14s %-6s %-3s %-6s %-15s %s\n",
-			"TIME", "PID", "TID", "COMM", "SYSCALL", "ACTION", "FILTER", "LOG", "RESULT", "VERDICT", "EMITTED")
-		p.head = true
-	}
-	t, _ := time.Parse(time.RFC3339Nano, j.Time)
-	action, filter, flagLog, result := "?", "-", "-", "-"
 	switch {
-	case j.NoDecision:
-		action, result = "(no decision)", "-"
-	case j.Unknown != "":
-		action = "unknown"
+	case p.json:
+		p.line = appendPairJSON(p.line[:0], e.Judged, &p.st)
+	case !p.head:
+		p.head = true
+		p.line = append(append(p.line[:0], textHeader...), '\n')
+		p.line = appendPairText(p.line, e.Judged, &p.st)
 	default:
-		action = j.Action
+		p.line = appendPairText(p.line[:0], e.Judged, &p.st)
 	}
-	if j.FilterIndex != nil {
-		filter = fmt.Sprintf("%d/%d", *j.FilterIndex, j.FilterDepth)
-		flagLog = "0"
-		if *j.FlagLog {
-			flagLog = "1"
-		}
-	} else if j.FilterDepth > 0 {
-		filter = fmt.Sprintf("-/%d", j.FilterDepth)
-	}
-	if j.Skipped != nil {
-		result = "run"
-		if *j.Skipped {
-			result = "skip"
-		}
-	}
-	var emitted []string
-	for _, e := range j.Emissions {
-		s := fmt.Sprintf("audit(code=%s sig=%d)", e.Code, e.Signr)
-		switch {
-		case e.Serial != 0:
-			s += fmt.Sprintf(" %s serial=%d", e.Delivery, e.Serial)
-		case e.Delivery != "":
-			s += " " + e.Delivery
-		}
-		emitted = append(emitted, s)
-	}
-	for _, e := range j.SeccompLogs {
-		emitted = append(emitted, fmt.Sprintf("seccomp_log(%s requested=%v)", e.Action, *e.Requested))
-	}
-	if len(emitted) == 0 {
-		emitted = []string{"-"}
-	}
-	syscallCol := j.Syscall
-	if j.Arch != "" && j.Arch != "x86_64" {
-		syscallCol += "[" + j.Arch + "]"
-	}
-	verdict := j.Verdict
-	if j.Verdict != string(judge.OKLogged) && j.Verdict != string(judge.OKSilent) {
-		verdict += " (" + j.Reason + ")"
-	}
-	_, err := fmt.Fprintf(p.w, "%-15s %-7d %-7d %-16s %-18s %-14s %-6s %-3s %-6s %-15s %s\n",
-		t.Local().Format("15:04:05.000000"), j.Pid, j.Tid, escape(j.Comm), syscallCol, action, filter, flagLog, result, verdict, strings.Join(emitted, " "))
+	_, err := p.w.Write(p.line)
 	return err
 }
 

@@ -155,7 +155,11 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	opts.Wait = *wait
 	opts.OnEvent = pr.printEvent
+	opts.OnIdle = pr.flush
 	t, err := traceRun(ctx, &f, command, opts)
+	if ferr := pr.flush(); err == nil && ferr != nil {
+		err = fmt.Errorf("writing events: %w", ferr)
+	}
 	if err != nil {
 		return err
 	}

@@ -111,7 +111,7 @@ func Run(ctx context.Context, cases []Case, opts Options, progress func(done, to
 		FollowSelf: true,
 		Model:      opts.Model,
 		OnEvent: func(e session.Event) error {
-			events = append(events, e)
+			events = append(events, e.Clone()) // the session reuses e
 			return nil
 		},
 	})

@@ -107,20 +107,19 @@ func (c *Checker) Model() policy.Model { return c.cfg.Model }
 // ActionsLogged is the policy as the checker follows it now.
 func (c *Checker) ActionsLogged() policy.ActionSet { return c.actionsLogged }
 
-// Add takes one decision, emission or audit drop and returns the pairs it
-// completes, judged. A pair with neither decision nor emission (an audit
-// loss outside any decision: another task's record, the kauditd queues)
-// comes back with verdict "" for the caller to count.
-func (c *Checker) Add(ev observer.Event) []Judged {
-	var out []Judged
-	for _, p := range c.pairer.Add(ev) {
-		if p.Decision == nil && len(p.Emissions) == 0 && len(p.SeccompLogs) == 0 {
-			out = append(out, Judged{Pair: p, Model: c.cfg.Model})
-			continue
-		}
-		out = append(out, c.judge(p))
+// Add takes one decision, emission or audit drop and returns the pair it
+// completes, judged, if any. A pair with neither decision nor emission (an
+// audit loss outside any decision: another task's record, the kauditd
+// queues) comes back with verdict "" for the caller to count.
+func (c *Checker) Add(ev observer.Event) (Judged, bool) {
+	p, ok := c.pairer.Add(ev)
+	switch {
+	case !ok:
+		return Judged{}, false
+	case p.Decision == nil && len(p.Emissions) == 0 && len(p.SeccompLogs) == 0:
+		return Judged{Pair: p, Model: c.cfg.Model}, true
 	}
-	return out
+	return c.judge(p), true
 }
 
 // AddWrite follows a write to actions_logged and returns it with the

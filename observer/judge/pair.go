@@ -40,12 +40,13 @@ type Pairer struct {
 // NewPairer returns an empty Pairer.
 func NewPairer() *Pairer { return &Pairer{pending: make(map[uint64]*Pair)} }
 
-// Add takes one event and returns the pairs it completes.
-func (p *Pairer) Add(ev observer.Event) []Pair {
+// Add takes one event and returns the pair it completes, if any (an
+// event completes at most one).
+func (p *Pairer) Add(ev observer.Event) (Pair, bool) {
 	switch e := ev.(type) {
 	case *observer.Emission:
 		if e.DecisionSeq == 0 {
-			return []Pair{p.single(e)}
+			return p.single(e), true
 		}
 		pp := p.get(e.DecisionSeq)
 		if e.SeccompLog {
@@ -55,19 +56,24 @@ func (p *Pairer) Add(ev observer.Event) []Pair {
 		}
 	case *observer.AuditDrop:
 		if e.DecisionSeq == 0 {
-			return []Pair{{Drops: []*observer.AuditDrop{e}}}
+			return Pair{Drops: []*observer.AuditDrop{e}}, true
 		}
-		p.get(e.DecisionSeq).Drops = append(p.get(e.DecisionSeq).Drops, e)
+		pp := p.get(e.DecisionSeq)
+		pp.Drops = append(pp.Drops, e)
 	case *observer.Decision:
-		pp := p.pending[e.Seq]
-		delete(p.pending, e.Seq)
-		if pp == nil {
-			pp = &Pair{}
+		out := Pair{Decision: e}
+		// Most decisions caused nothing: no lookup when nothing waits.
+		if len(p.pending) == 0 {
+			return out, true
 		}
-		pp.Decision = e
-		return []Pair{*pp}
+		if pp := p.pending[e.Seq]; pp != nil {
+			delete(p.pending, e.Seq)
+			out = *pp
+			out.Decision = e
+		}
+		return out, true
 	}
-	return nil
+	return Pair{}, false
 }
 
 func (p *Pairer) get(seq uint64) *Pair {

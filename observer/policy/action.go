@@ -6,10 +6,7 @@
 // models the kernel.seccomp.actions_logged sysctl (§5.3, §5.4).
 package policy
 
-import (
-	"fmt"
-	"strings"
-)
+import "strconv"
 
 // Seccomp filter return actions (SECCOMP_RET_*). A filter's 32-bit return
 // value is an action in the top 16 bits and data in the low 16 bits.
@@ -58,36 +55,62 @@ func IsKnown(ret uint32) bool {
 // KILL_*, LOG and ALLOW ignore data. Other actions give "unknown(0x…)"
 // with the action in hex, as the audit record's code= field prints it.
 func ActionName(ret uint32) string {
-	data := ret & DataMask
-	withData := func(name string) string {
-		if data == 0 {
-			return name
+	switch ActionOnly(ret) {
+	case Trap, Errno, UserNotif, Trace:
+		if ret&DataMask != 0 || ActionOnly(ret) == Errno {
+			return string(AppendActionName(nil, ret))
 		}
-		return fmt.Sprintf("%s(%d)", name, data)
 	}
+	return CodeName(ret)
+}
+
+// AppendActionName appends ActionName(ret) to dst, without allocating
+// beyond dst's growth: for a stream that names every decision.
+func AppendActionName(dst []byte, ret uint32) []byte {
+	data := ret & DataMask
+	withData := func(dst []byte, name string, always bool) []byte {
+		dst = append(dst, name...)
+		if data == 0 && !always {
+			return dst
+		}
+		dst = append(dst, '(')
+		dst = strconv.AppendUint(dst, uint64(data), 10)
+		return append(dst, ')')
+	}
+	switch ActionOnly(ret) {
+	case Trap:
+		return withData(dst, "trap", false)
+	case Errno:
+		return withData(dst, "errno", true)
+	case UserNotif:
+		return withData(dst, "user_notif", false)
+	case Trace:
+		return withData(dst, "trace", false)
+	}
+	return append(dst, CodeName(ret)...)
+}
+
+// CodeName names the action of ret without its data, as an audit record's
+// code= value is read: "errno", "log", "unknown(0x10000)". Known actions
+// give constant strings.
+func CodeName(ret uint32) string {
 	switch ActionOnly(ret) {
 	case KillProcess:
 		return "kill_process"
 	case KillThread:
 		return "kill_thread"
 	case Trap:
-		return withData("trap")
+		return "trap"
 	case Errno:
-		return fmt.Sprintf("errno(%d)", data)
+		return "errno"
 	case UserNotif:
-		return withData("user_notif")
+		return "user_notif"
 	case Trace:
-		return withData("trace")
+		return "trace"
 	case Log:
 		return "log"
 	case Allow:
 		return "allow"
 	}
-	return fmt.Sprintf("unknown(%#x)", ActionOnly(ret))
-}
-
-// CodeName names the action of ret without its data, as an audit record's
-// code= value is read: "errno", "log", "unknown(0x10000)".
-func CodeName(ret uint32) string {
-	return strings.TrimSuffix(ActionName(ActionOnly(ret)), "(0)")
+	return "unknown(0x" + strconv.FormatUint(uint64(ActionOnly(ret)), 16) + ")"
 }

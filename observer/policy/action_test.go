@@ -110,3 +110,22 @@ func TestCodeName(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendActionName: the append form spells every action as ActionName
+// does, and the stream's names cost no allocation.
+func TestAppendActionName(t *testing.T) {
+	for _, ret := range []uint32{KillProcess, KillThread, Trap, Trap | 3, Errno, Errno | 1, Errno | 0xffff, UserNotif, UserNotif | 9,
+		Trace, Trace | 2, Log, Log | 5, Allow, Allow | 7, 0x00010000, 0x00010005, 0xdead0000} {
+		if got, want := string(AppendActionName([]byte("x"), ret)), "x"+ActionName(ret); got != want {
+			t.Errorf("AppendActionName(%#x) = %q, want %q", ret, got, want)
+		}
+	}
+	buf := make([]byte, 0, 64)
+	if n := testing.AllocsPerRun(100, func() {
+		buf = AppendActionName(buf[:0], Errno|1)
+		_ = CodeName(Allow)
+		_ = ActionName(Trap)
+	}); n != 0 {
+		t.Errorf("%v allocations per name", n)
+	}
+}

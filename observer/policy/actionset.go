@@ -76,33 +76,51 @@ func LogBit(ret uint32) ActionSet {
 // Has reports whether every bit of b is in s.
 func (s ActionSet) Has(b ActionSet) bool { return s&b == b }
 
-// names joins the names of the bits in s with sep, in table order; bits
-// the kernel does not define are ignored, as the kernel ignores them.
-func (s ActionSet) names(sep string) string {
-	var parts []string
+// appendNames appends the names of the bits in s to dst, joined with sep,
+// in table order; bits the kernel does not define are ignored, as the
+// kernel ignores them.
+func (s ActionSet) appendNames(dst []byte, sep byte) []byte {
+	first := true
 	for _, n := range logNames {
 		if s&n.bit != 0 {
-			parts = append(parts, n.name)
+			if !first {
+				dst = append(dst, sep)
+			}
+			dst, first = append(dst, n.name...), false
 		}
 	}
-	return strings.Join(parts, sep)
+	return dst
 }
 
 // String returns s the way reading /proc/sys/kernel/seccomp/actions_logged
 // shows it, without the trailing newline: names separated by one space in
 // the kernel's table order (kill_process kill_thread trap errno user_notif
 // trace log), and "" for the empty set (§5.4).
-func (s ActionSet) String() string { return s.names(" ") }
+func (s ActionSet) String() string { return string(s.appendNames(nil, ' ')) }
 
 // AuditString returns s the way the actions= and old-actions= fields of
 // the CONFIG_CHANGE "op=seccomp-logging" record show it: names joined with
-// "," in table order, or "(none)" for the empty set (§5.3).
-func (s ActionSet) AuditString() string {
-	if n := s.names(","); n != "" {
-		return n
+// "," in table order, or "(none)" for the empty set (§5.3). It does not
+// allocate: a stream of decisions shows the set in force at each one.
+func (s ActionSet) AuditString() string { return auditStrings[s&allBits] }
+
+// AppendAuditString appends AuditString to dst.
+func (s ActionSet) AppendAuditString(dst []byte) []byte { return append(dst, s.AuditString()...) }
+
+// allBits are the bits the kernel defines; names ignore the others.
+const allBits = BitKillProcess | BitKillThread | BitTrap | BitErrno | BitTrace | BitLog | BitAllow | BitUserNotif
+
+// auditStrings holds AuditString of every set of defined bits.
+var auditStrings = func() (t [allBits + 1]string) {
+	for s := range t {
+		n := ActionSet(s).appendNames(nil, ',')
+		if len(n) == 0 {
+			n = []byte("(none)")
+		}
+		t[s] = string(n)
 	}
-	return "(none)"
-}
+	return t
+}()
 
 // ActionsAvail returns the content of the actions_avail sysctl, without
 // the newline; user_notif appears from 5.0 (§5.4).

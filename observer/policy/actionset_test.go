@@ -161,3 +161,25 @@ func TestParseActionsLoggedRead(t *testing.T) {
 		}
 	}
 }
+
+// TestAuditStringTable: the precomputed names agree with the names of the
+// bits, undefined bits ignored, and cost no allocation.
+func TestAuditStringTable(t *testing.T) {
+	for _, tc := range []struct {
+		set  ActionSet
+		want string
+	}{
+		{0, "(none)"}, {1 << 8, "(none)"}, {DefaultLogged, "kill_process,kill_thread,trap,errno,user_notif,trace,log"},
+		{BitAllow | BitErrno | 1<<31, "errno,allow"},
+	} {
+		if got := tc.set.AuditString(); got != tc.want {
+			t.Errorf("%#x: %q, want %q", uint32(tc.set), got, tc.want)
+		}
+		if got := string(tc.set.AppendAuditString([]byte("x"))); got != "x"+tc.want {
+			t.Errorf("%#x appended: %q", uint32(tc.set), got)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = DefaultLogged.AuditString() }); n != 0 {
+		t.Errorf("%v allocations", n)
+	}
+}

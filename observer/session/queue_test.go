@@ -25,7 +25,7 @@ type fakeSession struct {
 func newFake(t *testing.T, wait time.Duration, following, auditOn bool) *fakeSession {
 	t.Helper()
 	f := &fakeSession{}
-	f.Session = newSession(Options{Wait: wait, OnEvent: func(e Event) error { f.got = append(f.got, e); return nil }})
+	f.Session = newSession(Options{Wait: wait, OnEvent: func(e Event) error { f.got = append(f.got, e.Clone()); return nil }})
 	a := &auditState{following: following, before: &audit.StatusReply{}}
 	if auditOn {
 		a.before.Enabled = 1
@@ -44,15 +44,15 @@ func (f *fakeSession) decision(seq uint64, nr int32, ret uint32, log, emitted bo
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if emitted {
-		f.add(&observer.Emission{Task: d.Task, DecisionSeq: seq, Syscall: int64(nr), Code: policy.ActionOnly(ret)})
+		f.add(&observer.Emission{Task: d.Task, DecisionSeq: seq, Syscall: int64(nr), Code: policy.ActionOnly(ret)}, false)
 	}
-	f.add(d)
+	f.add(d, false)
 }
 
 func (f *fakeSession) write(ret int64, value policy.ActionSet) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.add(&observer.SysctlWrite{Task: observer.Task{Tgid: 5, Comm: "sh"}, Ret: ret, Write: true, NewValue: uint32(value), ValueKnown: true})
+	f.add(&observer.SysctlWrite{Task: observer.Task{Tgid: 5, Comm: "sh"}, Ret: ret, Write: true, NewValue: uint32(value), ValueKnown: true}, false)
 }
 
 // take returns the events settled since the last call.
@@ -167,7 +167,7 @@ func TestQueueOverrunsMakeWritesInconclusive(t *testing.T) {
 // is kept for it, not dropped.
 func TestEarlyRecords(t *testing.T) {
 	f := &fakeSession{}
-	f.Session = newSession(Options{Wait: time.Hour, OnEvent: func(e Event) error { f.got = append(f.got, e); return nil }})
+	f.Session = newSession(Options{Wait: time.Hour, OnEvent: func(e Event) error { f.got = append(f.got, e.Clone()); return nil }})
 	f.auditEvent(audit.Event{Record: audit.Record{Seccomp: &audit.Seccomp{Stamp: audit.Stamp{Serial: 9}, Pid: 123, Syscall: unix.SYS_GETPGRP, Code: policy.Log}}})
 	f.wire(&auditState{following: true, before: &audit.StatusReply{}}, policy.BitLog, policy.ModelPost418)
 	f.decision(1, unix.SYS_GETPGRP, policy.Log, false, true)

@@ -50,7 +50,16 @@ type Options struct {
 	// OnEvent gets every event, settled, in ring order. It runs with the
 	// session's lock held, from the session's goroutines: it must not call
 	// the session. Its first error stops the hand-out; Finish returns it.
+	// The event and what it points to are reused once OnEvent returns, so
+	// that a stream allocates nothing: keep a copy (Event.Clone, or what
+	// is needed of it), never the event.
 	OnEvent func(Event) error
+	// OnIdle, when set, is called once a batch of events has been handed
+	// out and no more are ready: the ring buffer is drained, or an audit
+	// record, a wait's end or Finish released some. A writer that buffers
+	// OnEvent's output flushes here. The same rules hold as for OnEvent;
+	// its error stops the hand-out too.
+	OnIdle func() error
 }
 
 // Event is one settled item of the stream: a judged decision (or
@@ -62,6 +71,21 @@ type Event struct {
 	Judged *judge.Judged
 	// Write, with its record and verdict, when it is a write.
 	Write *judge.Write
+}
+
+// Clone returns a copy of e that stays valid after OnEvent returns: its
+// judged pair and decision are copied (the slices they hold, and Write,
+// are never reused).
+func (e Event) Clone() Event {
+	if e.Judged != nil {
+		j := *e.Judged
+		if j.Decision != nil {
+			d := *j.Decision
+			j.Decision = &d
+		}
+		e.Judged = &j
+	}
+	return e
 }
 
 // Class is how a run ends.
@@ -115,14 +139,18 @@ type Report struct {
 
 // Session is one run.
 type Session struct {
-	opts   Options
-	obs    *observer.Observer
+	opts Options
+	obs  *observer.Observer
+	// dec decodes the records: obs's decoder, or a replay's own.
+	dec    *observer.Decoder
 	plan   observer.Plan
 	model  policy.Model
 	audit  *auditState
 	pids   map[uint32]bool // processes seen, for the records no emission explains
 	rep    *Report
 	closed bool
+	// readBack reads actions_logged after a write of unknown effect (judge.Config.ReadBack).
+	readBack func() (policy.ActionSet, error)
 
 	// The reader goroutine hands control back on every drained ring.
 	drained  chan struct{}
@@ -152,6 +180,7 @@ func Start(opts Options) (*Session, error) {
 		return nil, err
 	}
 	s := newSession(opts)
+	s.readBack = observer.ReadActionsLogged
 	a := startAudit(!opts.NoAudit, opts.AuditRcvBuf, s.auditEvent)
 	probes := opts.Probes
 	if opts.FollowSelf {
@@ -163,6 +192,7 @@ func Start(opts Options) (*Session, error) {
 		a.stop()
 		return nil, err
 	}
+	s.dec = s.obs.Decoder
 	s.plan = s.obs.Plan()
 	model := s.plan.Model()
 	if opts.Model != nil {
@@ -187,7 +217,7 @@ func (s *Session) wire(a *auditState, initial policy.ActionSet, model policy.Mod
 	auditOn := a.before != nil && a.before.Enabled != 0
 	s.checker = judge.NewChecker(judge.Config{
 		Model: model, ActionsLogged: initial, AuditEnabled: auditOn, NoUserNotif: !observer.HasUserNotif(),
-		ReadBack: observer.ReadActionsLogged,
+		ReadBack: s.readBack,
 	})
 	s.joiner = judge.NewJoiner(a.offAtBoot)
 	s.joiner.AddExcludeRules(a.exclude)
@@ -233,7 +263,11 @@ func (s *Session) read() {
 			return
 		}
 		s.mu.Lock()
-		s.add(ev)
+		s.add(ev, true)
+		if s.opts.OnIdle != nil && s.obs.Buffered() == 0 {
+			// The ring is drained: the next Read blocks.
+			s.queue.idle()
+		}
 		s.mu.Unlock()
 	}
 }
@@ -275,21 +309,31 @@ func (s *Session) Mark() (Mark, error) {
 	return m, nil
 }
 
-// add judges one observer event (under mu).
-func (s *Session) add(ev observer.Event) {
-	if w, ok := ev.(*observer.SysctlWrite); ok {
-		s.pids[w.Tgid] = true
-		jw := s.checker.AddWrite(w)
+// add judges one observer event (under mu). own: s.dec decoded it, so a
+// decision goes back to it once handed out.
+func (s *Session) add(ev observer.Event, own bool) {
+	switch e := ev.(type) {
+	case *observer.SysctlWrite:
+		s.pids[e.Tgid] = true
+		jw := s.checker.AddWrite(e)
 		s.timeline.AddWrite(jw)
-		s.queue.push(&held{write: jw}, true)
+		s.queue.push(nil, jw, true, false)
+		return
+	case *observer.FilterFree:
+		// Its marks are void already (silent_gen); keep the memo bounded.
+		for k := range s.marked {
+			if k.Chain == e.Addr {
+				delete(s.marked, k)
+			}
+		}
 		return
 	}
-	for _, j := range s.checker.Add(ev) {
-		s.addJudged(j)
+	if j, ok := s.checker.Add(ev); ok {
+		s.addJudged(&j, own)
 	}
 }
 
-func (s *Session) addJudged(j judge.Judged) {
+func (s *Session) addJudged(j *judge.Judged, own bool) {
 	if j.Verdict == "" {
 		// An audit loss outside any decision: not a verdict.
 		s.rep.OtherDrops = append(s.rep.OtherDrops, j.Drops...)
@@ -317,9 +361,9 @@ func (s *Session) addJudged(j judge.Judged) {
 		}
 	}
 	s.rep.Audit.Emissions += len(j.Emissions)
-	s.markSilent(&j)
-	s.joiner.AddEmissions(&j)
-	s.queue.push(&held{judged: &j}, len(j.Emissions) > 0)
+	s.markSilent(j)
+	s.joiner.AddEmissions(j)
+	s.queue.push(j, nil, len(j.Emissions) > 0, own)
 }
 
 // markSilent marks j's (stack, arch, syscall) silent in the probes when
@@ -350,8 +394,14 @@ func (s *Session) markSilent(j *judge.Judged) {
 	if old, ok := s.silentAction[ck]; ok && old != name {
 		name = "silent (mixed actions)" // threads of one process with different stacks
 	}
+	if len(s.silentAction) >= maxSilentNames {
+		clear(s.silentAction) // the counts stay exact; only their action names are lost
+	}
 	s.silentAction[ck] = name
 }
+
+// maxSilentNames bounds the action names kept for counted decisions.
+const maxSilentNames = 1 << 16
 
 // auditEvent takes a record from the audit feed.
 func (s *Session) auditEvent(ev audit.Event) {
@@ -363,6 +413,7 @@ func (s *Session) auditEvent(ev audit.Event) {
 	}
 	s.takeRecord(ev)
 	s.queue.flush(false)
+	s.queue.idle()
 }
 
 func (s *Session) takeRecord(ev audit.Event) {
@@ -428,11 +479,16 @@ func (s *Session) Finish() (*Report, error) {
 	}
 	// The probes are closed: the barrier child is not traced.
 	s.audit.finish()
+	return s.settle(counters)
+}
 
+// settle judges what is left once no more records can come, settles every
+// event still held and fills in the report.
+func (s *Session) settle(counters observer.Counters) (*Report, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, j := range s.checker.Flush() {
-		s.addJudged(j)
+		s.addJudged(&j, false)
 	}
 	a := &s.rep.Audit
 	a.Followed, a.Why = s.audit.followed, s.audit.why
@@ -443,6 +499,7 @@ func (s *Session) Finish() (*Report, error) {
 	s.timeline.SetRule(judge.RuleFor(s.model, before, after, known))
 	s.rep.UnexplainedChanges = s.timeline.Finish()
 	s.queue.finish(a.Followed, a.Overruns)
+	s.queue.idle()
 	if s.queue.err != nil {
 		return nil, s.queue.err
 	}

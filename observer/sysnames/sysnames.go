@@ -13,6 +13,7 @@ package sysnames
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -57,6 +58,15 @@ var (
 	numbersX32   = invert(namesX32)
 )
 
+// Forward tables indexed by number, built once, so that naming a syscall
+// in a stream of decisions is an index and never allocates; x32 names
+// carry their suffix already.
+var (
+	byNrX8664 = bySlice(namesX8664)
+	byNrI386  = bySlice(namesI386)
+	byNrX32   = x32Names()
+)
+
 func invert(m map[int32]string) map[string]int32 {
 	out := make(map[string]int32, len(m))
 	for nr, name := range m {
@@ -69,6 +79,56 @@ func invert(m map[int32]string) map[string]int32 {
 	return out
 }
 
+func bySlice(m map[int32]string) []string {
+	var out []string
+	for nr, name := range m {
+		if nr < 0 {
+			continue
+		}
+		for int(nr) >= len(out) {
+			out = append(out, "")
+		}
+		out[nr] = name
+	}
+	return out
+}
+
+// x32Names holds the x32 syscall names, suffixed: namesX32, and below 512
+// the x86_64 names x32 shares.
+func x32Names() []string {
+	out := make([]string, 548)
+	for nr, name := range namesX8664 {
+		if nr >= 0 && nr < 512 {
+			out[nr] = name + x32Suffix
+		}
+	}
+	for nr, name := range namesX32 {
+		out[nr] = name + x32Suffix
+	}
+	return out
+}
+
+func lookup(table []string, nr int32) (string, bool) {
+	if nr >= 0 && int(nr) < len(table) && table[nr] != "" {
+		return table[nr], true
+	}
+	return "", false
+}
+
+// known returns Name(arch, nr) when the tables have it.
+func known(arch uint32, nr int32) (string, bool) {
+	switch arch {
+	case ArchX8664:
+		if nr >= 0 && nr&X32Bit != 0 {
+			return lookup(byNrX32, nr&^X32Bit)
+		}
+		return lookup(byNrX8664, nr)
+	case ArchI386:
+		return lookup(byNrI386, nr)
+	}
+	return "", false
+}
+
 // Name returns the kernel name of syscall nr on arch, e.g. "getppid".
 //
 // On ArchX8664 a number with X32Bit set is an x32 syscall and gets the
@@ -77,29 +137,22 @@ func invert(m map[int32]string) map[string]int32 {
 // (syscall_64.tbl's "64" rows), which the kernel rejects for x32.
 //
 // Numbers missing from the tables, negative numbers (a tracer may set
-// nr to -1, docs/kernel-semantics.md §3) and unknown arches give "syscall_<nr>".
+// nr to -1, docs/kernel-semantics.md §3) and unknown arches give
+// "syscall_<nr>". Names in the tables are returned without allocating.
 func Name(arch uint32, nr int32) string {
-	switch arch {
-	case ArchX8664:
-		if nr >= 0 && nr&X32Bit != 0 {
-			base := nr &^ X32Bit
-			if name, ok := namesX32[base]; ok {
-				return name + x32Suffix
-			}
-			if name, ok := namesX8664[base]; ok && base < 512 {
-				return name + x32Suffix
-			}
-			return unknownPrefix + strconv.Itoa(int(nr))
-		}
-		if name, ok := namesX8664[nr]; ok {
-			return name
-		}
-	case ArchI386:
-		if name, ok := namesI386[nr]; ok {
-			return name
-		}
+	if name, ok := known(arch, nr); ok {
+		return name
 	}
 	return unknownPrefix + strconv.Itoa(int(nr))
+}
+
+// AppendName appends Name(arch, nr) to dst, without allocating beyond
+// dst's growth even for numbers missing from the tables.
+func AppendName(dst []byte, arch uint32, nr int32) []byte {
+	if name, ok := known(arch, nr); ok {
+		return append(dst, name...)
+	}
+	return strconv.AppendInt(append(dst, unknownPrefix...), int64(nr), 10)
 }
 
 // Number returns the syscall number of name on arch. It accepts every
@@ -131,6 +184,27 @@ func Number(arch uint32, name string) (int32, bool) {
 		return nr, ok
 	}
 	return 0, false
+}
+
+// Numbers returns the syscall numbers in arch's table, sorted: the x86_64
+// ones (x32's, with X32Bit, are not listed) or the i386 ones; nil for any
+// other arch.
+func Numbers(arch uint32) []int32 {
+	var m map[int32]string
+	switch arch {
+	case ArchX8664:
+		m = namesX8664
+	case ArchI386:
+		m = namesI386
+	default:
+		return nil
+	}
+	out := make([]int32, 0, len(m))
+	for nr := range m {
+		out = append(out, nr)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // ArchName returns "x86_64" or "i386" for the two x86 audit arches, and

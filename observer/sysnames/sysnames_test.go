@@ -2,7 +2,11 @@
 
 package sysnames
 
-import "testing"
+import (
+	"slices"
+	"strings"
+	"testing"
+)
 
 func TestName(t *testing.T) {
 	tests := []struct {
@@ -120,5 +124,48 @@ func TestArchName(t *testing.T) {
 func TestTableVersion(t *testing.T) {
 	if TableVersion() == "" {
 		t.Error("TableVersion() is empty")
+	}
+}
+
+func TestNumbers(t *testing.T) {
+	for _, arch := range []uint32{ArchX8664, ArchI386} {
+		nrs := Numbers(arch)
+		if len(nrs) < 300 || !slices.IsSorted(nrs) {
+			t.Fatalf("Numbers(%s): %d numbers, sorted %v", ArchName(arch), len(nrs), slices.IsSorted(nrs))
+		}
+		for _, nr := range nrs {
+			if strings.HasPrefix(Name(arch, nr), unknownPrefix) {
+				t.Errorf("Numbers(%s) lists %d, which has no name", ArchName(arch), nr)
+			}
+		}
+	}
+	if Numbers(0xc00000b7) != nil {
+		t.Error("Numbers of an arch without a table must be nil")
+	}
+}
+
+// TestAppendName: the append form agrees with Name everywhere, and a
+// stream of names allocates nothing, x32 and unknown numbers included.
+func TestAppendName(t *testing.T) {
+	for _, arch := range []uint32{ArchX8664, ArchI386, 0} {
+		for nr := int32(-2); nr < 1100; nr++ {
+			for _, x := range []int32{0, X32Bit} {
+				if got, want := string(AppendName([]byte("x"), arch, nr|x)), "x"+Name(arch, nr|x); got != want {
+					t.Fatalf("AppendName(%#x, %#x) = %q, want %q", arch, nr|x, got, want)
+				}
+			}
+		}
+	}
+	if Name(ArchX8664, 39|X32Bit) != "getpid(x32)" || Name(ArchX8664, 512|X32Bit) != "rt_sigaction(x32)" {
+		t.Errorf("x32 names: %q, %q", Name(ArchX8664, 39|X32Bit), Name(ArchX8664, 512|X32Bit))
+	}
+	buf := make([]byte, 0, 64)
+	if n := testing.AllocsPerRun(100, func() {
+		_ = Name(ArchX8664, 110)
+		_ = Name(ArchX8664, 39|X32Bit)
+		_ = Name(ArchI386, 20)
+		buf = AppendName(buf[:0], ArchX8664, 9999)
+	}); n != 0 {
+		t.Errorf("%v allocations per name", n)
 	}
 }

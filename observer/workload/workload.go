@@ -79,6 +79,9 @@ type Scenario struct {
 	// are installed, instead of making Calls; the child writes no result,
 	// the helper's exit status is its report.
 	Exec *ExecSpec `json:"exec,omitempty"`
+	// Hold keeps the child, its filters installed and Calls made, alive
+	// until the parent releases it (see Hold).
+	Hold *HoldSpec `json:"hold,omitempty"`
 }
 
 // NotifSpec is a USER_NOTIF filter for Nr on the calling thread (a listener
@@ -192,6 +195,9 @@ func ReadResult(path string) (*Result, error) {
 // RunChildIfRequested runs the scenario and exits when this process is a
 // workload child; otherwise it returns at once.
 func RunChildIfRequested() {
+	if os.Getenv(envHoldOnly) == "1" {
+		runHoldOnly()
+	}
 	spec, ok := os.LookupEnv(envScenario)
 	if !ok {
 		return
@@ -211,8 +217,8 @@ func RunChildIfRequested() {
 	os.Exit(0)
 }
 
-func runChild(spec string) Result {
-	res := Result{Pid: os.Getpid()}
+func runChild(spec string) (res Result) {
+	res = Result{Pid: os.Getpid()}
 	var s Scenario
 	if err := json.Unmarshal([]byte(spec), &s); err != nil {
 		res.Error = fmt.Sprintf("decoding scenario: %v", err)
@@ -234,11 +240,51 @@ func runChild(spec string) Result {
 			return res
 		}
 	}
+	var (
+		fork     *exec.Cmd
+		holdRep  HoldReport
+		reported bool
+	)
+	if s.Hold != nil {
+		startHoldThreads(s.Hold.Threads)
+		defer func() {
+			if !reported {
+				// Failed before holding: tell the parent, which releases us.
+				holdRep.Error = res.Error
+				hold(holdRep)
+			}
+			if fork != nil {
+				// Released with us (the same hold pipe): reap it.
+				if err := fork.Wait(); err != nil && res.Error == "" {
+					res.Error = fmt.Sprintf("forked held child: %v", err)
+				}
+			}
+		}()
+	}
+	forkHere := func(i int) error {
+		if s.Hold == nil || !s.Hold.Fork || s.Hold.ForkAt != i {
+			return nil
+		}
+		cmd, rep, err := holdFork()
+		if err != nil {
+			return err
+		}
+		fork, holdRep.ForkPid, holdRep.ForkTids = cmd, rep.Pid, rep.Tids
+		return nil
+	}
 	for i, f := range s.Filters {
+		if err := forkHere(i); err != nil {
+			res.Error = err.Error()
+			return res
+		}
 		if err := install(f); err != nil {
 			res.Error = fmt.Sprintf("installing filter %d: %v", i, err)
 			return res
 		}
+	}
+	if err := forkHere(len(s.Filters)); err != nil {
+		res.Error = err.Error()
+		return res
 	}
 	if s.Exec != nil {
 		res.Error = execHelper(*s.Exec).Error()
@@ -258,6 +304,12 @@ func runChild(spec string) Result {
 			makeCalls(c, &cr)
 		}
 		res.Calls = append(res.Calls, cr)
+	}
+	if s.Hold != nil {
+		reported = true
+		if err := hold(holdRep); err != nil {
+			res.Error = err.Error()
+		}
 	}
 	return res
 }

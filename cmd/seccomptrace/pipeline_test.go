@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: Apache-2.0
+
+package main
+
+import (
+	"encoding/binary"
+	"io"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/seccomptrace/seccomptrace/gen"
+	"github.com/seccomptrace/seccomptrace/observer/cbpf"
+	"github.com/seccomptrace/seccomptrace/observer/judge"
+	"github.com/seccomptrace/seccomptrace/observer/policy"
+	"github.com/seccomptrace/seccomptrace/observer/session"
+)
+
+func rawOf[T any](v *T) []byte {
+	return append([]byte(nil), unsafe.Slice((*byte)(unsafe.Pointer(v)), unsafe.Sizeof(*v))...)
+}
+
+// filterRecord builds an ST_REC_FILTER record as the probe sends it.
+func filterRecord(addr uint64, log bool, prog []cbpf.Instruction) []byte {
+	var hdr gen.SeccompStFilter
+	hdr.Kind = uint32(gen.SeccompStRecordKindST_REC_FILTER)
+	hdr.Addr, hdr.Prog, hdr.Len = addr, addr+1, uint32(len(prog))
+	if log {
+		hdr.Log = 1
+	}
+	raw := rawOf(&hdr)[:unsafe.Offsetof(hdr.Insns)]
+	for _, in := range prog {
+		var b [8]byte
+		binary.NativeEndian.PutUint16(b[0:], in.Code)
+		b[2], b[3] = in.Jt, in.Jf
+		binary.NativeEndian.PutUint32(b[4:], in.K)
+		raw = append(raw, b[:]...)
+	}
+	return raw
+}
+
+// pipelineFilters are three filters as a container runtime and an
+// application stack them: a 20-syscall allow list with a default
+// ERRNO(EPERM) without FLAG_LOG (oldest), an allow-everything filter and an
+// arch check (newest).
+func pipelineFilters() [][]byte {
+	arch := []cbpf.Instruction{
+		cbpf.Stmt(cbpf.ClassLD|cbpf.SizeW|cbpf.ModeABS, 4),
+		cbpf.Jump(cbpf.ClassJMP|cbpf.OpJEQ|cbpf.SrcK, 0xc000003e, 1, 0),
+		cbpf.Stmt(cbpf.ClassRET|cbpf.SrcK, policy.KillProcess),
+	}
+	allowList := append(append([]cbpf.Instruction(nil), arch...), cbpf.Stmt(cbpf.ClassLD|cbpf.SizeW|cbpf.ModeABS, 0))
+	const n = 20
+	for i := range n {
+		allowList = append(allowList, cbpf.Jump(cbpf.ClassJMP|cbpf.OpJEQ|cbpf.SrcK, uint32(i), uint8(n-i), 0))
+	}
+	allowList = append(allowList, cbpf.Stmt(cbpf.ClassRET|cbpf.SrcK, policy.Errno|1), cbpf.Stmt(cbpf.ClassRET|cbpf.SrcK, policy.Allow))
+	return [][]byte{
+		filterRecord(0x1000, false, allowList),
+		filterRecord(0x2000, false, []cbpf.Instruction{cbpf.Stmt(cbpf.ClassRET|cbpf.SrcK, policy.Allow)}),
+		filterRecord(0x3000, false, append(arch, cbpf.Stmt(cbpf.ClassRET|cbpf.SrcK, policy.Allow))),
+		chainRecord(0x1000), chainRecord(0x2000, 0x1000), chainRecord(0x3000, 0x2000, 0x1000),
+	}
+}
+
+// chainRecord builds an ST_REC_CHAIN record: the stack, newest first.
+func chainRecord(addrs ...uint64) []byte {
+	var r gen.SeccompStChain
+	r.Kind = uint32(gen.SeccompStRecordKindST_REC_CHAIN)
+	r.Head, r.HeadProg, r.Depth = addrs[0], addrs[0]+1, uint32(len(addrs))
+	copy(r.FilterAddr[:], addrs)
+	return rawOf(&r)
+}
+
+// pipelineDecisions are decision records of 1 to 3 stacked filters: half
+// ALLOWs the action cache answered (streamed with --send-all), half
+// ERRNO(EPERM) without FLAG_LOG: every one ok-silent, none waits for an
+// audit record.
+func pipelineDecisions() [][]byte {
+	stacks := [][]uint64{{0x1000}, {0x2000, 0x1000}, {0x3000, 0x2000, 0x1000}}
+	comms := []string{"nginx", "postgres", "sh"}
+	var out [][]byte
+	for si, stack := range stacks {
+		for _, nr := range []int32{0, 3, 110, 102} {
+			var r gen.SeccompStDecision
+			r.Kind = uint32(gen.SeccompStRecordKindST_REC_DECISION)
+			r.Task.Tgid, r.Task.Tid, r.Task.Uid, r.Task.Gid, r.Task.CgroupId = 4000+uint32(si), 4000+uint32(si), 1000, 1000, 7777
+			for i, c := range []byte(comms[si]) {
+				r.Task.Comm[i] = int8(c)
+			}
+			r.ThisSyscall, r.Sd.Nr, r.Sd.Arch, r.Sd.InstructionPointer = nr, nr, 0xc000003e, 0x7f00deadbeef
+			r.Sd.Args = [6]uint64{3, 0x7ffd1234, 4096}
+			r.Chain = stack[0]
+			r.Flags = uint32(gen.SeccompStFlagsST_F_SD_FROM_ARG | gen.SeccompStFlagsST_F_AUDIT_CTX | gen.SeccompStFlagsST_F_CACHE_PRESENT)
+			if nr < 20 {
+				r.Flags |= uint32(gen.SeccompStFlagsST_F_CACHE_HIT)
+			} else {
+				r.Ret = 0xffffffff // int -1: skip the syscall
+			}
+			out = append(out, rawOf(&r))
+		}
+	}
+	return out
+}
+
+// processCPU is the CPU time this process has used, user and system.
+func processCPU(b *testing.B) time.Duration {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkPipeline is the whole path of a decision record on the host:
+// raw ring-buffer bytes, decoding and re-evaluation, judging, the session's
+// queue and hand-out, and watch's printer rendering the line to io.Discard,
+// flushed each time the ring is drained (every batch records).
+func BenchmarkPipeline(b *testing.B) {
+	const batch = 64
+	var r gen.SeccompStDecision
+	seqOff := unsafe.Offsetof(r.Seq)
+	timeOff := unsafe.Offsetof(r.Task) + unsafe.Offsetof(r.Task.KtimeNs)
+	for _, format := range []string{"json", "text"} {
+		b.Run(format, func(b *testing.B) {
+			pr, err := newPrinter(io.Discard, format)
+			if err != nil {
+				b.Fatal(err)
+			}
+			events, silent := 0, 0
+			rp := session.NewReplay(session.Options{Wait: 2 * time.Second, OnEvent: func(e session.Event) error {
+				events++
+				if e.Judged != nil && e.Judged.Verdict == judge.OKSilent {
+					silent++
+				}
+				return pr.printEvent(e)
+			}, OnIdle: pr.flush}, policy.ModelPost418, policy.DefaultLogged)
+			for _, f := range pipelineFilters() {
+				if err := rp.Decode(f); err != nil {
+					b.Fatal(err)
+				}
+			}
+			recs := pipelineDecisions()
+			b.ReportAllocs()
+			cpu0 := processCPU(b)
+			b.ResetTimer()
+			for i := range b.N {
+				raw := recs[i%len(recs)]
+				binary.NativeEndian.PutUint64(raw[seqOff:], uint64(i+1))
+				binary.NativeEndian.PutUint64(raw[timeOff:], 5_000_000_000+uint64(i)*1000)
+				if err := rp.Decode(raw); err != nil {
+					b.Fatal(err)
+				}
+				if i%batch == batch-1 {
+					rp.Drained()
+				}
+			}
+			b.StopTimer()
+			cpu := processCPU(b) - cpu0
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
+			// CPU time counts what the process did (GC included), not
+			// the time other processes held the core: per core.
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+			rep, err := rp.Finish()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if events != b.N || silent != b.N || rep.Decisions != b.N || rep.Class != session.Pass {
+				b.Fatalf("%d events, %d ok-silent, %d decisions, %s; want %d ok-silent, pass", events, silent, rep.Decisions, rep.Class, b.N)
+			}
+		})
+	}
+}
