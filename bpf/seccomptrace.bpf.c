@@ -179,7 +179,36 @@ struct {
 	__type(value, __u64);
 } silent_counts SEC(".maps");
 
+/* Processes whose st_task_info was sent, by tgid; forgotten at exec and exit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 32768);
+	__type(key, __u32);
+	__type(value, __u8);
+} sent_tasks SEC(".maps");
+
+/*
+ * Where a task record is built: the record, room past its end for the
+ * last name copied (so the verifier sees every copy inside the value),
+ * and the names of the exe's path, leaf first.
+ */
+struct task_scratch {
+	struct st_task_info rec;
+	char slack[ST_NAME_MAX + 1];
+	__u64 name[ST_EXE_DEPTH];
+	__u32 len[ST_EXE_DEPTH];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct task_scratch);
+} task_scratch SEC(".maps");
+
 /* Anchors so that the record types and enums reach BTF, for bpf2go -type. */
+const struct st_task_info *unused_task_info __attribute__((unused));
+const struct st_task_gone *unused_task_gone __attribute__((unused));
 const struct st_emission *unused_emission __attribute__((unused));
 const struct st_chain *unused_chain __attribute__((unused));
 const struct st_filter_free *unused_filter_free __attribute__((unused));
@@ -498,6 +527,174 @@ static __always_inline bool strict_killed(struct task_struct *task)
 	return nr >= 0 && !strict_allowed(nr, task_is_compat(task));
 }
 
+/* Mount and dentry walks: names of the path plus the mounts crossed. */
+#define ST_EXE_STEPS (ST_EXE_DEPTH + 16)
+
+/*
+ * The current process's exe path, the way d_path (prepend_path) builds it
+ * from mm->exe_file: names up to the mount's root, then on from the
+ * mountpoint in the parent mount, up to the root of the task's mount
+ * namespace. A pseudo file (memfd) is its own name, as simple_dname says.
+ * Returns the length written into s->rec.exe.
+ */
+static __always_inline __u32 exe_path(struct task_scratch *s, struct task_struct *task)
+{
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	struct dentry *d, *parent, *mnt_root;
+	struct vfsmount *vm;
+	struct mount *mnt, *up;
+	struct file *exe;
+	__u32 n = 0, off = 0;
+	bool done = false;
+
+	if (!mm) /* a thread past exit_mm: its process's mm, while the leader has it */
+		mm = BPF_CORE_READ(task, group_leader, mm);
+	exe = mm ? BPF_CORE_READ(mm, exe_file) : NULL;
+	if (!exe) {
+		s->rec.flags |= ST_F_EXE_UNKNOWN;
+		return 0;
+	}
+	d = BPF_CORE_READ(exe, f_path.dentry);
+	vm = BPF_CORE_READ(exe, f_path.mnt);
+	mnt = (struct mount *)((void *)vm - bpf_core_field_offset(struct mount, mnt));
+	s->rec.exe_ino = BPF_CORE_READ(d, d_inode, i_ino);
+	parent = BPF_CORE_READ(d, d_parent);
+	/* d_unlinked: unhashed, and not a root. */
+	if (!BPF_CORE_READ(d, d_hash.pprev) && parent != d)
+		s->rec.flags |= ST_F_EXE_DELETED;
+
+	for (int i = 0; i < ST_EXE_STEPS; i++) {
+		parent = BPF_CORE_READ(d, d_parent);
+		mnt_root = BPF_CORE_READ(vm, mnt_root);
+		if (d == mnt_root) {
+			up = BPF_CORE_READ(mnt, mnt_parent);
+			if (up == mnt) { /* the namespace's root, or a detached tree's */
+				done = true;
+				break;
+			}
+			d = BPF_CORE_READ(mnt, mnt_mountpoint);
+			mnt = up;
+			vm = (struct vfsmount *)((void *)mnt + bpf_core_field_offset(struct mount, mnt));
+			continue;
+		}
+		if (d == parent && n > 0) { /* a root that is no mount's: d_path stops there too */
+			done = true;
+			break;
+		}
+		if (n >= ST_EXE_DEPTH)
+			break;
+		s->name[n & (ST_EXE_DEPTH - 1)] = (__u64)(unsigned long)BPF_CORE_READ(d, d_name.name);
+		s->len[n & (ST_EXE_DEPTH - 1)] = BPF_CORE_READ(d, d_name.len);
+		n++;
+		if (d == parent) { /* a pseudo file: "/memfd:NAME (deleted)" */
+			s->rec.flags |= ST_F_EXE_DELETED;
+			done = true;
+			break;
+		}
+		d = parent;
+	}
+	if (!done)
+		s->rec.flags |= ST_F_EXE_TRUNCATED;
+	if (!n) {
+		s->rec.exe[0] = '/';
+		return 1;
+	}
+	/* Root first: "/" and each name. */
+	for (int i = ST_EXE_DEPTH - 1; i >= 0; i--) {
+		__u32 len;
+
+		if ((__u32)i >= n)
+			continue;
+		len = s->len[i] & ST_NAME_MAX;
+		if (off + 1 + len > ST_EXE_LEN) {
+			s->rec.flags |= ST_F_EXE_TRUNCATED;
+			break;
+		}
+		s->rec.exe[off & (ST_EXE_LEN - 1)] = '/';
+		off++;
+		if (bpf_probe_read_kernel(&s->rec.exe[off & (ST_EXE_LEN - 1)], len, (void *)(unsigned long)s->name[i]))
+			s->rec.flags |= ST_F_EXE_TRUNCATED;
+		off += len;
+	}
+	return off;
+}
+
+/* The inode number of the task's pid namespace (task_active_pid_ns). */
+static __always_inline __u32 pidns_of(struct task_struct *task)
+{
+	struct pid *pid = BPF_CORE_READ(task, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
+	struct upid *up;
+
+	up = (struct upid *)((void *)pid + bpf_core_field_offset(struct pid, numbers) +
+			     (level & 63) * bpf_core_type_size(struct upid));
+	return BPF_CORE_READ(up, ns, ns.inum);
+}
+
+/*
+ * Who the current process is, sent once per tgid (docs/attribution.md):
+ * its parent, audit login and session, namespaces and exe. Only the first
+ * streamed record of a process comes here; the lookup in send_task is
+ * what every streamed record pays.
+ */
+static __noinline int send_task_info(__u32 tgid)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_scratch *s;
+	__u32 zero = 0, len;
+	__u8 one = 1;
+
+	s = bpf_map_lookup_elem(&task_scratch, &zero);
+	if (!s)
+		return 0;
+	s->rec.kind = ST_REC_TASK;
+	s->rec.flags = 0;
+	fill_task(&s->rec.task);
+	s->rec.ppid = BPF_CORE_READ(task, real_parent, tgid);
+	if (bpf_core_field_exists(task->loginuid)) {
+		s->rec.loginuid = BPF_CORE_READ(task, loginuid.val);
+		s->rec.sessionid = BPF_CORE_READ(task, sessionid);
+	} else {
+		s->rec.loginuid = s->rec.sessionid = (__u32)-1;
+		s->rec.flags |= ST_F_NO_LOGINUID;
+	}
+	s->rec.mntns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+	s->rec.pidns = pidns_of(task);
+	s->rec.exe_ino = 0;
+	len = exe_path(s, task);
+	if (len > ST_EXE_LEN)
+		len = ST_EXE_LEN;
+	s->rec.exe_len = len;
+	if (bpf_ringbuf_output(&events, &s->rec, offsetof(struct st_task_info, exe) + len, 0)) {
+		count(ST_CNT_RB_DROP_TASK);
+		return 0;
+	}
+	bpf_map_update_elem(&sent_tasks, &tgid, &one, BPF_ANY);
+	return 0;
+}
+
+/* Send the process's st_task_info unless it was sent since its exec. */
+static __always_inline void send_task(__u32 tgid)
+{
+	if (!bpf_map_lookup_elem(&sent_tasks, &tgid))
+		send_task_info(tgid);
+}
+
+/* The process forgets its st_task_info (exec, exit): the observer too. */
+static __always_inline void forget_task(__u32 tgid)
+{
+	struct st_task_gone *g;
+
+	if (bpf_map_delete_elem(&sent_tasks, &tgid))
+		return; /* never sent */
+	g = bpf_ringbuf_reserve(&events, sizeof(*g), 0);
+	if (!g)
+		return; /* the observer keeps it longer; a new record replaces it */
+	g->kind = ST_REC_TASK_GONE;
+	g->tgid = tgid;
+	bpf_ringbuf_submit(g, 0);
+}
+
 /*
  * Send the task's filter stack once, named by its newest filter: each
  * filter's address and FLAG_LOG bit, newest first as seccomp_run_filters
@@ -598,6 +795,9 @@ static __always_inline bool count_silent(struct seccomp_filter *f, int nr, bool 
 	else if (bpf_map_update_elem(&silent_counts, &ck, &one, BPF_NOEXIST)) {
 		count(ST_CNT_SILENT_FULL);
 		return false;
+	} else {
+		/* A new count: the report names its process. */
+		send_task(tgid);
 	}
 	count(ST_CNT_SILENT);
 	return true;
@@ -640,6 +840,7 @@ static __always_inline int decide(int this_syscall, const void *sd, bool recheck
 	if (!seq)
 		seq = next_seq();
 	send_chain(f);
+	send_task(id >> 32);
 
 	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
 	if (!rec) {
@@ -703,6 +904,7 @@ static __always_inline int on_emission(__u32 kind, long syscall, long signr, __u
 	}
 	if (kind == ST_REC_EMISSION)
 		count(ST_CNT_EMISSIONS);
+	send_task(id >> 32);
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -997,13 +1199,23 @@ int BPF_PROG(task_exit, struct task_struct *p)
 	if (dead && has_filter && bpf_map_lookup_elem(&dead_sent, &tid)) {
 		/* Its decision returned (KILL_PROCESS): already sent. */
 		bpf_map_delete_elem(&dead_sent, &tid);
-		return 0;
+	} else if (dead && has_filter) {
+		decide(-1, NULL, false, (__u64)-1, ST_F_TASK_EXITED);
+	} else if (!has_filter && is_target(bpf_get_current_pid_tgid() >> 32) &&
+		   (peek_emitted(tid) || strict_killed(task))) {
+		decide(-1, NULL, false, (__u64)-1, ST_F_TASK_EXITED | ST_F_STRICT);
 	}
-	if (dead && has_filter)
-		return decide(-1, NULL, false, (__u64)-1, ST_F_TASK_EXITED);
-	if (!has_filter && is_target(bpf_get_current_pid_tgid() >> 32) &&
-	    (peek_emitted(tid) || strict_killed(task)))
-		return decide(-1, NULL, false, (__u64)-1, ST_F_TASK_EXITED | ST_F_STRICT);
+	/* The last thread: the process's pid may come back for another. */
+	if (!BPF_CORE_READ(task, signal, live.counter))
+		forget_task(bpf_get_current_pid_tgid() >> 32);
+	return 0;
+}
+
+/* After an exec the process is another program: send it again. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(task_exec, struct task_struct *p)
+{
+	forget_task(bpf_get_current_pid_tgid() >> 32);
 	return 0;
 }
 

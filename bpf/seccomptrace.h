@@ -20,6 +20,8 @@ enum st_record_kind {
 	ST_REC_AUDIT_DROP = 6,  /* audit_log_start refused a SECCOMP/CONFIG_CHANGE record, or audit_log_lost ran */
 	ST_REC_CHAIN = 7,       /* a filter stack, sent once per newest filter; decisions name it by that address */
 	ST_REC_FILTER_FREE = 8, /* a sent filter was destroyed: forget it, and the chain it headed */
+	ST_REC_TASK = 9,        /* who a process is: sent once per tgid (again after an exec), before its first streamed record */
+	ST_REC_TASK_GONE = 10,  /* a process whose st_task_info was sent exec'd or exited: forget it (its pid may come back) */
 };
 
 enum st_flags {
@@ -36,6 +38,10 @@ enum st_flags {
 	ST_F_STRICT = 1 << 11,         /* a strict-mode (mode 1) kill: no filter ran; sent at the task's exit */
 	ST_F_WRITTEN = 1 << 12,        /* st_sysctl.written holds the string written (fexit only) */
 	ST_F_POLICY_RACE = 1 << 13,    /* a write to actions_logged was in progress when the decision returned */
+	ST_F_EXE_UNKNOWN = 1 << 14,    /* st_task_info: no mm or no exe file (the task is exiting) */
+	ST_F_EXE_TRUNCATED = 1 << 15,  /* st_task_info: exe deeper than ST_EXE_DEPTH names or longer than ST_EXE_LEN */
+	ST_F_EXE_DELETED = 1 << 16,    /* st_task_info: exe unlinked, or a memfd (d_path adds " (deleted)") */
+	ST_F_NO_LOGINUID = 1 << 17,    /* st_task_info: no CONFIG_AUDIT, so no loginuid or sessionid */
 };
 
 /* Per-CPU counters, exported by the observer. */
@@ -54,6 +60,7 @@ enum st_counter {
 	ST_CNT_SILENT,                /* decisions the observer marked silent: counted per task and syscall, not sent */
 	ST_CNT_SILENT_FULL,           /* silent_counts full: such a decision was sent instead */
 	ST_CNT_RB_DROP_CHAIN,         /* a chain record was lost: its decisions are unknown */
+	ST_CNT_RB_DROP_TASK,          /* a task record was lost: its process's records are not attributed */
 	ST_CNT_MAX,
 };
 
@@ -113,6 +120,37 @@ struct st_filter_free {
 	__u32 kind; /* ST_REC_FILTER_FREE */
 	__u32 _pad;
 	__u64 addr; /* struct seccomp_filter *, as in st_filter.addr */
+};
+
+/* PATH_MAX: the exe path as d_path writes it, without " (deleted)". */
+#define ST_EXE_LEN 4096
+/* Names of the exe's path the probe copies; a deeper path is flagged truncated. */
+#define ST_EXE_DEPTH 32
+#define ST_NAME_MAX 255
+
+/*
+ * Who a process is (docs/attribution.md): sent once per tgid, before the
+ * first decision, emission or silent count of it that the probes send,
+ * and again after an exec; read from the task that sends it. Only
+ * exe_len bytes of exe are sent.
+ */
+struct st_task_info {
+	__u32 kind;  /* ST_REC_TASK */
+	__u32 flags; /* ST_F_EXE_*, ST_F_NO_LOGINUID */
+	struct st_task task;
+	__u32 ppid;      /* real_parent's tgid (init pid namespace) */
+	__u32 loginuid;  /* audit loginuid (auid=), (u32)-1 when unset */
+	__u32 sessionid; /* audit session id (ses=), (u32)-1 when unset */
+	__u32 mntns;     /* inode number of the mount namespace */
+	__u32 pidns;     /* inode number of the task's pid namespace */
+	__u32 exe_len;
+	__u64 exe_ino;   /* inode number of the exe, 0 when unknown */
+	char exe[ST_EXE_LEN]; /* "/usr/bin/x", not NUL-terminated */
+};
+
+struct st_task_gone {
+	__u32 kind; /* ST_REC_TASK_GONE */
+	__u32 tgid;
 };
 
 /* Decisions marked silent by the observer: (chain, arch, nr) -> silent_mark. */

@@ -89,7 +89,8 @@ const (
 	SeccompStCounterST_CNT_SILENT              SeccompStCounter = 11
 	SeccompStCounterST_CNT_SILENT_FULL         SeccompStCounter = 12
 	SeccompStCounterST_CNT_RB_DROP_CHAIN       SeccompStCounter = 13
-	SeccompStCounterST_CNT_MAX                 SeccompStCounter = 14
+	SeccompStCounterST_CNT_RB_DROP_TASK        SeccompStCounter = 14
+	SeccompStCounterST_CNT_MAX                 SeccompStCounter = 15
 )
 
 type SeccompStDecision struct {
@@ -192,6 +193,10 @@ const (
 	SeccompStFlagsST_F_STRICT          SeccompStFlags = 2048
 	SeccompStFlagsST_F_WRITTEN         SeccompStFlags = 4096
 	SeccompStFlagsST_F_POLICY_RACE     SeccompStFlags = 8192
+	SeccompStFlagsST_F_EXE_UNKNOWN     SeccompStFlags = 16384
+	SeccompStFlagsST_F_EXE_TRUNCATED   SeccompStFlags = 32768
+	SeccompStFlagsST_F_EXE_DELETED     SeccompStFlags = 65536
+	SeccompStFlagsST_F_NO_LOGINUID     SeccompStFlags = 131072
 )
 
 type SeccompStRecordKind uint32
@@ -205,6 +210,8 @@ const (
 	SeccompStRecordKindST_REC_AUDIT_DROP  SeccompStRecordKind = 6
 	SeccompStRecordKindST_REC_CHAIN       SeccompStRecordKind = 7
 	SeccompStRecordKindST_REC_FILTER_FREE SeccompStRecordKind = 8
+	SeccompStRecordKindST_REC_TASK        SeccompStRecordKind = 9
+	SeccompStRecordKindST_REC_TASK_GONE   SeccompStRecordKind = 10
 )
 
 type SeccompStSilentKey struct {
@@ -236,6 +243,44 @@ type SeccompStSysctl struct {
 	Written    [64]int8
 }
 
+type SeccompStTaskGone struct {
+	_    structs.HostLayout
+	Kind uint32
+	Tgid uint32
+}
+
+type SeccompStTaskInfo struct {
+	_     structs.HostLayout
+	Kind  uint32
+	Flags uint32
+	Task  struct {
+		_        structs.HostLayout
+		KtimeNs  uint64
+		CgroupId uint64
+		Tgid     uint32
+		Tid      uint32
+		Uid      uint32
+		Gid      uint32
+		Comm     [16]int8
+	}
+	Ppid      uint32
+	Loginuid  uint32
+	Sessionid uint32
+	Mntns     uint32
+	Pidns     uint32
+	ExeLen    uint32
+	ExeIno    uint64
+	Exe       [4096]int8
+}
+
+type SeccompTaskScratch struct {
+	_     structs.HostLayout
+	Rec   SeccompStTaskInfo
+	Slack [256]int8
+	Name  [32]uint64
+	Len   [32]uint32
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
@@ -249,11 +294,13 @@ const (
 	SeccompMapSentChains               = "sent_chains"
 	SeccompMapSentFilters              = "sent_filters"
 	SeccompMapSentProgs                = "sent_progs"
+	SeccompMapSentTasks                = "sent_tasks"
 	SeccompMapSeqSource                = "seq_source"
 	SeccompMapSilent                   = "silent"
 	SeccompMapSilentCounts             = "silent_counts"
 	SeccompMapSysctlStart              = "sysctl_start"
 	SeccompMapTargets                  = "targets"
+	SeccompMapTaskScratch              = "task_scratch"
 	SeccompProgFentryActionsLogged     = "fentry_actions_logged"
 	SeccompProgFentryAuditLogLost      = "fentry_audit_log_lost"
 	SeccompProgFentryAuditSeccomp      = "fentry_audit_seccomp"
@@ -274,6 +321,7 @@ const (
 	SeccompProgKretprobeActionsLogged  = "kretprobe_actions_logged"
 	SeccompProgKretprobeAuditLogStart  = "kretprobe_audit_log_start"
 	SeccompProgKretprobeFilter         = "kretprobe_filter"
+	SeccompProgTaskExec                = "task_exec"
 	SeccompProgTaskExit                = "task_exit"
 	SeccompVarActionsLoggedAddr        = "actions_logged_addr"
 	SeccompVarAuditEnabledAddr         = "audit_enabled_addr"
@@ -299,6 +347,8 @@ const (
 	SeccompVarUnusedKind               = "unused_kind"
 	SeccompVarUnusedSilentMark         = "unused_silent_mark"
 	SeccompVarUnusedSysctl             = "unused_sysctl"
+	SeccompVarUnusedTaskGone           = "unused_task_gone"
+	SeccompVarUnusedTaskInfo           = "unused_task_info"
 )
 
 // LoadSeccomp returns the embedded CollectionSpec for Seccomp.
@@ -363,6 +413,7 @@ type SeccompProgramSpecs struct {
 	KretprobeActionsLogged  *ebpf.ProgramSpec `ebpf:"kretprobe_actions_logged"`
 	KretprobeAuditLogStart  *ebpf.ProgramSpec `ebpf:"kretprobe_audit_log_start"`
 	KretprobeFilter         *ebpf.ProgramSpec `ebpf:"kretprobe_filter"`
+	TaskExec                *ebpf.ProgramSpec `ebpf:"task_exec"`
 	TaskExit                *ebpf.ProgramSpec `ebpf:"task_exit"`
 }
 
@@ -379,11 +430,13 @@ type SeccompMapSpecs struct {
 	SentChains    *ebpf.MapSpec `ebpf:"sent_chains"`
 	SentFilters   *ebpf.MapSpec `ebpf:"sent_filters"`
 	SentProgs     *ebpf.MapSpec `ebpf:"sent_progs"`
+	SentTasks     *ebpf.MapSpec `ebpf:"sent_tasks"`
 	SeqSource     *ebpf.MapSpec `ebpf:"seq_source"`
 	Silent        *ebpf.MapSpec `ebpf:"silent"`
 	SilentCounts  *ebpf.MapSpec `ebpf:"silent_counts"`
 	SysctlStart   *ebpf.MapSpec `ebpf:"sysctl_start"`
 	Targets       *ebpf.MapSpec `ebpf:"targets"`
+	TaskScratch   *ebpf.MapSpec `ebpf:"task_scratch"`
 }
 
 // SeccompVariableSpecs contains global variables before they are loaded into the kernel.
@@ -414,6 +467,8 @@ type SeccompVariableSpecs struct {
 	UnusedKind        *ebpf.VariableSpec `ebpf:"unused_kind"`
 	UnusedSilentMark  *ebpf.VariableSpec `ebpf:"unused_silent_mark"`
 	UnusedSysctl      *ebpf.VariableSpec `ebpf:"unused_sysctl"`
+	UnusedTaskGone    *ebpf.VariableSpec `ebpf:"unused_task_gone"`
+	UnusedTaskInfo    *ebpf.VariableSpec `ebpf:"unused_task_info"`
 }
 
 // SeccompObjects contains all objects after they have been loaded into the kernel.
@@ -445,11 +500,13 @@ type SeccompMaps struct {
 	SentChains    *ebpf.Map `ebpf:"sent_chains"`
 	SentFilters   *ebpf.Map `ebpf:"sent_filters"`
 	SentProgs     *ebpf.Map `ebpf:"sent_progs"`
+	SentTasks     *ebpf.Map `ebpf:"sent_tasks"`
 	SeqSource     *ebpf.Map `ebpf:"seq_source"`
 	Silent        *ebpf.Map `ebpf:"silent"`
 	SilentCounts  *ebpf.Map `ebpf:"silent_counts"`
 	SysctlStart   *ebpf.Map `ebpf:"sysctl_start"`
 	Targets       *ebpf.Map `ebpf:"targets"`
+	TaskScratch   *ebpf.Map `ebpf:"task_scratch"`
 }
 
 func (m *SeccompMaps) Close() error {
@@ -463,11 +520,13 @@ func (m *SeccompMaps) Close() error {
 		m.SentChains,
 		m.SentFilters,
 		m.SentProgs,
+		m.SentTasks,
 		m.SeqSource,
 		m.Silent,
 		m.SilentCounts,
 		m.SysctlStart,
 		m.Targets,
+		m.TaskScratch,
 	)
 }
 
@@ -499,6 +558,8 @@ type SeccompVariables struct {
 	UnusedKind        *ebpf.Variable `ebpf:"unused_kind"`
 	UnusedSilentMark  *ebpf.Variable `ebpf:"unused_silent_mark"`
 	UnusedSysctl      *ebpf.Variable `ebpf:"unused_sysctl"`
+	UnusedTaskGone    *ebpf.Variable `ebpf:"unused_task_gone"`
+	UnusedTaskInfo    *ebpf.Variable `ebpf:"unused_task_info"`
 }
 
 // SeccompPrograms contains all programs after they have been loaded into the kernel.
@@ -525,6 +586,7 @@ type SeccompPrograms struct {
 	KretprobeActionsLogged  *ebpf.Program `ebpf:"kretprobe_actions_logged"`
 	KretprobeAuditLogStart  *ebpf.Program `ebpf:"kretprobe_audit_log_start"`
 	KretprobeFilter         *ebpf.Program `ebpf:"kretprobe_filter"`
+	TaskExec                *ebpf.Program `ebpf:"task_exec"`
 	TaskExit                *ebpf.Program `ebpf:"task_exit"`
 }
 
@@ -550,6 +612,7 @@ func (p *SeccompPrograms) Close() error {
 		p.KretprobeActionsLogged,
 		p.KretprobeAuditLogStart,
 		p.KretprobeFilter,
+		p.TaskExec,
 		p.TaskExit,
 	)
 }

@@ -6,12 +6,16 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
 	"sync"
+	"syscall"
 	"time"
 	"unsafe"
 
 	"github.com/seccomptrace/seccomptrace/gen"
 	"github.com/seccomptrace/seccomptrace/observer/cbpf"
+	"github.com/seccomptrace/seccomptrace/observer/cgroups"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
 )
 
@@ -27,7 +31,51 @@ type Task struct {
 	Comm     string
 	CgroupID uint64
 	Time     time.Time
+	// Proc is who the process is (nil when its record was lost), and
+	// Cgroup the cgroup CgroupID names (nil when it cannot be found):
+	// both resolved once and shared, read only (docs/attribution.md).
+	Proc   *Proc
+	Cgroup *cgroups.Cgroup
 }
+
+// AuditUnset is a loginuid or session id that was never set (auid=4294967295).
+const AuditUnset = ^uint32(0)
+
+// Proc is who a process was when the probes first sent a record of it,
+// and again after each exec (docs/attribution.md): one per process,
+// shared by its records and kept after it dies, read only.
+type Proc struct {
+	Tgid uint32
+	// PPid is the parent's tgid at that time (a process whose parent dies
+	// is given another).
+	PPid uint32
+	// Exe is the executable's path as /proc/PID/exe shows it (" (deleted)"
+	// included), "" when unknown: untrusted, escape it before printing.
+	// ExeTruncated: the probe kept only the last names of a deeper path,
+	// and /proc could not give the rest ("..." starts Exe).
+	Exe          string
+	ExeTruncated bool
+	// LoginUID and SessionID are the audit loginuid (auid=) and session
+	// (ses=), AuditUnset when unset or without CONFIG_AUDIT.
+	LoginUID, SessionID uint32
+	// MntNS and PidNS are the inode numbers of its mount and pid namespaces
+	// (as /proc/PID/ns/mnt and /proc/PID/ns/pid name them).
+	MntNS, PidNS uint32
+	// CgroupID and Cgroup are its cgroup then; Comm its name then (untrusted).
+	CgroupID uint64
+	Cgroup   *cgroups.Cgroup
+	Comm     string
+	Time     time.Time
+}
+
+func (*Proc) isEvent() {}
+
+// ProcGone says the probes forgot a process's Proc: it exec'd or exited.
+type ProcGone struct {
+	Tgid uint32
+}
+
+func (*ProcGone) isEvent() {}
 
 // FilterRef is one filter of a task's stack at decision time, newest first.
 type FilterRef struct {
@@ -172,7 +220,8 @@ type Chain struct {
 	Truncated      bool
 }
 
-// Event is a *Decision, *Emission, *Filter, *Chain, *FilterFree, *SysctlWrite or *AuditDrop.
+// Event is a *Decision, *Emission, *Filter, *Chain, *FilterFree, *SysctlWrite,
+// *AuditDrop, *Proc or *ProcGone.
 type Event interface{ isEvent() }
 
 func (*Chain) isEvent() {}
@@ -210,6 +259,12 @@ type Decoder struct {
 	comms map[[16]int8]string
 	// free holds released decisions for reuse.
 	free []*Decision
+	// procs are the processes the probes sent, by tgid, until they exec or
+	// exit; gone keeps the last ones forgotten, for late questions (Proc).
+	procs    map[uint32]*Proc
+	gone     [maxGone]*Proc
+	goneNext int
+	cgroups  *cgroups.Resolver
 }
 
 // Bounds of the Decoder's caches: beyond them a cache starts afresh, which
@@ -217,13 +272,44 @@ type Decoder struct {
 const (
 	maxComms = 4096
 	maxFree  = 256
+	// maxProcs is more than the probes' sent_tasks: only lost
+	// ST_REC_TASK_GONE records can fill it.
+	maxProcs = 1 << 16
+	maxGone  = 4096
 )
 
 // NewDecoder returns a Decoder for records of a kernel whose
-// __seccomp_filter returns retKind; timestamps are taken as this boot's.
+// __seccomp_filter returns retKind; timestamps are taken as this boot's,
+// cgroup ids as this system's cgroup v2 hierarchy's.
 func NewDecoder(retKind RetKind) *Decoder {
 	return &Decoder{retKind: retKind, bootTime: bootTime(), filters: make(map[uint64]*Filter),
-		chains: make(map[uint64]*stack), comms: make(map[[16]int8]string)}
+		chains: make(map[uint64]*stack), comms: make(map[[16]int8]string), procs: make(map[uint32]*Proc),
+		cgroups: cgroups.NewResolver("")}
+}
+
+// SetCgroups makes the decoder resolve cgroup ids with r (a replay's
+// tree of directories, in tests) instead of this system's hierarchy.
+func (o *Decoder) SetCgroups(r *cgroups.Resolver) {
+	o.mu.Lock()
+	o.cgroups = r
+	o.mu.Unlock()
+}
+
+// Proc returns the process with this tgid as the probes last sent it,
+// also after it exited (while it is among the last few thousand gone),
+// or nil.
+func (o *Decoder) Proc(tgid uint32) *Proc {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if p := o.procs[tgid]; p != nil {
+		return p
+	}
+	for i := range maxGone {
+		if p := o.gone[(o.goneNext-1-i+2*maxGone)%maxGone]; p != nil && p.Tgid == tgid {
+			return p
+		}
+	}
+	return nil
 }
 
 // Release hands back a decision Decode returned, once nothing refers to it
@@ -306,6 +392,19 @@ func (o *Decoder) Decode(raw []byte) (Event, error) {
 			Type:        r.Type,
 			Reason:      cString(r.Reason[:]),
 		}, nil
+	case gen.SeccompStRecordKindST_REC_TASK:
+		return o.proc(raw)
+	case gen.SeccompStRecordKindST_REC_TASK_GONE:
+		var r gen.SeccompStTaskGone
+		if err := copyRecord(&r, raw); err != nil {
+			return nil, err
+		}
+		if p := o.procs[r.Tgid]; p != nil {
+			delete(o.procs, r.Tgid)
+			o.gone[o.goneNext] = p
+			o.goneNext = (o.goneNext + 1) % maxGone
+		}
+		return &ProcGone{Tgid: r.Tgid}, nil
 	case gen.SeccompStRecordKindST_REC_SYSCTL:
 		var r gen.SeccompStSysctl
 		if err := copyRecord(&r, raw); err != nil {
@@ -338,12 +437,74 @@ func copyRecord[T any](dst *T, raw []byte) error {
 }
 
 func (o *Decoder) task(ktime *uint64, cgroup uint64, tgid, tid, uid, gid uint32, comm [16]int8) Task {
+	t := o.ktime(*ktime)
 	return Task{
 		Tgid: tgid, Tid: tid, UID: uid, GID: gid,
 		Comm:     o.comm(comm),
 		CgroupID: cgroup,
-		Time:     o.ktime(*ktime),
+		Time:     t,
+		Proc:     o.procs[tgid],
+		Cgroup:   o.cgroups.Lookup(cgroup, t),
 	}
+}
+
+// proc keeps a process record: its later records point to it.
+func (o *Decoder) proc(raw []byte) (*Proc, error) {
+	var r gen.SeccompStTaskInfo
+	hdrSize := int(unsafe.Offsetof(r.Exe))
+	if len(raw) < hdrSize {
+		return nil, fmt.Errorf("decoding task record: %d bytes, want at least %d", len(raw), hdrSize)
+	}
+	copy(unsafe.Slice((*byte)(unsafe.Pointer(&r)), hdrSize), raw)
+	n := int(r.ExeLen)
+	if n > len(r.Exe) || len(raw) < hdrSize+n {
+		return nil, errors.New("decoding task record: exe length exceeds the record")
+	}
+	flag := func(f gen.SeccompStFlags) bool { return r.Flags&uint32(f) != 0 }
+	task := o.task(&r.Task.KtimeNs, r.Task.CgroupId, r.Task.Tgid, r.Task.Tid, r.Task.Uid, r.Task.Gid, r.Task.Comm)
+	p := &Proc{
+		Tgid: r.Task.Tgid, PPid: r.Ppid, LoginUID: r.Loginuid, SessionID: r.Sessionid,
+		MntNS: r.Mntns, PidNS: r.Pidns, CgroupID: task.CgroupID, Cgroup: task.Cgroup, Comm: task.Comm, Time: task.Time,
+	}
+	if flag(gen.SeccompStFlagsST_F_NO_LOGINUID) {
+		p.LoginUID, p.SessionID = AuditUnset, AuditUnset
+	}
+	if !flag(gen.SeccompStFlagsST_F_EXE_UNKNOWN) {
+		p.Exe = string(raw[hdrSize : hdrSize+n])
+		if flag(gen.SeccompStFlagsST_F_EXE_TRUNCATED) {
+			// The probe walks a bounded depth: /proc has the whole path
+			// while the process lives, and the inode says it is the same file.
+			if exe, ok := procExe(p.Tgid, r.ExeIno); ok {
+				p.Exe = exe
+			} else {
+				p.Exe, p.ExeTruncated = "..."+p.Exe, true
+			}
+		} else if flag(gen.SeccompStFlagsST_F_EXE_DELETED) {
+			p.Exe += " (deleted)"
+		}
+	}
+	if len(o.procs) >= maxProcs {
+		clear(o.procs)
+	}
+	o.procs[p.Tgid] = p
+	return p, nil
+}
+
+// procExe reads /proc/PID/exe, if it is still the file with inode ino.
+func procExe(tgid uint32, ino uint64) (string, bool) {
+	if ino == 0 {
+		return "", false
+	}
+	link := "/proc/" + strconv.FormatUint(uint64(tgid), 10) + "/exe"
+	exe, err := os.Readlink(link)
+	if err != nil {
+		return "", false
+	}
+	var st syscall.Stat_t
+	if syscall.Stat(link, &st) != nil || st.Ino != ino {
+		return "", false
+	}
+	return exe, true
 }
 
 // ktime turns a bpf_ktime_get_ns stamp into wall-clock time; 0 stays zero.

@@ -454,6 +454,7 @@ func bindings(plan Plan, opts Options) []binding {
 	pick(HookAuditStart, gen.SeccompProgFexitAuditLogStart, gen.SeccompProgKretprobeAuditLogStart, true)
 	pick(HookAuditLost, gen.SeccompProgFentryAuditLogLost, gen.SeccompProgKprobeAuditLogLost, false)
 	out = append(out, binding{gen.SeccompProgTaskExit, "sched_process_exit", strategyTpBTF, false})
+	out = append(out, binding{gen.SeccompProgTaskExec, "sched_process_exec", strategyTpBTF, false})
 	if opts.FollowForks {
 		out = append(out, binding{gen.SeccompProgFollowFork, "sched_process_fork", strategyTpBTF, false})
 	}
@@ -529,6 +530,9 @@ func (o *Observer) Close() error {
 		o.objs.Close()
 		o.objs = nil
 	}
+	o.mu.Lock()
+	o.cgroups.Close()
+	o.mu.Unlock()
 	return errors.Join(errs...)
 }
 
@@ -567,6 +571,10 @@ type Counters struct {
 	// ExitsMissed counts decisions whose exit hook never ran (a missed
 	// kretprobe): their result is unknown, so they were dropped.
 	ExitsMissed uint64
+	// DroppedTasks counts process records lost: their records name no
+	// exe, parent, login or namespaces (Task.Proc is nil). Not in Lost:
+	// no decision is missing for it.
+	DroppedTasks uint64
 }
 
 // Lost is the number of records the kernel side could not deliver.
@@ -604,6 +612,7 @@ func (o *Observer) Counters() (Counters, error) {
 		gen.SeccompStCounterST_CNT_SILENT:              &c.Silent,
 		gen.SeccompStCounterST_CNT_SILENT_FULL:         &c.SilentFull,
 		gen.SeccompStCounterST_CNT_RB_DROP_CHAIN:       &c.DroppedChains,
+		gen.SeccompStCounterST_CNT_RB_DROP_TASK:        &c.DroppedTasks,
 	} {
 		v, err := sum(idx)
 		if err != nil {

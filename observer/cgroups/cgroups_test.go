@@ -112,14 +112,14 @@ func TestResolverWalk(t *testing.T) {
 	r := NewResolver(dir)
 	defer r.Close()
 	r.MinRewalk = time.Hour
-	c := r.Lookup(inode(t, scope))
+	c := r.Lookup(inode(t, scope), time.Now())
 	if c == nil || c.Path != "/system.slice/docker-"+id1+".scope" || c.ContainerID != id1 || c.Runtime != "docker" {
 		t.Fatalf("got %+v", c)
 	}
-	if r.Lookup(inode(t, scope)) != c {
+	if r.Lookup(inode(t, scope), time.Now()) != c {
 		t.Errorf("a second lookup made a new cgroup")
 	}
-	if root := r.Lookup(inode(t, dir)); root == nil || root.Path != "/" {
+	if root := r.Lookup(inode(t, dir), time.Now()); root == nil || root.Path != "/" {
 		t.Errorf("root: got %+v", root)
 	}
 	// The first walk found everything there was; a cgroup made since is
@@ -128,18 +128,34 @@ func TestResolverWalk(t *testing.T) {
 	if err := os.Mkdir(late, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if c := r.Lookup(inode(t, late)); c != nil {
+	lateIno := inode(t, late)
+	if c := r.Lookup(lateIno, time.Now()); c != nil {
 		t.Errorf("found %+v before MinRewalk", c)
 	}
 	r.MinRewalk = 0
-	if c := r.Lookup(inode(t, late)); c == nil || c.Unit != "nginx.service" {
+	if c := r.Lookup(lateIno, time.Now()); c == nil || c.Unit != "nginx.service" {
 		t.Errorf("after MinRewalk: got %+v", c)
 	}
-	if c := r.Lookup(0); c != nil {
+	if c := r.Lookup(0, time.Now()); c != nil {
 		t.Errorf("id 0: %+v", c)
 	}
-	if r.walks != 2 {
-		t.Errorf("%d walks, want 2", r.walks)
+	// A cgroup removed before the walk that looked for it is gone for
+	// good: no more walks for it.
+	gone := filepath.Join(dir, "gone")
+	if err := os.Mkdir(gone, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	goneIno, at := inode(t, gone), time.Now()
+	if err := os.Remove(gone); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if c := r.Lookup(goneIno, at); c != nil && c.Path == "/gone" {
+			t.Errorf("removed cgroup found: %+v", c)
+		}
+	}
+	if r.walks != 3 {
+		t.Errorf("%d walks, want 3", r.walks)
 	}
 }
 
@@ -177,7 +193,7 @@ func TestResolverSelf(t *testing.T) {
 	if err != nil || path == "" || root != "/" {
 		t.Skipf("no cgroup2 hierarchy to resolve in (mount %q root %q: %v; own path %q)", mount, root, err, path)
 	}
-	c := r.Lookup(inode(t, filepath.Join(mount, path)))
+	c := r.Lookup(inode(t, filepath.Join(mount, path)), time.Now())
 	if c == nil || c.Path != path {
 		t.Fatalf("own cgroup %s: got %+v (handles %v)", path, c, r.handles)
 	}

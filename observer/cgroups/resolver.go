@@ -158,9 +158,12 @@ func unescapeMountinfo(s string) string {
 	return b.String()
 }
 
-// Lookup returns the cgroup with this id, or nil when it cannot be found
-// (removed already, outside this mount, or a walk ran too recently).
-func (r *Resolver) Lookup(id uint64) *Cgroup {
+// Lookup returns the cgroup with this id, seen in a record made at the
+// time at, or nil when it cannot be found: removed already, outside this
+// mount, or not found yet by a walk (one ran too recently). An id that a
+// handle cannot open, or that a walk begun after at did not find, is gone
+// for good: it is not looked for again.
+func (r *Resolver) Lookup(id uint64, at time.Time) *Cgroup {
 	if c, ok := r.byID[id]; ok {
 		return c
 	}
@@ -176,10 +179,13 @@ func (r *Resolver) Lookup(id uint64) *Cgroup {
 		case err == nil:
 			return r.add(id, path)
 		case errors.Is(err, unix.ESTALE):
-			return nil // removed: no walk finds it either
+			return r.gone(id) // removed: no walk finds it either
 		case errors.Is(err, unix.EPERM), errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, unix.EINVAL):
 			r.handles = false // no CAP_DAC_READ_SEARCH, or no kernfs handles: walk from now on
 		}
+	}
+	if r.walks > 0 && r.lastWalk.After(at) {
+		return r.gone(id) // it existed at `at`, and the walk since did not find it
 	}
 	now := time.Now()
 	if r.walks > 0 && now.Sub(r.lastWalk) < r.MinRewalk {
@@ -188,7 +194,19 @@ func (r *Resolver) Lookup(id uint64) *Cgroup {
 	r.lastWalk = now
 	r.walks++
 	r.walk()
-	return r.byID[id]
+	if c := r.byID[id]; c != nil || !now.After(at) {
+		return c
+	}
+	return r.gone(id)
+}
+
+// gone remembers that an id names no cgroup any more.
+func (r *Resolver) gone(id uint64) *Cgroup {
+	if len(r.byID) >= maxCgroups {
+		clear(r.byID)
+	}
+	r.byID[id] = nil
+	return nil
 }
 
 // add caches the cgroup id at path (from the mount point).
