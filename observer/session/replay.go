@@ -5,6 +5,7 @@ package session
 import (
 	"github.com/seccomptrace/seccomptrace/observer"
 	"github.com/seccomptrace/seccomptrace/observer/audit"
+	"github.com/seccomptrace/seccomptrace/observer/cgroups"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
 )
 
@@ -35,6 +36,11 @@ func NewReplay(opts Options, model policy.Model, initial policy.ActionSet) *Repl
 	s.mu.Unlock()
 	return &Replay{s: s}
 }
+
+// SetCgroups makes the replay resolve the records' cgroup ids with c (a
+// tree of directories standing for the hierarchy) instead of this
+// system's cgroup v2 hierarchy.
+func (r *Replay) SetCgroups(c *cgroups.Resolver) { r.s.dec.SetCgroups(c) }
 
 // Decode decodes one raw ring-buffer record and judges it, as the reader
 // of a probed session does.

@@ -54,6 +54,13 @@ type Options struct {
 	// that a stream allocates nothing: keep a copy (Event.Clone, or what
 	// is needed of it), never the event.
 	OnEvent func(Event) error
+	// Select, when set, keeps only the events of the tasks it accepts: a
+	// decision, emission, seccomp_log call or audit drop of another task
+	// is neither judged nor reported, nor are its silent counts; writes to
+	// actions_logged, and audit drops outside any decision, are always
+	// kept. It is called once per event, with the session's lock held
+	// (watch's, check's and explain's --cgroup and --container).
+	Select func(*observer.Task) bool
 	// OnIdle, when set, is called once a batch of events has been handed
 	// out and no more are ready: the ring buffer is drained, or an audit
 	// record, a wait's end or Finish released some. A writer that buffers
@@ -327,6 +334,21 @@ func (s *Session) add(ev observer.Event, own bool) {
 			}
 		}
 		return
+	case *observer.Decision:
+		if s.opts.Select != nil && !s.opts.Select(&e.Task) {
+			if own {
+				s.dec.Release(e)
+			}
+			return
+		}
+	case *observer.Emission:
+		if s.opts.Select != nil && !s.opts.Select(&e.Task) {
+			return
+		}
+	case *observer.AuditDrop:
+		if s.opts.Select != nil && e.DecisionSeq != 0 && !s.opts.Select(&e.Task) {
+			return
+		}
 	}
 	if j, ok := s.checker.Add(ev); ok {
 		s.addJudged(&j, own)
@@ -455,6 +477,7 @@ func (s *Session) Finish() (*Report, error) {
 	stats, _ := s.obs.ProgramStats() // a cost report, not a verdict: absent when unreadable
 	s.rep.ProgramStats = stats
 	silent, serr := s.obs.SilentCounts()
+	silent = s.selectSilent(silent)
 	s.rep.Silent = silent
 	for _, c := range silent {
 		// Counted decisions are ok-silent by construction: they count as such.
@@ -480,6 +503,27 @@ func (s *Session) Finish() (*Report, error) {
 	// The probes are closed: the barrier child is not traced.
 	s.audit.finish()
 	return s.settle(counters)
+}
+
+// selectSilent keeps the silent counts of processes Options.Select
+// accepts, by the cgroup their process record named.
+func (s *Session) selectSilent(counts []observer.SilentCount) []observer.SilentCount {
+	if s.opts.Select == nil {
+		return counts
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []observer.SilentCount
+	for _, c := range counts {
+		ok := s.pids[c.Tgid] // a process seen selected
+		if p := s.dec.Proc(c.Tgid); p != nil {
+			ok = s.opts.Select(&observer.Task{Tgid: c.Tgid, Comm: p.Comm, CgroupID: p.CgroupID, Time: p.Time, Proc: p, Cgroup: p.Cgroup})
+		}
+		if ok {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // settle judges what is left once no more records can come, settles every
