@@ -187,6 +187,9 @@ struct {
 	__type(value, __u8);
 } sent_tasks SEC(".maps");
 
+/* Steps of the exe's path walk: its names plus the mounts crossed. */
+#define ST_EXE_STEPS 48
+
 /*
  * Where a task record is built: the record, room past its end for the
  * last name copied (so the verifier sees every copy inside the value),
@@ -195,8 +198,10 @@ struct {
 struct task_scratch {
 	struct st_task_info rec;
 	char slack[ST_NAME_MAX + 1];
-	__u64 name[ST_EXE_DEPTH];
-	__u32 len[ST_EXE_DEPTH];
+	__u64 name[ST_EXE_STEPS]; /* 0 for a step that crossed a mount */
+	__u32 len[ST_EXE_STEPS];
+	__u32 steps; /* slots the walk filled */
+	__u32 off;   /* bytes of exe written so far */
 };
 
 struct {
@@ -527,25 +532,25 @@ static __always_inline bool strict_killed(struct task_struct *task)
 	return nr >= 0 && !strict_allowed(nr, task_is_compat(task));
 }
 
-/* Mount and dentry walks: names of the path plus the mounts crossed. */
-#define ST_EXE_STEPS (ST_EXE_DEPTH + 16)
-
 /*
  * The current process's exe path, the way d_path (prepend_path) builds it
  * from mm->exe_file: names up to the mount's root, then on from the
  * mountpoint in the parent mount, up to the root of the task's mount
  * namespace. A pseudo file (memfd) is its own name, as simple_dname says.
  * Returns the length written into s->rec.exe.
+ *
+ * Two loops, for the verifier: the walk keeps each step's name in slot
+ * step (0 for a mount crossed) and nothing in registers past the loop, so
+ * its exits all look alike; the copy then reads the slots back, root
+ * first, at offsets bounded by a mask.
  */
 static __always_inline __u32 exe_path(struct task_scratch *s, struct task_struct *task)
 {
 	struct mm_struct *mm = BPF_CORE_READ(task, mm);
-	struct dentry *d, *parent, *mnt_root;
+	struct dentry *d, *parent;
 	struct vfsmount *vm;
 	struct mount *mnt, *up;
 	struct file *exe;
-	__u32 n = 0, off = 0;
-	bool done = false;
 
 	if (!mm) /* a thread past exit_mm: its process's mm, while the leader has it */
 		mm = BPF_CORE_READ(task, group_leader, mm);
@@ -563,13 +568,16 @@ static __always_inline __u32 exe_path(struct task_scratch *s, struct task_struct
 	if (!BPF_CORE_READ(d, d_hash.pprev) && parent != d)
 		s->rec.flags |= ST_F_EXE_DELETED;
 
+	s->steps = ST_EXE_STEPS;
+	s->rec.flags |= ST_F_EXE_TRUNCATED; /* until the walk reaches a root */
 	for (int i = 0; i < ST_EXE_STEPS; i++) {
+		s->name[i] = 0;
 		parent = BPF_CORE_READ(d, d_parent);
-		mnt_root = BPF_CORE_READ(vm, mnt_root);
-		if (d == mnt_root) {
+		if (d == BPF_CORE_READ(vm, mnt_root)) {
 			up = BPF_CORE_READ(mnt, mnt_parent);
 			if (up == mnt) { /* the namespace's root, or a detached tree's */
-				done = true;
+				s->steps = i;
+				s->rec.flags &= ~ST_F_EXE_TRUNCATED;
 				break;
 			}
 			d = BPF_CORE_READ(mnt, mnt_mountpoint);
@@ -577,46 +585,54 @@ static __always_inline __u32 exe_path(struct task_scratch *s, struct task_struct
 			vm = (struct vfsmount *)((void *)mnt + bpf_core_field_offset(struct mount, mnt));
 			continue;
 		}
-		if (d == parent && n > 0) { /* a root that is no mount's: d_path stops there too */
-			done = true;
+		if (d == parent && i > 0) { /* a root that is no mount's: d_path stops there too */
+			s->steps = i;
+			s->rec.flags &= ~ST_F_EXE_TRUNCATED;
 			break;
 		}
-		if (n >= ST_EXE_DEPTH)
-			break;
-		s->name[n & (ST_EXE_DEPTH - 1)] = (__u64)(unsigned long)BPF_CORE_READ(d, d_name.name);
-		s->len[n & (ST_EXE_DEPTH - 1)] = BPF_CORE_READ(d, d_name.len);
-		n++;
+		s->name[i] = (__u64)(unsigned long)BPF_CORE_READ(d, d_name.name);
+		s->len[i] = BPF_CORE_READ(d, d_name.len);
 		if (d == parent) { /* a pseudo file: "/memfd:NAME (deleted)" */
+			s->steps = i + 1;
+			s->rec.flags &= ~ST_F_EXE_TRUNCATED;
 			s->rec.flags |= ST_F_EXE_DELETED;
-			done = true;
 			break;
 		}
 		d = parent;
 	}
-	if (!done)
-		s->rec.flags |= ST_F_EXE_TRUNCATED;
-	if (!n) {
-		s->rec.exe[0] = '/';
-		return 1;
-	}
-	/* Root first: "/" and each name. */
-	for (int i = ST_EXE_DEPTH - 1; i >= 0; i--) {
-		__u32 len;
 
-		if ((__u32)i >= n)
+	/*
+	 * Root first: "/" and each name. The length so far lives in the map
+	 * value, not in a register: every iteration then starts from one
+	 * state, whatever the names copied so far, and the masks bound it.
+	 */
+	s->off = 0;
+	for (int i = ST_EXE_STEPS - 1; i >= 0; i--) {
+		__u64 name;
+		__u32 len, off;
+
+		if (i >= s->steps)
 			continue;
+		name = s->name[i];
+		if (!name)
+			continue; /* a mount crossed */
 		len = s->len[i] & ST_NAME_MAX;
-		if (off + 1 + len > ST_EXE_LEN) {
+		off = *(volatile __u32 *)&s->off; /* a load the compiler cannot forward */
+		/* PATH_MAX counts the NUL: at most ST_EXE_LEN - 1 bytes. */
+		if (off + 1 + len > ST_EXE_LEN - 1) {
 			s->rec.flags |= ST_F_EXE_TRUNCATED;
 			break;
 		}
 		s->rec.exe[off & (ST_EXE_LEN - 1)] = '/';
-		off++;
-		if (bpf_probe_read_kernel(&s->rec.exe[off & (ST_EXE_LEN - 1)], len, (void *)(unsigned long)s->name[i]))
+		if (bpf_probe_read_kernel(&s->rec.exe[(off + 1) & (ST_EXE_LEN - 1)], len, (void *)(unsigned long)name))
 			s->rec.flags |= ST_F_EXE_TRUNCATED;
-		off += len;
+		s->off = off + 1 + len;
 	}
-	return off;
+	if (!*(volatile __u32 *)&s->off) {
+		s->rec.exe[0] = '/';
+		s->off = 1;
+	}
+	return *(volatile __u32 *)&s->off;
 }
 
 /* The inode number of the task's pid namespace (task_active_pid_ns). */
@@ -661,9 +677,8 @@ static __noinline int send_task_info(__u32 tgid)
 	s->rec.mntns = BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
 	s->rec.pidns = pidns_of(task);
 	s->rec.exe_ino = 0;
-	len = exe_path(s, task);
-	if (len > ST_EXE_LEN)
-		len = ST_EXE_LEN;
+	/* At most ST_EXE_LEN - 1: the mask only shows the verifier so. */
+	len = exe_path(s, task) & (ST_EXE_LEN - 1);
 	s->rec.exe_len = len;
 	if (bpf_ringbuf_output(&events, &s->rec, offsetof(struct st_task_info, exe) + len, 0)) {
 		count(ST_CNT_RB_DROP_TASK);

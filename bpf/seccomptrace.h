@@ -39,7 +39,7 @@ enum st_flags {
 	ST_F_WRITTEN = 1 << 12,        /* st_sysctl.written holds the string written (fexit only) */
 	ST_F_POLICY_RACE = 1 << 13,    /* a write to actions_logged was in progress when the decision returned */
 	ST_F_EXE_UNKNOWN = 1 << 14,    /* st_task_info: no mm or no exe file (the task is exiting) */
-	ST_F_EXE_TRUNCATED = 1 << 15,  /* st_task_info: exe deeper than ST_EXE_DEPTH names or longer than ST_EXE_LEN */
+	ST_F_EXE_TRUNCATED = 1 << 15,  /* st_task_info: exe deeper than the probe walks, or longer than ST_EXE_LEN - 1 */
 	ST_F_EXE_DELETED = 1 << 16,    /* st_task_info: exe unlinked, or a memfd (d_path adds " (deleted)") */
 	ST_F_NO_LOGINUID = 1 << 17,    /* st_task_info: no CONFIG_AUDIT, so no loginuid or sessionid */
 };
@@ -124,8 +124,6 @@ struct st_filter_free {
 
 /* PATH_MAX: the exe path as d_path writes it, without " (deleted)". */
 #define ST_EXE_LEN 4096
-/* Names of the exe's path the probe copies; a deeper path is flagged truncated. */
-#define ST_EXE_DEPTH 32
 #define ST_NAME_MAX 255
 
 /*

@@ -277,8 +277,10 @@ type SeccompTaskScratch struct {
 	_     structs.HostLayout
 	Rec   SeccompStTaskInfo
 	Slack [256]int8
-	Name  [32]uint64
-	Len   [32]uint32
+	Name  [48]uint64
+	Len   [48]uint32
+	Steps uint32
+	Off   uint32
 }
 
 // Names of all BPF objects in the ELF.
