@@ -90,3 +90,37 @@ func TestHold(t *testing.T) {
 		t.Errorf("forked child %d still exists after Release", rep.ForkPid)
 	}
 }
+
+// A gated child waits before its first filter until the parent opens the
+// gate: no BPF, any kernel with seccomp.
+func TestGate(t *testing.T) {
+	s := Scenario{
+		Filters: []FilterSpec{{Rules: []Rule{{Nr: unix.SYS_GETPPID, Action: 0x00050001}}}},
+		Calls:   []Call{{Nr: unix.SYS_GETPPID, Count: 2}},
+	}
+	path := filepath.Join(t.TempDir(), "result.json")
+	g, err := StartGated(s, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Report.Pid != g.Cmd.Process.Pid {
+		t.Errorf("gate report pid %d, child %d", g.Report.Pid, g.Cmd.Process.Pid)
+	}
+	if mode, _ := procSeccomp(t, g.Report.Pid, g.Report.Pid); mode != "0" {
+		t.Errorf("at the gate: Seccomp %q, want 0 (no filter yet)", mode)
+	}
+	g.Open()
+	if err := g.Cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := ReadResult(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Calls[0].Errnos[int(unix.EPERM)]; got != 2 {
+		t.Errorf("after the gate: %d EPERM, want 2", got)
+	}
+	if _, err := StartGated(Scenario{Hold: &HoldSpec{}}, path); err == nil {
+		t.Errorf("a held scenario was gated")
+	}
+}
