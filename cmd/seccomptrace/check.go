@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/seccomptrace/seccomptrace/observer/judge"
@@ -194,11 +195,11 @@ func printSummary(w io.Writer, s *checkSummary) {
 		fmt.Fprintf(w, "  %-16s %9d %7d %7d\n", n, a.Decisions, a.Logged, a.Silent)
 	}
 	for _, v := range s.Violations {
-		fmt.Fprintf(w, "  VIOLATION %s: pid %d %s action=%s filter=%s flag_log=%s actions_logged=%s: %s\n",
-			v.Verdict, v.Pid, v.Syscall, v.Action, idxString(v.FilterIndex), boolString(v.FlagLog), v.Policy, v.Reason)
+		fmt.Fprintf(w, "  VIOLATION %s: pid %d%s %s action=%s filter=%s flag_log=%s actions_logged=%s: %s\n",
+			v.Verdict, v.Pid, whoText(v), v.Syscall, v.Action, idxString(v.FilterIndex), boolString(v.FlagLog), v.Policy, v.Reason)
 	}
 	for _, v := range s.Inconclusive {
-		fmt.Fprintf(w, "  INCONCLUSIVE: pid %d %s: %s\n", v.Pid, v.Syscall, v.Reason)
+		fmt.Fprintf(w, "  INCONCLUSIVE: pid %d%s %s: %s\n", v.Pid, whoText(v), v.Syscall, v.Reason)
 	}
 	if len(s.Writes) > 0 {
 		fmt.Fprintf(w, "  actions_logged writes:\n")
@@ -224,6 +225,28 @@ func printSummary(w io.Writer, s *checkSummary) {
 		fmt.Fprintf(w, "  auditd: %s\n", s.Audit.Auditd)
 	}
 	fmt.Fprintf(w, "result: %s\n", s.Result)
+}
+
+// whoText names a decision's exe, container and unit where known, escaped:
+// " (/usr/bin/x, container 3f4e2a1b9c8d, unit nginx.service)".
+func whoText(p pairJSON) string {
+	var parts []string
+	if p.Exe != "" {
+		parts = append(parts, escape(p.Exe))
+	}
+	if p.ContainerID != "" {
+		parts = append(parts, "container "+shortID(p.ContainerID))
+	}
+	switch {
+	case p.UserUnit != "":
+		parts = append(parts, "unit "+escape(p.UserUnit))
+	case p.Unit != "":
+		parts = append(parts, "unit "+escape(p.Unit))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 func idxString(i *int) string {

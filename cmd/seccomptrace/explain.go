@@ -35,8 +35,8 @@ func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: seccomptrace explain [--pid N] [--syscall NAME|NR] [flags] -- CMD ARGS...\n"+
-			"       seccomptrace explain [--pid N] [--syscall NAME|NR] --from FILE\n\n"+
+		fmt.Fprintln(stderr, "usage: seccomptrace explain [--pid N] [--cgroup PATH] [--container ID] [--syscall NAME|NR] [flags] -- CMD ARGS...\n"+
+			"       seccomptrace explain [--pid N] [--cgroup PATH] [--container ID] [--syscall NAME|NR] --from FILE\n\n"+
 			"Say, one sentence per decision, why it was or was not logged: the rule of the\n"+
 			"logging policy or the point where the record was dropped. Runs CMD as check does,\n"+
 			"or reads FILE: watch's JSON Lines (every decision) or check's JSON (its violations\n"+
@@ -79,8 +79,10 @@ func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	enc := json.NewEncoder(stdout)
 	n := 0
+	sel := f.selector()
 	for _, p := range pairs {
-		if !explainMatches(p, pids, *sys) {
+		// A run selected already; a file is selected here.
+		if !explainMatches(p, pids, *sys) || !sel.matches(p.Cgroup, p.ContainerID) {
 			continue
 		}
 		n++

@@ -15,6 +15,7 @@ import (
 
 	"github.com/seccomptrace/seccomptrace/observer"
 	"github.com/seccomptrace/seccomptrace/observer/audit"
+	"github.com/seccomptrace/seccomptrace/observer/cgroups"
 	"github.com/seccomptrace/seccomptrace/observer/judge"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
 )
@@ -151,3 +152,74 @@ func TestExplainFrom(t *testing.T) {
 
 // toJSONOf is toJSON of a value.
 func toJSONOf(j judge.Judged) pairJSON { return toJSON(&j) }
+
+// TestExplainFromSelect: --cgroup and --container select a file's
+// decisions by the cgroup and container they name.
+func TestExplainFromSelect(t *testing.T) {
+	cid := strings.Repeat("3f", 32)
+	inContainer := judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, false, judge.OKSilent, policy.ReasonFlagLogOff, false)
+	inContainer.Decision.Cgroup = cgroups.New(5, "/system.slice/docker-"+cid+".scope")
+	inUnit := judgedOf(unix.SYS_GETSID, policy.Errno|1, 0, 1, false, judge.OKSilent, policy.ReasonFlagLogOff, false)
+	inUnit.Decision.Cgroup = cgroups.New(6, "/system.slice/nginx.service")
+	nowhere := judgedOf(unix.SYS_GETPGRP, policy.Errno|1, 0, 1, false, judge.OKSilent, policy.ReasonFlagLogOff, false)
+	var lines bytes.Buffer
+	enc := json.NewEncoder(&lines)
+	for _, j := range []judge.Judged{inContainer, inUnit, nowhere} {
+		enc.Encode(toJSONOf(j))
+	}
+	file := filepath.Join(t.TempDir(), "watch.jsonl")
+	os.WriteFile(file, lines.Bytes(), 0o600)
+	for _, tc := range []struct {
+		args []string
+		want []string // syscalls explained
+	}{
+		{nil, []string{"getppid", "getsid", "getpgrp"}},
+		{[]string{"--container", cid[:12]}, []string{"getppid"}},
+		{[]string{"--container", strings.ToUpper(cid)}, []string{"getppid"}},
+		{[]string{"--cgroup", "/system.slice"}, []string{"getppid", "getsid"}},
+		{[]string{"--cgroup", "/system.slice/nginx.service"}, []string{"getsid"}},
+		{[]string{"--cgroup", "/system.slice/nginx"}, nil},
+		{[]string{"--cgroup", "/system.slice/nginx.service", "--container", cid}, []string{"getppid", "getsid"}},
+	} {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), append([]string{"explain", "--from", file}, tc.args...), &out, &errOut)
+		var got []string
+		for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+			if name, _, ok := strings.Cut(line, " "); ok {
+				got = append(got, name)
+			}
+		}
+		if strings.Join(got, ",") != strings.Join(tc.want, ",") || (err != nil) != (len(tc.want) == 0) {
+			t.Errorf("%v: explained %v (err %v), want %v", tc.args, got, err, tc.want)
+		}
+	}
+}
+
+func TestSelector(t *testing.T) {
+	cid := strings.Repeat("0a", 32)
+	s := selector{cgroups: []string{"/kubepods.slice"}, containers: []string{"3f4e"}}
+	for _, tc := range []struct {
+		path, container string
+		want            bool
+	}{
+		{"/kubepods.slice", "", true},
+		{"/kubepods.slice/kubepods-pod1.slice/cri-containerd-" + cid + ".scope", cid, true},
+		{"/kubepods.slice-other", "", false},
+		{"/system.slice/docker-3f4e.scope", "3f4e" + cid[4:], true},
+		{"/system.slice/docker-x.scope", cid, false},
+		{"", "", false},
+	} {
+		if got := s.matches(tc.path, tc.container); got != tc.want {
+			t.Errorf("matches(%q, %q) = %v, want %v", tc.path, tc.container, got, tc.want)
+		}
+	}
+	if all := (selector{cgroups: []string{"/"}}); !all.matches("/x", "") || all.matches("", "") {
+		t.Errorf("--cgroup / selects every known cgroup, and no unknown one")
+	}
+	if !(&selector{}).matches("", "") {
+		t.Errorf("no selector: everything")
+	}
+	if (&selector{cgroups: []string{"/"}}).task(&observer.Task{}) {
+		t.Errorf("a task whose cgroup is unknown was selected")
+	}
+}

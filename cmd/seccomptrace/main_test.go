@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/seccomptrace/seccomptrace/observer"
+	"github.com/seccomptrace/seccomptrace/observer/cgroups"
 	"github.com/seccomptrace/seccomptrace/observer/judge"
 	"github.com/seccomptrace/seccomptrace/observer/session"
 	"github.com/seccomptrace/seccomptrace/observer/testutil"
@@ -55,6 +56,10 @@ func TestRunErrors(t *testing.T) {
 		{[]string{"watch", "--pid", "-3"}, `bad pid "-3"`},
 		{[]string{"watch", "--comm", "a-very-long-command-name"}, "longer than 15 bytes"},
 		{[]string{"workload", "--count", "0"}, "bad --count 0"},
+		{[]string{"watch", "--container", "xyz"}, `bad container id "xyz"`},
+		{[]string{"watch", "--container", strings.Repeat("a", 65)}, "want up to 64 hex digits"},
+		{[]string{"check", "--cgroup", " ", "--", "true"}, `bad cgroup " "`},
+		{[]string{"explain", "--container", "", "--from", "x"}, `bad container id ""`},
 	} {
 		var out, errOut bytes.Buffer
 		err := run(context.Background(), tc.args, &out, &errOut)
@@ -92,11 +97,15 @@ func TestEscape(t *testing.T) {
 
 func TestTextOutputEscapesComm(t *testing.T) {
 	var buf bytes.Buffer
-	p, err := newPrinter(&buf, "text")
+	p, err := newPrinter(&buf, "text", true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &observer.Decision{Task: observer.Task{Tgid: 7, Tid: 7, Comm: "x\x1b]0;pwned\x07"}, Syscall: 110, Known: true, Ret: 0x50001, Match: 0,
+	// Every untrusted string: comm, exe, and the cgroup names a unit comes from.
+	cg := cgroups.New(9, "/system.slice/evil\x1b[2J.service/x")
+	cg.Unit = "evil\x1b[2J.service"
+	proc := &observer.Proc{Tgid: 7, Exe: "/tmp/\x1b]0;exe\x07", LoginUID: observer.AuditUnset, SessionID: observer.AuditUnset}
+	d := &observer.Decision{Task: observer.Task{Tgid: 7, Tid: 7, Comm: "x\x1b]0;pwned\x07", Proc: proc, Cgroup: cg}, Syscall: 110, Known: true, Ret: 0x50001, Match: 0,
 		Filters: []observer.FilterRef{{Log: true}}, Skipped: true}
 	d.Data.Arch, d.Data.Nr = 0xc000003e, 110
 	pair := judge.Pair{Decision: d, Emissions: []*observer.Emission{{Syscall: 110, Code: 0x50000}}}
@@ -110,7 +119,8 @@ func TestTextOutputEscapesComm(t *testing.T) {
 	if strings.ContainsAny(out, "\x1b\x07") {
 		t.Fatalf("raw control characters reached the output: %q", out)
 	}
-	for _, want := range []string{"getppid", "errno(1)", "0/1", "skip", "audit(code=0x50000 sig=0)", `x\x1b]0;pwned\a`, "ok-logged"} {
+	for _, want := range []string{"getppid", "errno(1)", "0/1", "skip", "audit(code=0x50000 sig=0)", `x\x1b]0;pwned\a`, "ok-logged",
+		`/tmp/\x1b]0;exe\a`, `evil\x1b[2J.service`, "unset      unset"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text output lacks %q:\n%s", want, out)
 		}

@@ -20,13 +20,25 @@ import (
 // pairJSON is one line of --output json: a decision and its emissions.
 type pairJSON struct {
 	// Event is "decision"; watch's JSON Lines also carry actions_logged writes (writeJSON).
-	Event       string         `json:"event"`
-	Time        string         `json:"time"`
-	Pid         uint32         `json:"pid"`
-	Tid         uint32         `json:"tid"`
-	Comm        string         `json:"comm"`
-	UID         uint32         `json:"uid"`
-	CgroupID    uint64         `json:"cgroup_id"`
+	Event    string `json:"event"`
+	Time     string `json:"time"`
+	Pid      uint32 `json:"pid"`
+	Tid      uint32 `json:"tid"`
+	Comm     string `json:"comm"`
+	UID      uint32 `json:"uid"`
+	CgroupID uint64 `json:"cgroup_id"`
+	// Who the decision belongs to (docs/attribution.md): absent when unknown.
+	Cgroup      string         `json:"cgroup,omitempty"`
+	ContainerID string         `json:"container_id,omitempty"`
+	Runtime     string         `json:"container_runtime,omitempty"`
+	Unit        string         `json:"unit,omitempty"`
+	UserUnit    string         `json:"user_unit,omitempty"`
+	Exe         string         `json:"exe,omitempty"`
+	PPid        *uint32        `json:"ppid,omitempty"`
+	AUID        *uint32        `json:"auid,omitempty"`
+	SessionID   *uint32        `json:"sessionid,omitempty"`
+	MntNS       *uint32        `json:"mntns,omitempty"`
+	PidNS       *uint32        `json:"pidns,omitempty"`
 	Seq         uint64         `json:"seq,omitempty"`
 	Syscall     string         `json:"syscall"`
 	Nr          int64          `json:"nr"`
@@ -126,6 +138,13 @@ func toJSON(j *judge.Judged) pairJSON {
 	}
 	out.Time = task.Time.UTC().Format(time.RFC3339Nano)
 	out.Pid, out.Tid, out.Comm, out.UID, out.CgroupID = task.Tgid, task.Tid, task.Comm, task.UID, task.CgroupID
+	if c := task.Cgroup; c != nil {
+		out.Cgroup, out.ContainerID, out.Runtime, out.Unit, out.UserUnit = c.Path, c.ContainerID, c.Runtime, c.Unit, c.UserUnit
+	}
+	if p := task.Proc; p != nil {
+		ppid, auid, ses, mntns, pidns := p.PPid, p.LoginUID, p.SessionID, p.MntNS, p.PidNS
+		out.Exe, out.PPid, out.AUID, out.SessionID, out.MntNS, out.PidNS = p.Exe, &ppid, &auid, &ses, &mntns, &pidns
+	}
 	return out
 }
 
@@ -138,14 +157,16 @@ type printer struct {
 	enc  *json.Encoder // actions_logged writes, which are rare
 	head bool
 	line []byte
-	st   stamps
+	st   lines
 }
 
-func newPrinter(w io.Writer, format string) (*printer, error) {
+// newPrinter returns a printer of format; wide gives text lines the
+// attribution columns (JSON always has every field).
+func newPrinter(w io.Writer, format string, wide bool) (*printer, error) {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	switch format {
 	case "text":
-		return &printer{w: bw}, nil
+		return &printer{w: bw, st: lines{wide: wide}}, nil
 	case "json":
 		return &printer{w: bw, json: true, enc: json.NewEncoder(bw)}, nil
 	}
@@ -165,7 +186,11 @@ func (p *printer) printEvent(e session.Event) error {
 		p.line = appendPairJSON(p.line[:0], e.Judged, &p.st)
 	case !p.head:
 		p.head = true
-		p.line = append(append(p.line[:0], textHeader...), '\n')
+		header := textHeader
+		if p.st.wide {
+			header = textHeaderWide
+		}
+		p.line = append(append(p.line[:0], header...), '\n')
 		p.line = appendPairText(p.line, e.Judged, &p.st)
 	default:
 		p.line = appendPairText(p.line[:0], e.Judged, &p.st)

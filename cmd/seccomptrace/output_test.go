@@ -18,6 +18,7 @@ import (
 	"github.com/seccomptrace/seccomptrace/observer"
 	"github.com/seccomptrace/seccomptrace/observer/audit"
 	"github.com/seccomptrace/seccomptrace/observer/cbpf"
+	"github.com/seccomptrace/seccomptrace/observer/cgroups"
 	"github.com/seccomptrace/seccomptrace/observer/judge"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
 	"github.com/seccomptrace/seccomptrace/observer/session"
@@ -60,7 +61,7 @@ func TestWriteLineText(t *testing.T) {
 // textLineOf is the text line of a pairJSON as watch printed it before
 // lines were rendered straight from the judged pair: the reference the
 // renderer must match.
-func textLineOf(j pairJSON) string {
+func textLineOf(j pairJSON, wide bool) string {
 	t, _ := time.Parse(time.RFC3339Nano, j.Time)
 	action, filter, flagLog, result := "?", "-", "-", "-"
 	switch {
@@ -111,8 +112,44 @@ func textLineOf(j pairJSON) string {
 	if j.Verdict != string(judge.OKLogged) && j.Verdict != string(judge.OKSilent) {
 		verdict += " (" + j.Reason + ")"
 	}
-	return fmt.Sprintf("%-15s %-7d %-7d %-16s %-18s %-14s %-6s %-3s %-6s %-15s %s\n",
-		t.Local().Format("15:04:05.000000"), j.Pid, j.Tid, escape(j.Comm), syscallCol, action, filter, flagLog, result, verdict, strings.Join(emitted, " "))
+	comm := fmt.Sprintf("%-16s", escape(j.Comm))
+	if wide {
+		comm += " " + attribColumns(j)
+	}
+	return fmt.Sprintf("%-15s %-7d %-7d %s %-18s %-14s %-6s %-3s %-6s %-15s %s\n",
+		t.Local().Format("15:04:05.000000"), j.Pid, j.Tid, comm, syscallCol, action, filter, flagLog, result, verdict, strings.Join(emitted, " "))
+}
+
+// attribColumns are watch --wide's columns of a pairJSON: PPID, AUID,
+// SES, CONTAINER, UNIT, EXE.
+func attribColumns(j pairJSON) string {
+	id := func(v *uint32) string {
+		switch {
+		case v == nil:
+			return "-"
+		case *v == observer.AuditUnset:
+			return "unset"
+		}
+		return fmt.Sprint(*v)
+	}
+	or := func(vals ...string) string {
+		for _, v := range vals {
+			if v != "" {
+				return v
+			}
+		}
+		return "-"
+	}
+	container := j.ContainerID
+	if len(container) > 12 {
+		container = container[:12]
+	}
+	ppid := "-"
+	if j.PPid != nil {
+		ppid = fmt.Sprint(*j.PPid)
+	}
+	return fmt.Sprintf("%-7s %-10s %-10s %-12s %-24s %-24s", ppid, id(j.AUID), id(j.SessionID), or(container),
+		escape(or(j.UserUnit, j.Unit)), escape(or(j.Exe)))
 }
 
 // hostile are untrusted strings (comms, reasons) that must come out
@@ -127,6 +164,24 @@ var hostile = []string{
 // every delivery, seccomp_log calls, pairs without decision, hostile strings.
 func randomJudged(r *rand.Rand) judge.Judged {
 	pick := func(s []string) string { return s[r.IntN(len(s))] }
+	// A few processes and cgroups, shared by the records as the decoder
+	// shares them: the renderer's caches are hit and missed.
+	if procs == nil {
+		for range 8 {
+			procs = append(procs, &observer.Proc{Tgid: r.Uint32(), PPid: r.Uint32N(5000), Exe: pick(hostile),
+				LoginUID: []uint32{0, 1000, observer.AuditUnset}[r.IntN(3)], SessionID: []uint32{1, 77, observer.AuditUnset}[r.IntN(3)],
+				MntNS: 4026531841 + r.Uint32N(100), PidNS: 4026531836 + r.Uint32N(100)})
+		}
+		paths := append([]string{"/", "/system.slice/docker-" + strings.Repeat("3f", 32) + ".scope",
+			"/user.slice/user-1000.slice/user@1000.service/app.slice/foo.service", "/kubepods/besteffort/pod1/" + strings.Repeat("0a", 32)}, hostile...)
+		for i, p := range paths {
+			c := cgroups.New(uint64(i+1), p)
+			if i >= 4 {
+				c.Unit, c.ContainerID = pick(hostile), pick([]string{"", strings.Repeat("ab", 32)})
+			}
+			cgs = append(cgs, c)
+		}
+	}
 	task := func() observer.Task {
 		// Often within a few seconds, so that stamps repeat.
 		t := time.Unix(1700000000+r.Int64N([]int64{3, 1e6}[r.IntN(2)]), r.Int64N(1e9))
@@ -136,7 +191,14 @@ func randomJudged(r *rand.Rand) judge.Judged {
 		if r.IntN(20) == 0 {
 			t = time.Time{}
 		}
-		return observer.Task{Tgid: r.Uint32(), Tid: r.Uint32N(100000), UID: r.Uint32(), GID: 1, Comm: pick(hostile), CgroupID: r.Uint64(), Time: t}
+		task := observer.Task{Tgid: r.Uint32(), Tid: r.Uint32N(100000), UID: r.Uint32(), GID: 1, Comm: pick(hostile), CgroupID: r.Uint64(), Time: t}
+		if r.IntN(4) != 0 {
+			task.Proc = procs[r.IntN(len(procs))]
+		}
+		if r.IntN(4) != 0 {
+			task.Cgroup = cgs[r.IntN(len(cgs))]
+		}
+		return task
 	}
 	rets := []uint32{policy.KillProcess, policy.KillThread, policy.Trap, policy.Trap | 3, policy.Errno, policy.Errno | 1, policy.Errno | 0xffff,
 		policy.UserNotif, policy.UserNotif | 2, policy.Trace, policy.Trace | 9, policy.Log, policy.Allow, policy.Allow | 4, 0x00010000, 0x00010007}
@@ -186,6 +248,12 @@ func randomJudged(r *rand.Rand) judge.Judged {
 	return j
 }
 
+// The processes and cgroups randomJudged's records name.
+var (
+	procs []*observer.Proc
+	cgs   []*cgroups.Cgroup
+)
+
 // TestRenderMatchesPairJSON: watch's lines, rendered straight from the
 // judged pair, are byte for byte what encoding/json writes for pairJSON
 // and what the column format gives for it, hostile strings included, in
@@ -197,11 +265,12 @@ func TestRenderMatchesPairJSON(t *testing.T) {
 	var want bytes.Buffer
 	enc := json.NewEncoder(&want)
 	var b []byte
-	var st stamps
+	var st, wide lines
+	wide.wide = true
 	for i := range 20000 {
 		if i == 10000 {
 			time.Local = time.FixedZone("odd", -(9*3600 + 30*60))
-			st = stamps{}
+			st, wide = lines{}, lines{wide: true}
 		}
 		j := randomJudged(r)
 		want.Reset()
@@ -211,8 +280,11 @@ func TestRenderMatchesPairJSON(t *testing.T) {
 		if b = appendPairJSON(b[:0], &j, &st); string(b) != want.String() {
 			t.Fatalf("JSON of %+v:\ngot  %s\nwant %s", j, b, want.Bytes())
 		}
-		if b = appendPairText(b[:0], &j, &st); string(b) != textLineOf(toJSON(&j)) {
-			t.Fatalf("text of %+v:\ngot  %q\nwant %q", j, b, textLineOf(toJSON(&j)))
+		if b = appendPairText(b[:0], &j, &st); string(b) != textLineOf(toJSON(&j), false) {
+			t.Fatalf("text of %+v:\ngot  %q\nwant %q", j, b, textLineOf(toJSON(&j), false))
+		}
+		if b = appendPairText(b[:0], &j, &wide); string(b) != textLineOf(toJSON(&j), true) {
+			t.Fatalf("wide text of %+v:\ngot  %q\nwant %q", j, b, textLineOf(toJSON(&j), true))
 		}
 	}
 	// Every byte, and every byte after a valid prefix, as a comm.
@@ -227,28 +299,41 @@ func TestRenderMatchesPairJSON(t *testing.T) {
 			if b = appendPairJSON(b[:0], &j, &st); string(b) != want.String() {
 				t.Fatalf("JSON of comm %q:\ngot  %s\nwant %s", comm, b, want.Bytes())
 			}
-			if b = appendPairText(b[:0], &j, &st); string(b) != textLineOf(toJSON(&j)) {
-				t.Fatalf("text of comm %q:\ngot  %q\nwant %q", comm, b, textLineOf(toJSON(&j)))
+			if b = appendPairText(b[:0], &j, &st); string(b) != textLineOf(toJSON(&j), false) {
+				t.Fatalf("text of comm %q:\ngot  %q\nwant %q", comm, b, textLineOf(toJSON(&j), false))
 			}
 		}
 	}
 }
 
-// TestPrinterAllocs: printing a decision allocates nothing, in either format.
+// TestPrinterAllocs: printing a decision allocates nothing, in either
+// format: a process's and a cgroup's fields are rendered once, then
+// copied, also when lines of several processes alternate.
 func TestPrinterAllocs(t *testing.T) {
-	j := judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, false, judge.OKSilent, policy.ReasonFlagLogOff, false)
-	j.Decision.Comm = "evil\x1b[2J"
-	for _, format := range []string{"json", "text"} {
-		p, err := newPrinter(io.Discard, format)
+	var js []judge.Judged
+	for i := range 3 {
+		j := judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, false, judge.OKSilent, policy.ReasonFlagLogOff, false)
+		j.Decision.Comm = "evil\x1b[2J"
+		j.Decision.Proc = &observer.Proc{Tgid: 123, PPid: 1, Exe: "/usr/bin/\x1b]evil", LoginUID: 1000, SessionID: uint32(i)}
+		j.Decision.Cgroup = cgroups.New(uint64(i), "/system.slice/docker-"+strings.Repeat("3f", 32)+".scope")
+		js = append(js, j)
+	}
+	for _, tc := range []struct {
+		format string
+		wide   bool
+	}{{"json", false}, {"text", false}, {"text", true}} {
+		p, err := newPrinter(io.Discard, tc.format, tc.wide)
 		if err != nil {
 			t.Fatal(err)
 		}
+		i := 0
 		if n := testing.AllocsPerRun(1000, func() {
-			if err := p.printEvent(session.Event{Judged: &j}); err != nil {
+			i++
+			if err := p.printEvent(session.Event{Judged: &js[i%len(js)]}); err != nil {
 				t.Fatal(err)
 			}
 		}); n != 0 {
-			t.Errorf("%s: %v allocations per line", format, n)
+			t.Errorf("%s (wide %v): %v allocations per line", tc.format, tc.wide, n)
 		}
 	}
 }

@@ -5,6 +5,9 @@ package main
 import (
 	"encoding/binary"
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/seccomptrace/seccomptrace/gen"
 	"github.com/seccomptrace/seccomptrace/observer/cbpf"
+	"github.com/seccomptrace/seccomptrace/observer/cgroups"
 	"github.com/seccomptrace/seccomptrace/observer/judge"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
 	"github.com/seccomptrace/seccomptrace/observer/session"
@@ -74,11 +78,54 @@ func chainRecord(addrs ...uint64) []byte {
 	return rawOf(&r)
 }
 
-// pipelineDecisions are decision records of 1 to 3 stacked filters: half
-// ALLOWs the action cache answered (streamed with --send-all), half
-// ERRNO(EPERM) without FLAG_LOG: every one ok-silent, none waits for an
-// audit record.
-func pipelineDecisions() [][]byte {
+// pipelineCgroups makes a tree of directories that stands for a cgroup v2
+// hierarchy with three containers, and returns its resolver and the
+// containers' cgroup ids (their inode numbers, as in cgroupfs).
+func pipelineCgroups(b *testing.B) (*cgroups.Resolver, []uint64) {
+	dir := b.TempDir()
+	var ids []uint64
+	for _, p := range []string{
+		"system.slice/docker-" + strings.Repeat("3f", 32) + ".scope",
+		"kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod6b1e0f3c_2a44.slice/cri-containerd-" + strings.Repeat("0a", 32) + ".scope",
+		"user.slice/user-1000.slice/user@1000.service/app.slice/app.service",
+	} {
+		path := filepath.Join(dir, p)
+		if err := os.MkdirAll(path, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		var st unix.Stat_t
+		if err := unix.Stat(path, &st); err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, st.Ino)
+	}
+	return cgroups.NewResolver(dir), ids
+}
+
+// taskRecord builds an ST_REC_TASK record: who process tgid is.
+func taskRecord(tgid uint32, cgroup uint64, exe string) []byte {
+	var r gen.SeccompStTaskInfo
+	r.Kind = uint32(gen.SeccompStRecordKindST_REC_TASK)
+	r.Task.Tgid, r.Task.Tid, r.Task.CgroupId = tgid, tgid, cgroup
+	r.Ppid, r.Loginuid, r.Sessionid, r.Mntns, r.Pidns = 1, 1000, 3, 4026532201, 4026532204
+	r.ExeLen, r.ExeIno = uint32(len(exe)), 1234
+	return append(rawOf(&r)[:unsafe.Offsetof(r.Exe)], exe...)
+}
+
+// pipelineTasks are the process records of pipelineDecisions' processes.
+func pipelineTasks(cgroupIDs []uint64) [][]byte {
+	var out [][]byte
+	for i, exe := range []string{"/usr/sbin/nginx", "/usr/lib/postgresql/15/bin/postgres", "/usr/bin/dash"} {
+		out = append(out, taskRecord(4000+uint32(i), cgroupIDs[i], exe))
+	}
+	return out
+}
+
+// pipelineDecisions are decision records of 1 to 3 stacked filters, of
+// three processes in three containers: half ALLOWs the action cache
+// answered (streamed with --send-all), half ERRNO(EPERM) without
+// FLAG_LOG: every one ok-silent, none waits for an audit record.
+func pipelineDecisions(cgroupIDs []uint64) [][]byte {
 	stacks := [][]uint64{{0x1000}, {0x2000, 0x1000}, {0x3000, 0x2000, 0x1000}}
 	comms := []string{"nginx", "postgres", "sh"}
 	var out [][]byte
@@ -86,7 +133,7 @@ func pipelineDecisions() [][]byte {
 		for _, nr := range []int32{0, 3, 110, 102} {
 			var r gen.SeccompStDecision
 			r.Kind = uint32(gen.SeccompStRecordKindST_REC_DECISION)
-			r.Task.Tgid, r.Task.Tid, r.Task.Uid, r.Task.Gid, r.Task.CgroupId = 4000+uint32(si), 4000+uint32(si), 1000, 1000, 7777
+			r.Task.Tgid, r.Task.Tid, r.Task.Uid, r.Task.Gid, r.Task.CgroupId = 4000+uint32(si), 4000+uint32(si), 1000, 1000, cgroupIDs[si]
 			for i, c := range []byte(comms[si]) {
 				r.Task.Comm[i] = int8(c)
 			}
@@ -115,34 +162,44 @@ func processCPU(b *testing.B) time.Duration {
 }
 
 // BenchmarkPipeline is the whole path of a decision record on the host:
-// raw ring-buffer bytes, decoding and re-evaluation, judging, the session's
-// queue and hand-out, and watch's printer rendering the line to io.Discard,
-// flushed each time the ring is drained (every batch records).
+// raw ring-buffer bytes, decoding and re-evaluation, naming the process
+// and cgroup it belongs to, judging, the session's queue and hand-out, and
+// watch's printer rendering the line to io.Discard (wide text: with the
+// attribution columns), flushed each time the ring is drained (every
+// batch records).
 func BenchmarkPipeline(b *testing.B) {
 	const batch = 64
 	var r gen.SeccompStDecision
 	seqOff := unsafe.Offsetof(r.Seq)
 	timeOff := unsafe.Offsetof(r.Task) + unsafe.Offsetof(r.Task.KtimeNs)
-	for _, format := range []string{"json", "text"} {
-		b.Run(format, func(b *testing.B) {
-			pr, err := newPrinter(io.Discard, format)
+	for _, tc := range []struct {
+		name, format string
+		wide         bool
+	}{{"json", "json", false}, {"text", "text", false}, {"wide", "text", true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			pr, err := newPrinter(io.Discard, tc.format, tc.wide)
 			if err != nil {
 				b.Fatal(err)
 			}
-			events, silent := 0, 0
+			cg, cgroupIDs := pipelineCgroups(b)
+			events, silent, named := 0, 0, 0
 			rp := session.NewReplay(session.Options{Wait: 2 * time.Second, OnEvent: func(e session.Event) error {
 				events++
 				if e.Judged != nil && e.Judged.Verdict == judge.OKSilent {
 					silent++
 				}
+				if d := e.Judged.Decision; d != nil && d.Proc != nil && d.Cgroup != nil && d.Cgroup.ContainerID+d.Cgroup.UserUnit != "" {
+					named++
+				}
 				return pr.printEvent(e)
 			}, OnIdle: pr.flush}, policy.ModelPost418, policy.DefaultLogged)
-			for _, f := range pipelineFilters() {
+			rp.SetCgroups(cg)
+			for _, f := range append(pipelineFilters(), pipelineTasks(cgroupIDs)...) {
 				if err := rp.Decode(f); err != nil {
 					b.Fatal(err)
 				}
 			}
-			recs := pipelineDecisions()
+			recs := pipelineDecisions(cgroupIDs)
 			b.ReportAllocs()
 			cpu0 := processCPU(b)
 			b.ResetTimer()
@@ -167,8 +224,8 @@ func BenchmarkPipeline(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if events != b.N || silent != b.N || rep.Decisions != b.N || rep.Class != session.Pass {
-				b.Fatalf("%d events, %d ok-silent, %d decisions, %s; want %d ok-silent, pass", events, silent, rep.Decisions, rep.Class, b.N)
+			if events != b.N || silent != b.N || named != b.N || rep.Decisions != b.N || rep.Class != session.Pass {
+				b.Fatalf("%d events, %d ok-silent, %d named, %d decisions, %s; want %d ok-silent and named, pass", events, silent, named, rep.Decisions, rep.Class, b.N)
 			}
 		})
 	}

@@ -180,7 +180,7 @@ func appendRaw(b []byte, s string) []byte { return append(b, s...) }
 
 // appendPairJSON appends j as a line of watch's JSON Lines: what
 // json.Encoder writes for toJSON(j), newline included.
-func appendPairJSON(b []byte, j *judge.Judged, st *stamps) []byte {
+func appendPairJSON(b []byte, j *judge.Judged, st *lines) []byte {
 	p := &j.Pair
 	d := p.Decision
 	task := pairTask(p)
@@ -196,6 +196,8 @@ func appendPairJSON(b []byte, j *judge.Judged, st *stamps) []byte {
 	b = appendUint(b, uint64(task.UID))
 	b = append(b, `,"cgroup_id":`...)
 	b = appendUint(b, task.CgroupID)
+	b = append(b, st.cgroup(task.Cgroup).json...)
+	b = append(b, st.proc(task.Proc).json...)
 	if d != nil && d.Seq != 0 {
 		b = appendUint(append(b, `,"seq":`...), d.Seq)
 	}
@@ -371,7 +373,7 @@ func pad(b []byte, start, width int) []byte {
 }
 
 // appendPairText appends j as a line of watch's text columns (textHeader).
-func appendPairText(b []byte, j *judge.Judged, st *stamps) []byte {
+func appendPairText(b []byte, j *judge.Judged, st *lines) []byte {
 	p := &j.Pair
 	d := p.Decision
 	task := pairTask(p)
@@ -385,6 +387,12 @@ func appendPairText(b []byte, j *judge.Judged, st *stamps) []byte {
 	b = pad(appendUint(append(b, ' '), uint64(task.Tid)), col, 7)
 	col = len(b) + 1
 	b = pad(appendEscaped(append(b, ' '), task.Comm), col, 16)
+	if st.wide {
+		pl := st.proc(task.Proc)
+		b = append(append(b, ' '), pl.ids...)
+		b = append(append(b, ' '), st.cgroup(task.Cgroup).cols...)
+		b = append(append(b, ' '), pl.exe...)
+	}
 	col = len(b) + 1
 	b, _ = appendSyscall(append(b, ' '), p)
 	if d != nil && d.Data.Arch != sysnames.ArchX8664 {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/seccomptrace/seccomptrace/observer"
 	"github.com/seccomptrace/seccomptrace/observer/audit"
+	"github.com/seccomptrace/seccomptrace/observer/cgroups"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
 	"github.com/seccomptrace/seccomptrace/observer/session"
 )
@@ -48,6 +49,14 @@ type streamFlags struct {
 	auditBuffer int
 	// cmdStdout receives CMD's standard output: stderr for watch, whose stdout is the stream.
 	cmdStdout *os.File
+	// cgroups and containers select decisions by who they belong to.
+	cgroups    cgroupList
+	containers containerList
+}
+
+// selector is what --cgroup and --container select.
+func (f *streamFlags) selector() *selector {
+	return &selector{cgroups: f.cgroups.paths, containers: f.containers}
 }
 
 func (f *streamFlags) register(fs *flag.FlagSet, withTargets bool) {
@@ -56,6 +65,10 @@ func (f *streamFlags) register(fs *flag.FlagSet, withTargets bool) {
 		fs.StringVar(&f.comm, "comm", "", "trace only tasks with this exact comm")
 		fs.BoolVar(&f.follow, "follow-forks", true, "with --pid, also trace processes they fork")
 	}
+	// Paths under the cgroup2 mount lose the mount point.
+	f.cgroups.rel = cgroups.NewResolver("").Rel
+	fs.Var(&f.cgroups, "cgroup", "only decisions of tasks in this cgroup or below it: a path in the cgroup v2 hierarchy, e.g. /system.slice/nginx.service (repeatable)")
+	fs.Var(&f.containers, "container", "only decisions of tasks in this container: its id, or the first digits of it (repeatable)")
 	fs.StringVar(&f.output, "output", "text", "output format: text or json (JSON Lines)")
 	fs.StringVar(&f.model, "model", "auto", "kernel logging model: auto, 4.18+ or 4.14-4.17")
 	fs.BoolVar(&f.sendAll, "send-all", false, "stream every decision: also ALLOWs answered by the kernel's action cache and repeats of a silent decision (normally only counted)")
@@ -72,6 +85,9 @@ func (f *streamFlags) sessionOptions(withCommand bool) (session.Options, error) 
 		FollowSelf:       withCommand,
 		AuditRcvBuf:      f.auditBuffer,
 		NoSilentCounting: f.sendAll,
+	}
+	if sel := f.selector(); !sel.empty() {
+		opts.Select = sel.task
 	}
 	if f.model != "auto" {
 		m, err := policy.ParseModel(f.model)
@@ -138,13 +154,14 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	f.register(fs, true)
 	wait := fs.Duration("audit-wait", 2*time.Second, "how long a line waits for its audit record before it is printed as unknown")
 	progStats := fs.Bool("prog-stats", false, "at the end, print each probe's run count and ns per run (needs sysctl kernel.bpf_stats_enabled=1)")
+	wide := fs.Bool("wide", false, "text lines also name who each decision belongs to: parent pid, audit login and session, container, systemd unit and exe (JSON always does)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *wait <= 0 {
 		return fmt.Errorf("bad --audit-wait %s: want a positive duration", *wait)
 	}
-	pr, err := newPrinter(stdout, f.output)
+	pr, err := newPrinter(stdout, f.output, *wide)
 	if err != nil {
 		return err
 	}
@@ -174,6 +191,9 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		a.Delivered, a.Lost, a.Undelivered, a.Unknown, a.Overruns, a.LostIncrease)
 	if t.ran && t.cmdErr != nil {
 		fmt.Fprintf(stderr, "seccomptrace: %s: %v\n", command[0], t.cmdErr)
+	}
+	if c.DroppedTasks > 0 {
+		fmt.Fprintf(stderr, "seccomptrace: %d process records lost: some lines do not say who they belong to\n", c.DroppedTasks)
 	}
 	if *progStats {
 		for _, st := range rep.ProgramStats {
