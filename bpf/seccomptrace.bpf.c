@@ -66,6 +66,8 @@ const volatile __u8 kprobe_mode = 0;     /* __seccomp_filter is followed by kpro
 __u32 sysctl_in_progress = 0;
 __u32 silent_gen = 0;
 __u32 pending_emissions = 0;
+/* One step per process forgotten (exec, exit): voids cpu_state's memo. */
+__u32 task_gen = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -79,13 +81,24 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-/* Per-CPU sequence source: no fetch-atomics needed (5.10 lacks them). */
+/*
+ * Per-CPU state: the sequence source (no fetch-atomics needed: 5.10 lacks
+ * them), and the process whose st_task_info this CPU last saw sent, with
+ * task_gen then: a flood of one process's decisions checks it here, not
+ * in sent_tasks.
+ */
+struct cpu_state {
+	__u64 seq;
+	__u32 task_tgid;
+	__u32 task_gen;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
-} seq_source SEC(".maps");
+	__type(value, struct cpu_state);
+} cpu_state SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -258,15 +271,20 @@ static __always_inline void count(__u32 idx)
 		*v += 1;
 }
 
-static __always_inline __u64 next_seq(void)
+static __always_inline struct cpu_state *this_cpu(void)
 {
 	__u32 zero = 0;
-	__u64 *v = bpf_map_lookup_elem(&seq_source, &zero);
-	if (!v)
+
+	return bpf_map_lookup_elem(&cpu_state, &zero);
+}
+
+static __always_inline __u64 next_seq(struct cpu_state *cs)
+{
+	if (!cs)
 		return 0;
-	*v += 1;
+	cs->seq += 1;
 	/* CPU in the top bits keeps per-CPU sequences disjoint; never 0. */
-	return ((__u64)(bpf_get_smp_processor_id() + 1) << 48) | (*v & 0xffffffffffffULL);
+	return ((__u64)(bpf_get_smp_processor_id() + 1) << 48) | (cs->seq & 0xffffffffffffULL);
 }
 
 static __always_inline bool comm_matches(void)
@@ -662,7 +680,7 @@ static __noinline int send_task_info(__u32 tgid)
 
 	s = bpf_map_lookup_elem(&task_scratch, &zero);
 	if (!s)
-		return 0;
+		return 0; /* not sent */
 	s->rec.kind = ST_REC_TASK;
 	s->rec.flags = 0;
 	fill_task(&s->rec.task);
@@ -685,14 +703,27 @@ static __noinline int send_task_info(__u32 tgid)
 		return 0;
 	}
 	bpf_map_update_elem(&sent_tasks, &tgid, &one, BPF_ANY);
-	return 0;
+	return 1;
 }
 
-/* Send the process's st_task_info unless it was sent since its exec. */
-static __always_inline void send_task(__u32 tgid)
+/*
+ * Send the process's st_task_info unless it was sent since its exec: a
+ * compare when this CPU's last one was this process, else a lookup.
+ * task_gen is read first, so a process forgotten meanwhile is not
+ * remembered as sent.
+ */
+static __always_inline void send_task(struct cpu_state *cs, __u32 tgid)
 {
-	if (!bpf_map_lookup_elem(&sent_tasks, &tgid))
-		send_task_info(tgid);
+	__u32 gen = task_gen;
+
+	if (cs && cs->task_tgid == tgid && cs->task_gen == gen)
+		return;
+	if (!bpf_map_lookup_elem(&sent_tasks, &tgid) && !send_task_info(tgid))
+		return;
+	if (cs) {
+		cs->task_tgid = tgid;
+		cs->task_gen = gen;
+	}
 }
 
 /* The process forgets its st_task_info (exec, exit): the observer too. */
@@ -702,6 +733,8 @@ static __always_inline void forget_task(__u32 tgid)
 
 	if (bpf_map_delete_elem(&sent_tasks, &tgid))
 		return; /* never sent */
+	/* After the delete: a CPU that remembers it as sent now looks again. */
+	__sync_fetch_and_add(&task_gen, 1);
 	g = bpf_ringbuf_reserve(&events, sizeof(*g), 0);
 	if (!g)
 		return; /* the observer keeps it longer; a new record replaces it */
@@ -812,7 +845,7 @@ static __always_inline bool count_silent(struct seccomp_filter *f, int nr, bool 
 		return false;
 	} else {
 		/* A new count: the report names its process. */
-		send_task(tgid);
+		send_task(NULL, tgid);
 	}
 	count(ST_CNT_SILENT);
 	return true;
@@ -830,6 +863,7 @@ static __always_inline int decide(int this_syscall, const void *sd, bool recheck
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct seccomp_filter *f;
 	struct st_decision *rec;
+	struct cpu_state *cs;
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 mode, gen = silent_gen;
 	__u64 seq;
@@ -852,10 +886,11 @@ static __always_inline int decide(int this_syscall, const void *sd, bool recheck
 			return 0;
 		}
 	}
+	cs = this_cpu();
 	if (!seq)
-		seq = next_seq();
+		seq = next_seq(cs);
 	send_chain(f);
-	send_task(id >> 32);
+	send_task(cs, id >> 32);
 
 	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
 	if (!rec) {
@@ -904,14 +939,16 @@ static __always_inline int decide(int this_syscall, const void *sd, bool recheck
 static __always_inline int on_emission(__u32 kind, long syscall, long signr, __u32 code, __u32 requested)
 {
 	__u64 id = bpf_get_current_pid_tgid(), seq;
+	struct cpu_state *cs = NULL;
 	__u32 tid = (__u32)id;
 	struct st_emission *e;
 
 	if (!is_target(id >> 32))
 		return 0;
+	cs = this_cpu();
 	seq = peek_emitted(tid);
 	if (!seq) {
-		seq = next_seq();
+		seq = next_seq(cs);
 		if (bpf_map_update_elem(&emitted, &tid, &seq, BPF_ANY))
 			count(ST_CNT_INFLIGHT_FULL);
 		else
@@ -919,7 +956,7 @@ static __always_inline int on_emission(__u32 kind, long syscall, long signr, __u
 	}
 	if (kind == ST_REC_EMISSION)
 		count(ST_CNT_EMISSIONS);
-	send_task(id >> 32);
+	send_task(cs, id >> 32);
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {

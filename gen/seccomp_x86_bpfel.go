@@ -13,6 +13,13 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type SeccompCpuState struct {
+	_        structs.HostLayout
+	Seq      uint64
+	TaskTgid uint32
+	TaskGen  uint32
+}
+
 type SeccompKprobeArgs struct {
 	_           structs.HostLayout
 	Sd          uint64
@@ -288,6 +295,7 @@ type SeccompTaskScratch struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	SeccompMapCounters                 = "counters"
+	SeccompMapCpuState                 = "cpu_state"
 	SeccompMapDeadSent                 = "dead_sent"
 	SeccompMapEmitted                  = "emitted"
 	SeccompMapEvents                   = "events"
@@ -297,7 +305,6 @@ const (
 	SeccompMapSentFilters              = "sent_filters"
 	SeccompMapSentProgs                = "sent_progs"
 	SeccompMapSentTasks                = "sent_tasks"
-	SeccompMapSeqSource                = "seq_source"
 	SeccompMapSilent                   = "silent"
 	SeccompMapSilentCounts             = "silent_counts"
 	SeccompMapSysctlStart              = "sysctl_start"
@@ -337,6 +344,7 @@ const (
 	SeccompVarSilentGen                = "silent_gen"
 	SeccompVarSysctlInProgress         = "sysctl_in_progress"
 	SeccompVarTargetComm               = "target_comm"
+	SeccompVarTaskGen                  = "task_gen"
 	SeccompVarUnusedAuditDrop          = "unused_audit_drop"
 	SeccompVarUnusedChain              = "unused_chain"
 	SeccompVarUnusedCounter            = "unused_counter"
@@ -424,6 +432,7 @@ type SeccompProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type SeccompMapSpecs struct {
 	Counters      *ebpf.MapSpec `ebpf:"counters"`
+	CpuState      *ebpf.MapSpec `ebpf:"cpu_state"`
 	DeadSent      *ebpf.MapSpec `ebpf:"dead_sent"`
 	Emitted       *ebpf.MapSpec `ebpf:"emitted"`
 	Events        *ebpf.MapSpec `ebpf:"events"`
@@ -433,7 +442,6 @@ type SeccompMapSpecs struct {
 	SentFilters   *ebpf.MapSpec `ebpf:"sent_filters"`
 	SentProgs     *ebpf.MapSpec `ebpf:"sent_progs"`
 	SentTasks     *ebpf.MapSpec `ebpf:"sent_tasks"`
-	SeqSource     *ebpf.MapSpec `ebpf:"seq_source"`
 	Silent        *ebpf.MapSpec `ebpf:"silent"`
 	SilentCounts  *ebpf.MapSpec `ebpf:"silent_counts"`
 	SysctlStart   *ebpf.MapSpec `ebpf:"sysctl_start"`
@@ -457,6 +465,7 @@ type SeccompVariableSpecs struct {
 	SilentGen         *ebpf.VariableSpec `ebpf:"silent_gen"`
 	SysctlInProgress  *ebpf.VariableSpec `ebpf:"sysctl_in_progress"`
 	TargetComm        *ebpf.VariableSpec `ebpf:"target_comm"`
+	TaskGen           *ebpf.VariableSpec `ebpf:"task_gen"`
 	UnusedAuditDrop   *ebpf.VariableSpec `ebpf:"unused_audit_drop"`
 	UnusedChain       *ebpf.VariableSpec `ebpf:"unused_chain"`
 	UnusedCounter     *ebpf.VariableSpec `ebpf:"unused_counter"`
@@ -494,6 +503,7 @@ func (o *SeccompObjects) Close() error {
 // It can be passed to LoadSeccompObjects or ebpf.CollectionSpec.LoadAndAssign.
 type SeccompMaps struct {
 	Counters      *ebpf.Map `ebpf:"counters"`
+	CpuState      *ebpf.Map `ebpf:"cpu_state"`
 	DeadSent      *ebpf.Map `ebpf:"dead_sent"`
 	Emitted       *ebpf.Map `ebpf:"emitted"`
 	Events        *ebpf.Map `ebpf:"events"`
@@ -503,7 +513,6 @@ type SeccompMaps struct {
 	SentFilters   *ebpf.Map `ebpf:"sent_filters"`
 	SentProgs     *ebpf.Map `ebpf:"sent_progs"`
 	SentTasks     *ebpf.Map `ebpf:"sent_tasks"`
-	SeqSource     *ebpf.Map `ebpf:"seq_source"`
 	Silent        *ebpf.Map `ebpf:"silent"`
 	SilentCounts  *ebpf.Map `ebpf:"silent_counts"`
 	SysctlStart   *ebpf.Map `ebpf:"sysctl_start"`
@@ -514,6 +523,7 @@ type SeccompMaps struct {
 func (m *SeccompMaps) Close() error {
 	return _SeccompClose(
 		m.Counters,
+		m.CpuState,
 		m.DeadSent,
 		m.Emitted,
 		m.Events,
@@ -523,7 +533,6 @@ func (m *SeccompMaps) Close() error {
 		m.SentFilters,
 		m.SentProgs,
 		m.SentTasks,
-		m.SeqSource,
 		m.Silent,
 		m.SilentCounts,
 		m.SysctlStart,
@@ -548,6 +557,7 @@ type SeccompVariables struct {
 	SilentGen         *ebpf.Variable `ebpf:"silent_gen"`
 	SysctlInProgress  *ebpf.Variable `ebpf:"sysctl_in_progress"`
 	TargetComm        *ebpf.Variable `ebpf:"target_comm"`
+	TaskGen           *ebpf.Variable `ebpf:"task_gen"`
 	UnusedAuditDrop   *ebpf.Variable `ebpf:"unused_audit_drop"`
 	UnusedChain       *ebpf.Variable `ebpf:"unused_chain"`
 	UnusedCounter     *ebpf.Variable `ebpf:"unused_counter"`

@@ -265,6 +265,12 @@ type Decoder struct {
 	gone     [maxGone]*Proc
 	goneNext int
 	cgroups  *cgroups.Resolver
+	// The last process and cgroup named, for a stream of one task's
+	// records: a compare instead of a map lookup.
+	lastTgid   uint32
+	lastProc   *Proc
+	lastCgroup uint64
+	lastCg     *cgroups.Cgroup
 }
 
 // Bounds of the Decoder's caches: beyond them a cache starts afresh, which
@@ -292,6 +298,7 @@ func NewDecoder(retKind RetKind) *Decoder {
 func (o *Decoder) SetCgroups(r *cgroups.Resolver) {
 	o.mu.Lock()
 	o.cgroups = r
+	o.lastCgroup, o.lastCg = 0, nil
 	o.mu.Unlock()
 }
 
@@ -404,6 +411,9 @@ func (o *Decoder) Decode(raw []byte) (Event, error) {
 			o.gone[o.goneNext] = p
 			o.goneNext = (o.goneNext + 1) % maxGone
 		}
+		if o.lastTgid == r.Tgid {
+			o.lastTgid, o.lastProc = 0, nil
+		}
 		return &ProcGone{Tgid: r.Tgid}, nil
 	case gen.SeccompStRecordKindST_REC_SYSCTL:
 		var r gen.SeccompStSysctl
@@ -438,13 +448,19 @@ func copyRecord[T any](dst *T, raw []byte) error {
 
 func (o *Decoder) task(ktime *uint64, cgroup uint64, tgid, tid, uid, gid uint32, comm [16]int8) Task {
 	t := o.ktime(*ktime)
+	if tgid != o.lastTgid || o.lastProc == nil {
+		o.lastTgid, o.lastProc = tgid, o.procs[tgid]
+	}
+	if cgroup != o.lastCgroup || o.lastCg == nil {
+		o.lastCgroup, o.lastCg = cgroup, o.cgroups.Lookup(cgroup, t)
+	}
 	return Task{
 		Tgid: tgid, Tid: tid, UID: uid, GID: gid,
 		Comm:     o.comm(comm),
 		CgroupID: cgroup,
 		Time:     t,
-		Proc:     o.procs[tgid],
-		Cgroup:   o.cgroups.Lookup(cgroup, t),
+		Proc:     o.lastProc,
+		Cgroup:   o.lastCg,
 	}
 }
 
@@ -487,6 +503,9 @@ func (o *Decoder) proc(raw []byte) (*Proc, error) {
 		clear(o.procs)
 	}
 	o.procs[p.Tgid] = p
+	if o.lastTgid == p.Tgid {
+		o.lastProc = p
+	}
 	return p, nil
 }
 
