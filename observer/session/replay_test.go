@@ -200,3 +200,38 @@ func TestReplayWaitsRunOut(t *testing.T) {
 		}
 	}
 }
+
+// TestReplaySelect: Options.Select keeps the events of the tasks it
+// accepts; another task's decision and emission are neither judged nor
+// handed out, nor counted in the report.
+func TestReplaySelect(t *testing.T) {
+	var got []uint32
+	r := NewReplay(Options{NoAudit: true,
+		OnEvent: func(e Event) error {
+			got = append(got, e.Judged.Pid())
+			return nil
+		},
+		Select: func(t *observer.Task) bool { return t.Tgid == 123 },
+	}, policy.ModelPost418, policy.DefaultLogged)
+	other := func(raw []byte) []byte {
+		binary.NativeEndian.PutUint32(raw[unsafe.Offsetof(gen.SeccompStDecision{}.Task)+unsafe.Offsetof(gen.SeccompStDecision{}.Task.Tgid):], 456)
+		return raw
+	}
+	for _, raw := range [][]byte{
+		retFilter(0x1000, true, policy.Errno|1), chainOf(0x1000, true),
+		emissionRecord(1, unix.SYS_GETPPID, policy.Errno), decisionRecord(1, unix.SYS_GETPPID, 0x1000),
+		other(emissionRecord(2, unix.SYS_GETPPID, policy.Errno)), other(decisionRecord(2, unix.SYS_GETPPID, 0x1000)),
+		emissionRecord(3, unix.SYS_GETPID, policy.Errno), decisionRecord(3, unix.SYS_GETPID, 0x1000),
+	} {
+		if err := r.Decode(raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err := r.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0] != 123 || got[1] != 123 || rep.Decisions != 2 || rep.Audit.Emissions != 2 || rep.Class != Pass {
+		t.Errorf("handed out pids %v; report: %d decisions, %d emissions, %s; want 123 twice, 2, 2, pass", got, rep.Decisions, rep.Audit.Emissions, rep.Class)
+	}
+}

@@ -31,9 +31,8 @@ type Gated struct {
 }
 
 // StartGated starts s in a child and returns once the child waits at its
-// gate, after its LoginUID is written. The child goes on when Open is
-// called; wait for it with Cmd.Wait. It uses the pipes Hold does, so a
-// gated scenario is not held.
+// gate. The child goes on when Open is called; wait for it with Cmd.Wait.
+// It uses the pipes Hold does, so a gated scenario is not held.
 func StartGated(s Scenario, resultPath string) (*Gated, error) {
 	if s.Hold != nil || s.Trace != nil {
 		return nil, errors.New("starting gated workload: Hold and Trace cannot be gated")

@@ -82,11 +82,6 @@ type Scenario struct {
 	// Hold keeps the child, its filters installed and Calls made, alive
 	// until the parent releases it (see Hold).
 	Hold *HoldSpec `json:"hold,omitempty"`
-	// LoginUID, when set, is written to the calling thread's loginuid
-	// first thing: the audit loginuid (auid), which also starts a new
-	// audit session. Threads started since inherit it; the calls (not
-	// Thread ones, nor the runtime's own threads) are made with it.
-	LoginUID *uint32 `json:"login_uid,omitempty"`
 	// Gate stops the child before its first filter until the parent opens
 	// the gate, so that the parent can place it first (in a cgroup); see
 	// StartGated.
@@ -238,14 +233,6 @@ func runChild(spec string) (res Result) {
 	ignoreSIGSYS()
 	runtime.LockOSThread()
 
-	if s.LoginUID != nil {
-		// Per thread: this one, which makes the calls (the kernel refuses
-		// a write to another thread's, such as /proc/self's main thread).
-		if err := os.WriteFile("/proc/thread-self/loginuid", []byte(fmt.Sprint(*s.LoginUID)), 0); err != nil {
-			res.Error = fmt.Sprintf("setting the loginuid: %v", err)
-			return res
-		}
-	}
 	if s.Gate {
 		if err := gate(); err != nil {
 			res.Error = err.Error()
