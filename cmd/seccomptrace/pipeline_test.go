@@ -16,30 +16,8 @@ import (
 	"github.com/seccomptrace/seccomptrace/observer/judge"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
 	"github.com/seccomptrace/seccomptrace/observer/session"
+	"github.com/seccomptrace/seccomptrace/observer/testutil"
 )
-
-func rawOf[T any](v *T) []byte {
-	return append([]byte(nil), unsafe.Slice((*byte)(unsafe.Pointer(v)), unsafe.Sizeof(*v))...)
-}
-
-// filterRecord builds an ST_REC_FILTER record as the probe sends it.
-func filterRecord(addr uint64, log bool, prog []cbpf.Instruction) []byte {
-	var hdr gen.SeccompStFilter
-	hdr.Kind = uint32(gen.SeccompStRecordKindST_REC_FILTER)
-	hdr.Addr, hdr.Prog, hdr.Len = addr, addr+1, uint32(len(prog))
-	if log {
-		hdr.Log = 1
-	}
-	raw := rawOf(&hdr)[:unsafe.Offsetof(hdr.Insns)]
-	for _, in := range prog {
-		var b [8]byte
-		binary.NativeEndian.PutUint16(b[0:], in.Code)
-		b[2], b[3] = in.Jt, in.Jf
-		binary.NativeEndian.PutUint32(b[4:], in.K)
-		raw = append(raw, b[:]...)
-	}
-	return raw
-}
 
 // pipelineFilters are three filters as a container runtime and an
 // application stack them: a 20-syscall allow list with a default
@@ -58,20 +36,12 @@ func pipelineFilters() [][]byte {
 	}
 	allowList = append(allowList, cbpf.Stmt(cbpf.ClassRET|cbpf.SrcK, policy.Errno|1), cbpf.Stmt(cbpf.ClassRET|cbpf.SrcK, policy.Allow))
 	return [][]byte{
-		filterRecord(0x1000, false, allowList),
-		filterRecord(0x2000, false, []cbpf.Instruction{cbpf.Stmt(cbpf.ClassRET|cbpf.SrcK, policy.Allow)}),
-		filterRecord(0x3000, false, append(arch, cbpf.Stmt(cbpf.ClassRET|cbpf.SrcK, policy.Allow))),
-		chainRecord(0x1000), chainRecord(0x2000, 0x1000), chainRecord(0x3000, 0x2000, 0x1000),
+		testutil.FilterRecord(0x1000, false, allowList),
+		testutil.FilterRecord(0x2000, false, []cbpf.Instruction{cbpf.Stmt(cbpf.ClassRET|cbpf.SrcK, policy.Allow)}),
+		testutil.FilterRecord(0x3000, false, append(arch, cbpf.Stmt(cbpf.ClassRET|cbpf.SrcK, policy.Allow))),
+		testutil.ChainRecord(testutil.Ref{Addr: 0x1000}), testutil.ChainRecord(testutil.Ref{Addr: 0x2000}, testutil.Ref{Addr: 0x1000}),
+		testutil.ChainRecord(testutil.Ref{Addr: 0x3000}, testutil.Ref{Addr: 0x2000}, testutil.Ref{Addr: 0x1000}),
 	}
-}
-
-// chainRecord builds an ST_REC_CHAIN record: the stack, newest first.
-func chainRecord(addrs ...uint64) []byte {
-	var r gen.SeccompStChain
-	r.Kind = uint32(gen.SeccompStRecordKindST_REC_CHAIN)
-	r.Head, r.HeadProg, r.Depth = addrs[0], addrs[0]+1, uint32(len(addrs))
-	copy(r.FilterAddr[:], addrs)
-	return rawOf(&r)
 }
 
 // pipelineDecisions are decision records of 1 to 3 stacked filters: half
@@ -99,7 +69,7 @@ func pipelineDecisions() [][]byte {
 			} else {
 				r.Ret = 0xffffffff // int -1: skip the syscall
 			}
-			out = append(out, rawOf(&r))
+			out = append(out, testutil.RawOf(&r))
 		}
 	}
 	return out
