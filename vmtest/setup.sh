@@ -27,7 +27,8 @@ SECURITY_SUITES="bookworm-security bullseye-security"
 VNG_SUITE=trixie
 # vng's initramfs needs a static busybox (busybox-static replaces busybox);
 # auditd provides auditctl, which the guest tests use to enable audit and add rules.
-HOST_PACKAGES="qemu-system-x86 python3 python3-argcomplete python3-pkg-resources python3-requests file kmod busybox-static auditd"
+# python3-yaml and systemd (systemd-analyze): the host tests of contrib/ (DaemonSet, unit file).
+HOST_PACKAGES="qemu-system-x86 python3 python3-argcomplete python3-pkg-resources python3-requests file kmod busybox-static auditd python3-yaml systemd"
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }

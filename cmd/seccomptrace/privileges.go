@@ -79,16 +79,22 @@ func notPrivilegedAdvice() string {
 }
 
 // hostNamespace is an initial namespace of the host that seccomptrace
-// must share, and why; the DaemonSet's field that grants it.
+// must run in, and why; the pod field that grants it in Kubernetes (true,
+// or left out where true is its default) and the unit directive that
+// would take it away.
 type hostNamespace struct {
-	name, podField, why string
+	name               string
+	podField           string
+	podDefault         bool
+	unitDirective, why string
 }
 
-// hostNamespaces: a container must run in these host namespaces.
+// hostNamespaces: a container or a service must run in these.
 var hostNamespaces = []hostNamespace{
-	{"pid", "hostPID", "the probes and the audit records give pids of the initial pid namespace " +
-		"(check and --pid follow this process by its pid; AUDIT_GET and AUDIT_LIST_RULES answer only there)"},
-	{"net", "hostNetwork", "the kernel multicasts audit records only in the initial network namespace"},
+	{"pid", "hostPID", false, "PrivatePIDs", "the probes and the audit records give pids of the initial pid namespace " +
+		"(check and --pid follow processes by pid; AUDIT_GET and AUDIT_LIST_RULES answer only there)"},
+	{"net", "hostNetwork", false, "PrivateNetwork", "the kernel multicasts audit records only in the initial network namespace"},
+	{"user", "hostUsers", true, "PrivateUsers", "the capabilities must hold in the initial user namespace"},
 }
 
 // hostPaths are the host files the probes read that a container must see:
