@@ -43,6 +43,16 @@ var seccompDirectives = []string{
 	"DynamicUser",
 }
 
+// hostOnly skips a contrib test in the VM: the files and tools it checks
+// do not depend on the kernel, and the guest runs test binaries from the
+// repository root, not from this package's folder.
+func hostOnly(t *testing.T) {
+	t.Helper()
+	if testutil.InVM() {
+		t.Skip("a host test: contrib/ does not depend on the kernel")
+	}
+}
+
 // parseUnit reads a unit file into section -> key -> value. It is strict
 // where systemd is lenient, so that what the test checks is what systemd
 // reads: a key set twice (systemd merges or resets) or a continued line fails.
@@ -88,6 +98,7 @@ func sameSet(a, b []string) bool {
 }
 
 func TestSystemdUnit(t *testing.T) {
+	hostOnly(t)
 	svc := parseUnit(t, unitPath)["Service"]
 	if svc == nil {
 		t.Fatal("no [Service] section")
@@ -137,9 +148,7 @@ func TestSystemdUnit(t *testing.T) {
 // system units (its default dependencies). verify exits 0 on an unknown
 // key or a misspelt value and only warns: any output fails.
 func TestSystemdUnitVerifies(t *testing.T) {
-	if testutil.InVM() {
-		t.Skip("a host test: it does not depend on the kernel")
-	}
+	hostOnly(t)
 	analyze, err := exec.LookPath("systemd-analyze")
 	if err != nil {
 		t.Skip("systemd-analyze not found: apt-get install systemd (make deps installs it)")
@@ -245,6 +254,7 @@ func loadYAML(t *testing.T, path string) []byte {
 }
 
 func TestDaemonSet(t *testing.T) {
+	hostOnly(t)
 	var docs []k8sDoc
 	if err := json.Unmarshal(loadYAML(t, dsPath), &docs); err != nil {
 		t.Fatal(err)
@@ -350,8 +360,9 @@ func TestDaemonSet(t *testing.T) {
 // TestContainerfileStatic builds the binary as contrib/Containerfile does
 // and checks it is static, as its empty final image needs.
 func TestContainerfileStatic(t *testing.T) {
-	if testing.Short() || testutil.InVM() {
-		t.Skip("builds the binary: a host test (the guest's Go caches are read-only)")
+	hostOnly(t)
+	if testing.Short() {
+		t.Skip("builds the binary")
 	}
 	cf, err := os.ReadFile(contribDir + "/Containerfile")
 	if err != nil {
