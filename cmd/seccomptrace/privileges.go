@@ -68,12 +68,7 @@ func deployCapabilities() []string { return capNames(func(c capability) bool { r
 // notPrivilegedAdvice is the one line for ErrNotPrivileged.
 func notPrivilegedAdvice() string {
 	req := capNames(func(c capability) bool { return c.required })
-	var follow []string
-	for _, c := range capabilities {
-		if c.deploy && !c.required {
-			follow = append(follow, c.name)
-		}
-	}
+	follow := capNames(func(c capability) bool { return c.deploy && !c.required })
 	return fmt.Sprintf("not privileged: run as root or with %s (and %s to follow audit records)",
 		strings.Join(req, " and "), strings.Join(follow, ", "))
 }
