@@ -91,7 +91,7 @@ func oneLine(err error) string {
 	var hook *observer.HookError
 	switch {
 	case errors.Is(err, observer.ErrNotPrivileged):
-		return "not privileged: run as root or with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN"
+		return notPrivilegedAdvice()
 	case errors.Is(err, observer.ErrNoBTF):
 		return "the kernel has no BTF (/sys/kernel/btf/vmlinux): boot a kernel built with CONFIG_DEBUG_INFO_BTF=y"
 	case errors.Is(err, observer.ErrTracingRefused):

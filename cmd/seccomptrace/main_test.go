@@ -22,6 +22,9 @@ const envAsCLI = "SECCOMPTRACE_TEST_AS_CLI"
 
 func TestMain(m *testing.M) {
 	workload.RunChildIfRequested()
+	if os.Getenv(envStartBare) == "1" {
+		os.Exit(startBareChild())
+	}
 	if args, ok := os.LookupEnv(envAsCLI); ok {
 		if err := run(context.Background(), strings.Fields(args), os.Stdout, os.Stderr); err != nil {
 			os.Stderr.WriteString(err.Error() + "\n")

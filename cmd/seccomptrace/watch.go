@@ -73,6 +73,11 @@ func (f *streamFlags) sessionOptions(withCommand bool) (session.Options, error) 
 		AuditRcvBuf:      f.auditBuffer,
 		NoSilentCounting: f.sendAll,
 	}
+	if withCommand || len(f.pids) > 0 {
+		if in, known := inInitialPidNS(); known && !in {
+			return opts, errNotInitialPidNS
+		}
+	}
 	if f.model != "auto" {
 		m, err := policy.ParseModel(f.model)
 		if err != nil {
@@ -107,7 +112,8 @@ func traceRun(ctx context.Context, f *streamFlags, command []string, opts sessio
 	if len(command) > 0 {
 		cmd := exec.Command(command[0], command[1:]...)
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, f.cmdStdout, os.Stderr
-		if err := cmd.Start(); err != nil {
+		// CMD is what is observed: it gets none of the capabilities given to trace it.
+		if err := startWithoutCapabilities(cmd); err != nil {
 			return nil, fmt.Errorf("starting %s: %w", command[0], err)
 		}
 		t.ran = true

@@ -150,6 +150,9 @@ func (f FilterSpec) Build() []cbpf.Instruction {
 
 // Spawn starts the scenario in a re-executed child of this binary. Wait on
 // the returned command, then read the result with ReadResult(resultPath).
+// With resultPath "" the child writes no result and reports by its exit
+// status alone (non-zero, with the error on stderr, when it failed): for a
+// caller that needs no more, so no folder both processes can write is needed.
 func Spawn(s Scenario, resultPath string) (*exec.Cmd, error) {
 	if s.Trace != nil {
 		return nil, errors.New("starting workload child: a traced scenario needs Run")
