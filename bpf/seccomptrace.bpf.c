@@ -326,25 +326,30 @@ static __always_inline struct pt_regs *user_regs(struct task_struct *task)
 /* Rebuild seccomp_data the way populate_seccomp_data does (§9), from the task's user registers. */
 static __always_inline void sd_from_regs(struct st_sdata *sd, struct task_struct *task, bool compat)
 {
-	struct pt_regs *regs = user_regs(task);
+	/* One read of the registers up to ip, not one per field: each helper
+	 * call is paid on every streamed decision. The field accesses below
+	 * are CO-RE relocated into this copy of the kernel's layout. */
+	struct pt_regs r;
 
-	sd->nr = (int)BPF_CORE_READ(regs, orig_ax);
+	if (bpf_probe_read_kernel(&r, bpf_core_field_offset(struct pt_regs, ip) + sizeof(r.ip), user_regs(task)))
+		__builtin_memset(&r, 0, sizeof(r));
+	sd->nr = (int)r.orig_ax;
 	sd->arch = compat ? ST_AUDIT_ARCH_I386 : ST_AUDIT_ARCH_X86_64;
-	sd->instruction_pointer = BPF_CORE_READ(regs, ip);
+	sd->instruction_pointer = r.ip;
 	if (compat) {
-		sd->args[0] = BPF_CORE_READ(regs, bx);
-		sd->args[1] = BPF_CORE_READ(regs, cx);
-		sd->args[2] = BPF_CORE_READ(regs, dx);
-		sd->args[3] = BPF_CORE_READ(regs, si);
-		sd->args[4] = BPF_CORE_READ(regs, di);
-		sd->args[5] = BPF_CORE_READ(regs, bp);
+		sd->args[0] = r.bx;
+		sd->args[1] = r.cx;
+		sd->args[2] = r.dx;
+		sd->args[3] = r.si;
+		sd->args[4] = r.di;
+		sd->args[5] = r.bp;
 	} else {
-		sd->args[0] = BPF_CORE_READ(regs, di);
-		sd->args[1] = BPF_CORE_READ(regs, si);
-		sd->args[2] = BPF_CORE_READ(regs, dx);
-		sd->args[3] = BPF_CORE_READ(regs, r10);
-		sd->args[4] = BPF_CORE_READ(regs, r8);
-		sd->args[5] = BPF_CORE_READ(regs, r9);
+		sd->args[0] = r.di;
+		sd->args[1] = r.si;
+		sd->args[2] = r.dx;
+		sd->args[3] = r.r10;
+		sd->args[4] = r.r8;
+		sd->args[5] = r.r9;
 	}
 }
 
