@@ -460,12 +460,20 @@ static __always_inline void read_policy(struct st_decision *rec)
 		rec->flags |= ST_F_POLICY_RACE;
 }
 
+/* The task ever had a filter (5.9+ count them; before, only the pointer tells). */
+static __always_inline bool had_filters(struct task_struct *task)
+{
+	if (bpf_core_field_exists(task->seccomp.filter_count))
+		return BPF_CORE_READ(task, seccomp.filter_count.counter) > 0;
+	return BPF_CORE_READ(task, seccomp.filter) != NULL;
+}
+
 /* A task in strict mode (no filter can be attached there), or killed in it. */
 static __always_inline bool strict_task(struct task_struct *task)
 {
 	int mode = BPF_CORE_READ(task, seccomp.mode);
 
-	if (BPF_CORE_READ(task, seccomp.filter))
+	if (had_filters(task))
 		return false;
 	return mode == ST_SECCOMP_MODE_STRICT || mode == ST_SECCOMP_MODE_DEAD;
 }
@@ -990,6 +998,7 @@ int BPF_PROG(task_exit, struct task_struct *p)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	bool has_filter = BPF_CORE_READ(task, seccomp.filter) != NULL;
 	bool dead = BPF_CORE_READ(task, seccomp.mode) == ST_SECCOMP_MODE_DEAD;
+	bool sent = false;
 
 	if (kprobe_mode) {
 		/* Entries whose kretprobe will never run. */
@@ -999,17 +1008,52 @@ int BPF_PROG(task_exit, struct task_struct *p)
 		key.nested = 1;
 		bpf_map_delete_elem(&kprobe_entry, &key);
 	}
-	if (dead && has_filter && bpf_map_lookup_elem(&dead_sent, &tid)) {
-		/* Its decision returned (KILL_PROCESS): already sent. */
+	if (dead && bpf_map_lookup_elem(&dead_sent, &tid)) {
+		/* Sent already: it returned (KILL_PROCESS), or filter_release sent it. */
 		bpf_map_delete_elem(&dead_sent, &tid);
-		return 0;
+		sent = true;
 	}
+	if (sent)
+		return 0;
+	/* Before 6.10 the filter is released after the exit: still here. */
 	if (dead && has_filter)
 		return decide(-1, NULL, false, (__u64)-1, ST_F_TASK_EXITED);
-	if (!has_filter && is_target(bpf_get_current_pid_tgid() >> 32) &&
+	if (!has_filter && !had_filters(task) && is_target(bpf_get_current_pid_tgid() >> 32) &&
 	    (peek_emitted(tid) || strict_killed(task)))
 		return decide(-1, NULL, false, (__u64)-1, ST_F_TASK_EXITED | ST_F_STRICT);
 	return 0;
+}
+
+/*
+ * From 6.10 do_exit releases the filters (seccomp_filter_release) before
+ * sched_process_exit: a kill inside the filter is sent from here, while the
+ * stack is still attached. Where the release comes later (release_task,
+ * free_task: another task's context), the exit hook sends it.
+ */
+static __always_inline int on_filter_release(struct task_struct *tsk)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u8 one = 1;
+
+	if (tsk != task || BPF_CORE_READ(task, seccomp.mode) != ST_SECCOMP_MODE_DEAD ||
+	    !BPF_CORE_READ(task, seccomp.filter) || bpf_map_lookup_elem(&dead_sent, &tid))
+		return 0;
+	decide(-1, NULL, false, (__u64)-1, ST_F_TASK_EXITED);
+	bpf_map_update_elem(&dead_sent, &tid, &one, BPF_ANY);
+	return 0;
+}
+
+SEC("fentry/seccomp_filter_release")
+int BPF_PROG(fentry_filter_release, struct task_struct *tsk)
+{
+	return on_filter_release(tsk);
+}
+
+SEC("kprobe/seccomp_filter_release")
+int BPF_KPROBE(kprobe_filter_release, struct task_struct *tsk)
+{
+	return on_filter_release(tsk);
 }
 
 SEC("tp_btf/sched_process_fork")

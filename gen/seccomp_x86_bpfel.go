@@ -257,6 +257,7 @@ const (
 	SeccompProgFentryActionsLogged     = "fentry_actions_logged"
 	SeccompProgFentryAuditLogLost      = "fentry_audit_log_lost"
 	SeccompProgFentryAuditSeccomp      = "fentry_audit_seccomp"
+	SeccompProgFentryFilterRelease     = "fentry_filter_release"
 	SeccompProgFentryProgDestroy       = "fentry_prog_destroy"
 	SeccompProgFentrySeccompLog        = "fentry_seccomp_log"
 	SeccompProgFexitActionsLogged      = "fexit_actions_logged"
@@ -269,6 +270,7 @@ const (
 	SeccompProgKprobeAuditLogLost      = "kprobe_audit_log_lost"
 	SeccompProgKprobeAuditSeccomp      = "kprobe_audit_seccomp"
 	SeccompProgKprobeFilter            = "kprobe_filter"
+	SeccompProgKprobeFilterRelease     = "kprobe_filter_release"
 	SeccompProgKprobeProgDestroy       = "kprobe_prog_destroy"
 	SeccompProgKprobeSeccompLog        = "kprobe_seccomp_log"
 	SeccompProgKretprobeActionsLogged  = "kretprobe_actions_logged"
@@ -346,6 +348,7 @@ type SeccompProgramSpecs struct {
 	FentryActionsLogged     *ebpf.ProgramSpec `ebpf:"fentry_actions_logged"`
 	FentryAuditLogLost      *ebpf.ProgramSpec `ebpf:"fentry_audit_log_lost"`
 	FentryAuditSeccomp      *ebpf.ProgramSpec `ebpf:"fentry_audit_seccomp"`
+	FentryFilterRelease     *ebpf.ProgramSpec `ebpf:"fentry_filter_release"`
 	FentryProgDestroy       *ebpf.ProgramSpec `ebpf:"fentry_prog_destroy"`
 	FentrySeccompLog        *ebpf.ProgramSpec `ebpf:"fentry_seccomp_log"`
 	FexitActionsLogged      *ebpf.ProgramSpec `ebpf:"fexit_actions_logged"`
@@ -358,6 +361,7 @@ type SeccompProgramSpecs struct {
 	KprobeAuditLogLost      *ebpf.ProgramSpec `ebpf:"kprobe_audit_log_lost"`
 	KprobeAuditSeccomp      *ebpf.ProgramSpec `ebpf:"kprobe_audit_seccomp"`
 	KprobeFilter            *ebpf.ProgramSpec `ebpf:"kprobe_filter"`
+	KprobeFilterRelease     *ebpf.ProgramSpec `ebpf:"kprobe_filter_release"`
 	KprobeProgDestroy       *ebpf.ProgramSpec `ebpf:"kprobe_prog_destroy"`
 	KprobeSeccompLog        *ebpf.ProgramSpec `ebpf:"kprobe_seccomp_log"`
 	KretprobeActionsLogged  *ebpf.ProgramSpec `ebpf:"kretprobe_actions_logged"`
@@ -508,6 +512,7 @@ type SeccompPrograms struct {
 	FentryActionsLogged     *ebpf.Program `ebpf:"fentry_actions_logged"`
 	FentryAuditLogLost      *ebpf.Program `ebpf:"fentry_audit_log_lost"`
 	FentryAuditSeccomp      *ebpf.Program `ebpf:"fentry_audit_seccomp"`
+	FentryFilterRelease     *ebpf.Program `ebpf:"fentry_filter_release"`
 	FentryProgDestroy       *ebpf.Program `ebpf:"fentry_prog_destroy"`
 	FentrySeccompLog        *ebpf.Program `ebpf:"fentry_seccomp_log"`
 	FexitActionsLogged      *ebpf.Program `ebpf:"fexit_actions_logged"`
@@ -520,6 +525,7 @@ type SeccompPrograms struct {
 	KprobeAuditLogLost      *ebpf.Program `ebpf:"kprobe_audit_log_lost"`
 	KprobeAuditSeccomp      *ebpf.Program `ebpf:"kprobe_audit_seccomp"`
 	KprobeFilter            *ebpf.Program `ebpf:"kprobe_filter"`
+	KprobeFilterRelease     *ebpf.Program `ebpf:"kprobe_filter_release"`
 	KprobeProgDestroy       *ebpf.Program `ebpf:"kprobe_prog_destroy"`
 	KprobeSeccompLog        *ebpf.Program `ebpf:"kprobe_seccomp_log"`
 	KretprobeActionsLogged  *ebpf.Program `ebpf:"kretprobe_actions_logged"`
@@ -533,6 +539,7 @@ func (p *SeccompPrograms) Close() error {
 		p.FentryActionsLogged,
 		p.FentryAuditLogLost,
 		p.FentryAuditSeccomp,
+		p.FentryFilterRelease,
 		p.FentryProgDestroy,
 		p.FentrySeccompLog,
 		p.FexitActionsLogged,
@@ -545,6 +552,7 @@ func (p *SeccompPrograms) Close() error {
 		p.KprobeAuditLogLost,
 		p.KprobeAuditSeccomp,
 		p.KprobeFilter,
+		p.KprobeFilterRelease,
 		p.KprobeProgDestroy,
 		p.KprobeSeccompLog,
 		p.KretprobeActionsLogged,

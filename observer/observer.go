@@ -56,8 +56,12 @@ const (
 	HookFork       = "fork"
 	HookSysctl     = "sysctl"
 	HookFilterFree = "filter_free"
-	HookAuditStart = "audit_start"
-	HookAuditLost  = "audit_lost"
+	// HookFilterRelease sees a task's filters released at its exit (6.10+
+	// release them in do_exit, before sched_process_exit): a kill inside
+	// the filter is sent from there with its stack.
+	HookFilterRelease = "filter_release"
+	HookAuditStart    = "audit_start"
+	HookAuditLost     = "audit_lost"
 )
 
 // HookStatus reports how one hook was attached, or why it was not.
@@ -108,14 +112,15 @@ func (e *HookError) Unwrap() error { return e.Err }
 
 // hookConfigs are the kernel options that provide each hook's symbol.
 var hookConfigs = map[string]string{
-	HookDecision:   "CONFIG_SECCOMP_FILTER",
-	HookEmission:   "CONFIG_AUDITSYSCALL",
-	HookSeccompLog: "CONFIG_SECCOMP_FILTER",
-	HookSysctl:     "CONFIG_SYSCTL",
-	HookFilterFree: "CONFIG_NET",
-	HookAuditStart: "CONFIG_AUDIT",
-	HookAuditLost:  "CONFIG_AUDIT",
-	HookFork:       "CONFIG_TRACEPOINTS",
+	HookDecision:      "CONFIG_SECCOMP_FILTER",
+	HookEmission:      "CONFIG_AUDITSYSCALL",
+	HookSeccompLog:    "CONFIG_SECCOMP_FILTER",
+	HookSysctl:        "CONFIG_SYSCTL",
+	HookFilterFree:    "CONFIG_NET",
+	HookFilterRelease: "CONFIG_SECCOMP_FILTER",
+	HookAuditStart:    "CONFIG_AUDIT",
+	HookAuditLost:     "CONFIG_AUDIT",
+	HookFork:          "CONFIG_TRACEPOINTS",
 }
 
 // RetKind is how __seccomp_filter reports "skip the syscall".
@@ -243,6 +248,10 @@ func Discover(opts Options) (Plan, error) {
 	ff := HookStatus{Name: HookFilterFree, Symbol: "bpf_prog_destroy", Required: true}
 	ff.pick(opts.ForceKprobe)
 	plan.Hooks = append(plan.Hooks, ff)
+
+	fr := HookStatus{Name: HookFilterRelease, Symbol: "seccomp_filter_release"}
+	fr.pick(opts.ForceKprobe)
+	plan.Hooks = append(plan.Hooks, fr)
 
 	// Where a decided record dies (§6): optional, they attribute losses.
 	for _, h := range []HookStatus{{Name: HookAuditStart, Symbol: "audit_log_start"}, {Name: HookAuditLost, Symbol: "audit_log_lost"}} {
@@ -451,6 +460,7 @@ func bindings(plan Plan, opts Options) []binding {
 		pick(HookSysctl, gen.SeccompProgFexitActionsLoggedNobuf, gen.SeccompProgKretprobeActionsLogged, true)
 	}
 	pick(HookFilterFree, gen.SeccompProgFentryProgDestroy, gen.SeccompProgKprobeProgDestroy, false)
+	pick(HookFilterRelease, gen.SeccompProgFentryFilterRelease, gen.SeccompProgKprobeFilterRelease, false)
 	pick(HookAuditStart, gen.SeccompProgFexitAuditLogStart, gen.SeccompProgKretprobeAuditLogStart, true)
 	pick(HookAuditLost, gen.SeccompProgFentryAuditLogLost, gen.SeccompProgKprobeAuditLogLost, false)
 	out = append(out, binding{gen.SeccompProgTaskExit, "sched_process_exit", strategyTpBTF, false})
