@@ -121,6 +121,35 @@ func (p Proposal) String() string {
 	return strings.Join(parts, " ")
 }
 
+// Label names the changes as a short line next to the actions_logged in
+// force now: "actions_logged +errno -log flag-log=all".
+func (p Proposal) Label(now policy.ActionSet) string {
+	if p.ActionsLogged == nil {
+		return p.String()
+	}
+	set := *p.ActionsLogged
+	var parts []string
+	switch {
+	case set == 0:
+		parts = append(parts, "actions_logged (none)")
+	case set == now:
+		parts = append(parts, "actions_logged (as now)")
+	default:
+		d := "actions_logged"
+		for _, name := range strings.Fields((set &^ now).String()) {
+			d += " +" + name
+		}
+		for _, name := range strings.Fields((now &^ set).String()) {
+			d += " -" + name
+		}
+		parts = append(parts, d)
+	}
+	if rest := (Proposal{FlagLog: p.FlagLog, Audit: p.Audit}); !rest.Current() {
+		parts = append(parts, rest.String())
+	}
+	return strings.Join(parts, " ")
+}
+
 // Steps are the proposals worth showing for p: each change alone, then
 // all of them together when there are several.
 func (p Proposal) Steps() []Proposal {

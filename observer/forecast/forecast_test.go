@@ -158,6 +158,15 @@ func TestProposal(t *testing.T) {
 	if got := p.String(); got != "actions_logged=errno,log flag-log=all" {
 		t.Errorf("String %q", got)
 	}
+	if got := p.Label(policy.DefaultLogged); got != "actions_logged -kill_process -kill_thread -trap -user_notif -trace flag-log=all" {
+		t.Errorf("Label %q", got)
+	}
+	if got := (Proposal{ActionsLogged: set(policy.DefaultLogged)}).Label(withoutErrno); got != "actions_logged +errno" {
+		t.Errorf("Label %q", got)
+	}
+	if got := (Proposal{ActionsLogged: set(0), Audit: AuditOff}).Label(withoutErrno); got != "actions_logged (none) audit=off" {
+		t.Errorf("Label %q", got)
+	}
 	steps := p.Steps()
 	if len(steps) != 3 || steps[0].String() != "actions_logged=errno,log" || steps[1].String() != "flag-log=all" || steps[2] != p {
 		t.Errorf("steps %v", steps)
