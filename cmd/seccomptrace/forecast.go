@@ -30,6 +30,8 @@ type forecastJSON struct {
 	// Decisions is every decision observed, cached ALLOWs included.
 	Decisions   uint64 `json:"decisions"`
 	CachedAllow uint64 `json:"cached_allow"`
+	// SilentCounted were counted in the kernel under a silent mark, not streamed.
+	SilentCounted uint64 `json:"silent_counted"`
 	// UnknownAction are decisions the oracle cannot place (not forecast).
 	UnknownAction uint64 `json:"unknown_action"`
 	// Emitted are the run's audit_seccomp calls, Delivered their records read from the multicast group.
@@ -237,7 +239,7 @@ func forecastRun(ctx context.Context, f *streamFlags, command []string, d time.D
 // forecastReport fills in everything but the backlog verdicts.
 func forecastReport(obs *forecast.Observation, rep *session.Report, p forecast.Proposal, command []string) *forecastJSON {
 	out := &forecastJSON{Model: rep.Model.String(), Command: command, DurationSeconds: obs.Duration.Seconds(),
-		Decisions: obs.Decisions(), CachedAllow: rep.Counters.CachedAllow, UnknownAction: obs.Unknown,
+		Decisions: obs.Decisions(), CachedAllow: rep.Counters.CachedAllow, SilentCounted: rep.Counters.Silent, UnknownAction: obs.Unknown,
 		Emitted: obs.Emitted(), Delivered: rep.Audit.Delivered, Lost: rep.Counters.Lost()}
 	now, err := observer.ReadActionsLogged()
 	if err == nil {
@@ -323,8 +325,8 @@ func printForecast(w io.Writer, s *forecastJSON) {
 	if len(s.Command) > 0 {
 		what = escape(strings.Join(s.Command, " "))
 	}
-	fmt.Fprintf(w, "seccomptrace forecast: %s in %.3fs of %s (%d of them cached ALLOWs), model %s\n",
-		plural(int(s.Decisions), "decision"), s.DurationSeconds, what, s.CachedAllow, s.Model)
+	fmt.Fprintf(w, "seccomptrace forecast: %s in %.3fs of %s (%d cached ALLOWs, %d counted silent), model %s\n",
+		plural(int(s.Decisions), "decision"), s.DurationSeconds, what, s.CachedAllow, s.SilentCounted, s.Model)
 	audit := "unknown (AUDIT_GET refused)"
 	if s.AuditEnabled != nil {
 		audit = map[bool]string{true: "enabled", false: "disabled"}[*s.AuditEnabled]

@@ -11,10 +11,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/seccomptrace/seccomptrace/observer"
+	"github.com/seccomptrace/seccomptrace/observer/forecast"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
+	"github.com/seccomptrace/seccomptrace/observer/session"
 	"github.com/seccomptrace/seccomptrace/observer/workload"
 )
 
@@ -198,4 +202,87 @@ func TestForecastDurationVM(t *testing.T) {
 		t.Errorf("current %d records, command %q, %vs observed; want 0, none, the run's length", fc.Forecasts[0].Records, fc.Command, fc.DurationSeconds)
 	}
 	t.Logf("observed %.3fs: %d decisions; flag-log=all: %d records, %.1f/s", fc.DurationSeconds, fc.Decisions, all.Records, all.PerSecond)
+}
+
+// TestForecastMarksVM: decisions counted under a silent mark are forecast
+// by the mark's action, exactly. The child makes one getppid (ERRNO(1))
+// and one getsid (TRAP) from a filter without FLAG_LOG, then waits on a
+// FIFO: once it is there, Sync makes sure the session has judged both,
+// and so marked them silent, before the child goes on with n-1 more of
+// each and n cached getresuid ALLOWs. Every one of those is counted in the
+// kernel, under its mark, not streamed; with FLAG_LOG they would all log.
+func TestForecastMarksVM(t *testing.T) {
+	inVM(t)
+	fifo := filepath.Join(t.TempDir(), "wait")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	obs := forecast.New()
+	s, err := session.Start(session.Options{Probes: observer.Options{Forecast: true}, FollowSelf: true, Wait: time.Second,
+		OnEvent: func(e session.Event) error {
+			if e.Judged != nil {
+				obs.AddJudged(e.Judged)
+			}
+			return nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const n = 100
+	cmd, err := workload.Spawn(workload.Scenario{
+		Filters: []workload.FilterSpec{{Rules: []workload.Rule{{Nr: unix.SYS_GETPPID, Action: policy.Errno | 1}, {Nr: unix.SYS_GETSID, Action: policy.Trap}}}},
+		Calls: []workload.Call{
+			{Nr: unix.SYS_GETPPID, Count: 1}, {Nr: unix.SYS_GETSID, Count: 1},
+			{WaitFIFO: fifo},
+			{Nr: unix.SYS_GETPPID, Count: n - 1}, {Nr: unix.SYS_GETSID, Count: n - 1}, {Nr: unix.SYS_GETRESUID, Count: n},
+		},
+	}, filepath.Join(t.TempDir(), "result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := os.OpenFile(fifo, os.O_WRONLY, 0) // returns once the child is at the wait
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := s.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs.AddReport(rep)
+	pid := uint32(cmd.Process.Pid)
+	counted := map[string]uint64{}
+	for _, c := range rep.Silent {
+		m, ok := rep.SilentMarks[c.Mark]
+		if c.Tgid != pid || !ok {
+			t.Errorf("count %+v: not the child's (%d), or its mark is unknown", c, pid)
+			continue
+		}
+		counted[policy.CodeName(m.Ret)] += c.Count
+	}
+	if counted["errno"] != n-1 || counted["trap"] != n-1 || rep.Counters.Silent != 2*(n-1) {
+		t.Errorf("counted under marks %v (total %d), want errno and trap %d each", counted, rep.Counters.Silent, n-1)
+	}
+	var allows uint64
+	for _, c := range rep.CachedAllows {
+		if c.Tgid == pid && c.Nr == unix.SYS_GETRESUID {
+			allows += c.Count
+		}
+	}
+	if allows != n || rep.TaskComms[pid] == "" {
+		t.Errorf("cached getresuid ALLOWs of the child %d, comm %q; want %d and its name", allows, rep.TaskComms[pid], n)
+	}
+	now := obs.Forecast(forecast.Proposal{}, rep.Model, false)
+	all := obs.Forecast(forecast.Proposal{FlagLog: forecast.FlagLogAll}, rep.Model, false)
+	if now.Records != 0 || all.Records != 2*n || all.PerAction["errno"] != n || all.PerAction["trap"] != n {
+		t.Errorf("forecast now %d, with FLAG_LOG %d %v; want 0 and %d errno + %d trap", now.Records, all.Records, all.PerAction, n, n)
+	}
+	t.Logf("streamed 2, counted under marks %v, cached ALLOWs %d; FLAG_LOG on the filter: %d records", counted, allows, all.Records)
 }
