@@ -59,6 +59,8 @@ func (b Backlog) Judge(records uint64, d time.Duration) BacklogVerdict {
 		return BacklogVerdict{Overflow: OverflowUnknown, Why: "the backlog limit is unknown (AUDIT_GET needs CAP_AUDIT_CONTROL)"}
 	case b.Limit == 0:
 		return BacklogVerdict{Overflow: OverflowNo, Why: "audit_backlog_limit is 0: the queue has no limit (it grows in kernel memory)"}
+	case records == 1:
+		return BacklogVerdict{Overflow: OverflowNo, Why: "one record fits in any backlog"}
 	case records <= uint64(b.Limit):
 		return BacklogVerdict{Overflow: OverflowNo, Why: fmt.Sprintf("all %d records of the run fit in the backlog of %d even if none were drained", records, b.Limit)}
 	case b.Drain <= 0 || d <= 0:
