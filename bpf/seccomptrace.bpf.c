@@ -55,6 +55,8 @@ const volatile __u8 filter_arity = 3;    /* __seccomp_filter parameters (kprobe 
 const volatile __u64 actions_logged_addr = 0;
 const volatile __u64 audit_enabled_addr = 0;
 const volatile __u8 kprobe_mode = 0;     /* __seccomp_filter is followed by kprobe+kretprobe */
+/* forecast: count cached ALLOWs per (tgid, arch, nr) and name counted tasks; off, the verifier drops it all. */
+const volatile __u8 forecast = 0;
 
 /*
  * Shared state, updated with XADD (5.10 has no fetching atomics):
@@ -160,8 +162,8 @@ struct {
  * counts are never evicted: when they are full, decisions are sent.
  */
 struct silent_mark {
-	__u32 gen; /* silent_gen of the decision it was made from */
-	__u32 _pad;
+	__u32 gen;  /* silent_gen of the decision it was made from */
+	__u32 mark; /* the observer's name for this mark, copied into the count keys */
 };
 
 /* LRU: marks voided by a newer silent_gen make way for new ones. */
@@ -178,6 +180,22 @@ struct {
 	__type(key, struct st_count_key);
 	__type(value, __u64);
 } silent_counts SEC(".maps");
+
+/* Forecast mode: cached ALLOWs per (tgid, arch, nr); max_entries 1 otherwise. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct st_count_key);
+	__type(value, __u64);
+} allow_counts SEC(".maps");
+
+/* Forecast mode: tgid -> comm when its first count was kept, for tasks never streamed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, char[ST_COMM_LEN]);
+} task_comms SEC(".maps");
 
 /* Anchors so that the record types and enums reach BTF, for bpf2go -type. */
 const struct st_emission *unused_emission __attribute__((unused));
@@ -589,6 +607,16 @@ static __always_inline __u32 arch_of(bool compat)
 	return compat ? ST_AUDIT_ARCH_I386 : ST_AUDIT_ARCH_X86_64;
 }
 
+/* Forecast mode, first count of a task: keep its name (it may never be streamed). */
+static __always_inline void name_task(__u32 tgid)
+{
+	char comm[ST_COMM_LEN];
+
+	if (bpf_get_current_comm(comm, sizeof(comm)))
+		return;
+	bpf_map_update_elem(&task_comms, &tgid, comm, BPF_NOEXIST);
+}
+
 /*
  * The flood path: a decision the observer marked silent under the policy in
  * force is counted per (task, syscall) instead of sent. False (send it) when
@@ -605,15 +633,40 @@ static __always_inline bool count_silent(struct seccomp_filter *f, int nr, bool 
 	m = bpf_map_lookup_elem(&silent, &k);
 	if (!m || m->gen != silent_gen)
 		return false;
+	ck.mark = m->mark;
 	n = bpf_map_lookup_elem(&silent_counts, &ck);
 	if (n)
 		*n += 1;
 	else if (bpf_map_update_elem(&silent_counts, &ck, &one, BPF_NOEXIST)) {
 		count(ST_CNT_SILENT_FULL);
 		return false;
-	}
+	} else if (forecast)
+		name_task(tgid);
 	count(ST_CNT_SILENT);
 	return true;
+}
+
+/* Forecast mode: a cached ALLOW counted per (task, syscall), not only in the total. */
+static __always_inline void count_allow(int nr, bool compat, __u32 tgid)
+{
+	struct st_count_key ck = {.tgid = tgid, .arch = arch_of(compat), .nr = nr};
+	__u64 *n, one = 1;
+
+	n = bpf_map_lookup_elem(&allow_counts, &ck);
+	if (n) {
+		*n += 1;
+		return;
+	}
+	if (bpf_map_update_elem(&allow_counts, &ck, &one, BPF_NOEXIST)) {
+		/* Another CPU may have made the entry just now. */
+		n = bpf_map_lookup_elem(&allow_counts, &ck);
+		if (n)
+			*n += 1;
+		else
+			count(ST_CNT_ALLOW_FULL);
+		return;
+	}
+	name_task(tgid);
 }
 
 /*
@@ -643,6 +696,8 @@ static __always_inline int decide(int this_syscall, const void *sd, bool recheck
 		if (cache_allows(f, this_syscall, compat)) {
 			/* Common case: an ALLOW the kernel answers from its cache never logs (§3). */
 			count(ST_CNT_CACHED_ALLOW);
+			if (forecast)
+				count_allow(this_syscall, compat, id >> 32);
 			if (!send_all)
 				return 0;
 			flags |= ST_F_CACHE_HIT;

@@ -27,9 +27,9 @@ type SeccompKprobeKey struct {
 }
 
 type SeccompSilentMark struct {
-	_   structs.HostLayout
-	Gen uint32
-	Pad uint32
+	_    structs.HostLayout
+	Gen  uint32
+	Mark uint32
 }
 
 type SeccompStAuditDrop struct {
@@ -69,7 +69,7 @@ type SeccompStCountKey struct {
 	Tgid uint32
 	Arch uint32
 	Nr   int32
-	Pad  uint32
+	Mark uint32
 }
 
 type SeccompStCounter uint32
@@ -89,7 +89,8 @@ const (
 	SeccompStCounterST_CNT_SILENT              SeccompStCounter = 11
 	SeccompStCounterST_CNT_SILENT_FULL         SeccompStCounter = 12
 	SeccompStCounterST_CNT_RB_DROP_CHAIN       SeccompStCounter = 13
-	SeccompStCounterST_CNT_MAX                 SeccompStCounter = 14
+	SeccompStCounterST_CNT_ALLOW_FULL          SeccompStCounter = 14
+	SeccompStCounterST_CNT_MAX                 SeccompStCounter = 15
 )
 
 type SeccompStDecision struct {
@@ -240,6 +241,7 @@ type SeccompStSysctl struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	SeccompMapAllowCounts              = "allow_counts"
 	SeccompMapCounters                 = "counters"
 	SeccompMapDeadSent                 = "dead_sent"
 	SeccompMapEmitted                  = "emitted"
@@ -254,6 +256,7 @@ const (
 	SeccompMapSilentCounts             = "silent_counts"
 	SeccompMapSysctlStart              = "sysctl_start"
 	SeccompMapTargets                  = "targets"
+	SeccompMapTaskComms                = "task_comms"
 	SeccompProgFentryActionsLogged     = "fentry_actions_logged"
 	SeccompProgFentryAuditLogLost      = "fentry_audit_log_lost"
 	SeccompProgFentryAuditSeccomp      = "fentry_audit_seccomp"
@@ -283,6 +286,7 @@ const (
 	SeccompVarFilterComm               = "filter_comm"
 	SeccompVarFilterTargets            = "filter_targets"
 	SeccompVarFollowForks              = "follow_forks"
+	SeccompVarForecast                 = "forecast"
 	SeccompVarKprobeMode               = "kprobe_mode"
 	SeccompVarPendingEmissions         = "pending_emissions"
 	SeccompVarSendAll                  = "send_all"
@@ -374,6 +378,7 @@ type SeccompProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type SeccompMapSpecs struct {
+	AllowCounts   *ebpf.MapSpec `ebpf:"allow_counts"`
 	Counters      *ebpf.MapSpec `ebpf:"counters"`
 	DeadSent      *ebpf.MapSpec `ebpf:"dead_sent"`
 	Emitted       *ebpf.MapSpec `ebpf:"emitted"`
@@ -388,6 +393,7 @@ type SeccompMapSpecs struct {
 	SilentCounts  *ebpf.MapSpec `ebpf:"silent_counts"`
 	SysctlStart   *ebpf.MapSpec `ebpf:"sysctl_start"`
 	Targets       *ebpf.MapSpec `ebpf:"targets"`
+	TaskComms     *ebpf.MapSpec `ebpf:"task_comms"`
 }
 
 // SeccompVariableSpecs contains global variables before they are loaded into the kernel.
@@ -400,6 +406,7 @@ type SeccompVariableSpecs struct {
 	FilterComm        *ebpf.VariableSpec `ebpf:"filter_comm"`
 	FilterTargets     *ebpf.VariableSpec `ebpf:"filter_targets"`
 	FollowForks       *ebpf.VariableSpec `ebpf:"follow_forks"`
+	Forecast          *ebpf.VariableSpec `ebpf:"forecast"`
 	KprobeMode        *ebpf.VariableSpec `ebpf:"kprobe_mode"`
 	PendingEmissions  *ebpf.VariableSpec `ebpf:"pending_emissions"`
 	SendAll           *ebpf.VariableSpec `ebpf:"send_all"`
@@ -440,6 +447,7 @@ func (o *SeccompObjects) Close() error {
 //
 // It can be passed to LoadSeccompObjects or ebpf.CollectionSpec.LoadAndAssign.
 type SeccompMaps struct {
+	AllowCounts   *ebpf.Map `ebpf:"allow_counts"`
 	Counters      *ebpf.Map `ebpf:"counters"`
 	DeadSent      *ebpf.Map `ebpf:"dead_sent"`
 	Emitted       *ebpf.Map `ebpf:"emitted"`
@@ -454,10 +462,12 @@ type SeccompMaps struct {
 	SilentCounts  *ebpf.Map `ebpf:"silent_counts"`
 	SysctlStart   *ebpf.Map `ebpf:"sysctl_start"`
 	Targets       *ebpf.Map `ebpf:"targets"`
+	TaskComms     *ebpf.Map `ebpf:"task_comms"`
 }
 
 func (m *SeccompMaps) Close() error {
 	return _SeccompClose(
+		m.AllowCounts,
 		m.Counters,
 		m.DeadSent,
 		m.Emitted,
@@ -472,6 +482,7 @@ func (m *SeccompMaps) Close() error {
 		m.SilentCounts,
 		m.SysctlStart,
 		m.Targets,
+		m.TaskComms,
 	)
 }
 
@@ -485,6 +496,7 @@ type SeccompVariables struct {
 	FilterComm        *ebpf.Variable `ebpf:"filter_comm"`
 	FilterTargets     *ebpf.Variable `ebpf:"filter_targets"`
 	FollowForks       *ebpf.Variable `ebpf:"follow_forks"`
+	Forecast          *ebpf.Variable `ebpf:"forecast"`
 	KprobeMode        *ebpf.Variable `ebpf:"kprobe_mode"`
 	PendingEmissions  *ebpf.Variable `ebpf:"pending_emissions"`
 	SendAll           *ebpf.Variable `ebpf:"send_all"`

@@ -36,6 +36,10 @@ type Options struct {
 	SendAll bool
 	// ForceKprobe skips fentry/fexit even where the kernel allows them.
 	ForceKprobe bool
+	// Forecast also counts cached ALLOWs per process and syscall
+	// (AllowCounts) and keeps the name of each process it counts
+	// (TaskComms). Off, the probes compile it out: watch and check pay nothing.
+	Forecast bool
 }
 
 // Strategy is how a hook is attached.
@@ -378,6 +382,11 @@ func Open(opts Options) (*Observer, error) {
 		return nil, fmt.Errorf("counting possible CPUs: %w", err)
 	}
 	spec.Maps[gen.SeccompMapFilterScratch].MaxEntries = uint32(cpus)
+	if !opts.Forecast {
+		// Never written: no memory for them.
+		spec.Maps[gen.SeccompMapAllowCounts].MaxEntries = 1
+		spec.Maps[gen.SeccompMapTaskComms].MaxEntries = 1
+	}
 	var comm [16]byte
 	copy(comm[:], opts.Comm)
 	for name, v := range map[string]any{
@@ -390,6 +399,7 @@ func Open(opts Options) (*Observer, error) {
 		gen.SeccompVarActionsLoggedAddr: plan.ActionsLoggedAddr,
 		gen.SeccompVarAuditEnabledAddr:  plan.AuditEnabledAddr,
 		gen.SeccompVarKprobeMode:        boolByte(plan.decisionByKprobe()),
+		gen.SeccompVarForecast:          boolByte(opts.Forecast),
 	} {
 		if err := spec.Variables[name].Set(v); err != nil {
 			return nil, fmt.Errorf("setting %s: %w", name, err)
@@ -570,6 +580,9 @@ type Counters struct {
 	Silent uint64
 	// SilentFull counts decisions sent because their count could not be kept.
 	SilentFull uint64
+	// AllowFull counts cached ALLOWs counted only in CachedAllow, not per
+	// process and syscall, because AllowCounts was full (Options.Forecast).
+	AllowFull uint64
 	// Ring-buffer reservations that failed, per record kind.
 	DroppedDecisions, DroppedEmissions, DroppedSeccompLogs, DroppedFilters, DroppedChains, DroppedSysctls, DroppedAuditDrops uint64
 	// InflightFull counts decisions that could not be followed to their exit.
@@ -614,6 +627,7 @@ func (o *Observer) Counters() (Counters, error) {
 		gen.SeccompStCounterST_CNT_SILENT:              &c.Silent,
 		gen.SeccompStCounterST_CNT_SILENT_FULL:         &c.SilentFull,
 		gen.SeccompStCounterST_CNT_RB_DROP_CHAIN:       &c.DroppedChains,
+		gen.SeccompStCounterST_CNT_ALLOW_FULL:          &c.AllowFull,
 	} {
 		v, err := sum(idx)
 		if err != nil {

@@ -28,6 +28,7 @@ commands:
   explain    say in one sentence why a decision was or was not logged
   conformance  run the built-in matrix of logging cases against this kernel (text, JSON, KTAP, JUnit)
   filters    every task with seccomp on now: chains, what each filter returns, what gets logged
+  forecast   what a logging policy change would cost: records per second under it, before making it
   workload   run the built-in workload: known filters in a child, known syscalls
 
 run 'seccomptrace <command> -h' for the flags of a command
@@ -74,13 +75,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runConformance(ctx, args[1:], stdout, stderr)
 	case "filters":
 		return runFilters(args[1:], stdout, stderr)
+	case "forecast":
+		return runForecast(ctx, args[1:], stdout, stderr)
 	case "workload":
 		return runWorkload(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
-		return fmt.Errorf("unknown command %q: want doctor, watch, check, explain, conformance, filters or workload", args[0])
+		return fmt.Errorf("unknown command %q: want doctor, watch, check, explain, conformance, filters, forecast or workload", args[0])
 	}
 }
 

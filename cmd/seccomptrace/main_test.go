@@ -58,6 +58,14 @@ func TestRunErrors(t *testing.T) {
 		{[]string{"watch", "--pid", "-3"}, `bad pid "-3"`},
 		{[]string{"watch", "--comm", "a-very-long-command-name"}, "longer than 15 bytes"},
 		{[]string{"workload", "--count", "0"}, "bad --count 0"},
+		{[]string{"forecast", "--flag-log", "some"}, `bad --flag-log "some"`},
+		{[]string{"forecast", "--audit", "maybe"}, `bad --audit "maybe"`},
+		{[]string{"forecast", "--actions-logged", "errno,allow"}, "--actions-logged"},
+		{[]string{"forecast", "--actions-logged", "bogus"}, "--actions-logged"},
+		{[]string{"forecast", "--duration", "1s", "--", "true"}, "not both"},
+		{[]string{"forecast", "--duration", "-1s"}, "bad --duration"},
+		{[]string{"forecast", "--measure-drain", "1"}, "bad --measure-drain 1"},
+		{[]string{"forecast", "--output", "ktap"}, `bad --output "ktap"`},
 	} {
 		var out, errOut bytes.Buffer
 		err := run(context.Background(), tc.args, &out, &errOut)
