@@ -31,7 +31,7 @@ VNG_SUITE=trixie
 # python3-yaml and xz-utils: `make test` validates the CI YAML files and
 # unpacks kunit.py; debian-archive-keyring is there on Debian, not on Ubuntu
 # (GitHub's runners), and signs the private apt sources.
-HOST_PACKAGES="qemu-system-x86 python3 python3-argcomplete python3-pkg-resources python3-requests file kmod busybox-static auditd python3-yaml xz-utils debian-archive-keyring"
+HOST_PACKAGES="qemu-system-x86 python3 python3-argcomplete python3-pkg-resources python3-requests file kmod busybox-static auditd python3-yaml xz-utils debian-archive-keyring prometheus"
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }

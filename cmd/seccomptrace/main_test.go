@@ -6,7 +6,9 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/seccomptrace/seccomptrace/observer"
@@ -23,7 +25,11 @@ const envAsCLI = "SECCOMPTRACE_TEST_AS_CLI"
 func TestMain(m *testing.M) {
 	workload.RunChildIfRequested()
 	if args, ok := os.LookupEnv(envAsCLI); ok {
-		if err := run(context.Background(), strings.Fields(args), os.Stdout, os.Stderr); err != nil {
+		// As main: SIGINT and SIGTERM end a run cleanly (watch --service).
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err := run(ctx, strings.Fields(args), os.Stdout, os.Stderr)
+		stop()
+		if err != nil {
 			os.Stderr.WriteString(err.Error() + "\n")
 			os.Exit(1)
 		}
@@ -55,6 +61,13 @@ func TestRunErrors(t *testing.T) {
 		{[]string{"watch", "--pid", "-3"}, `bad pid "-3"`},
 		{[]string{"watch", "--comm", "a-very-long-command-name"}, "longer than 15 bytes"},
 		{[]string{"workload", "--count", "0"}, "bad --count 0"},
+		{[]string{"watch", "--summary-interval", "10s"}, "--summary-interval needs --service"},
+		{[]string{"watch", "--service", "--summary-interval", "-1s"}, "bad --summary-interval -1s"},
+		{[]string{"watch", "--service", "--output", "text"}, "--service writes JSON Lines: drop --output text"},
+		{[]string{"watch", "--metrics-comm-limit", "5"}, "--metrics-comm-limit needs --metrics-addr"},
+		{[]string{"watch", "--metrics-addr", "127.0.0.1:9464", "--metrics-comm-limit", "-1"}, "bad --metrics-comm-limit -1"},
+		{[]string{"watch", "--metrics-addr", "no-port"}, "bad --metrics-addr"},
+		{[]string{"watch", "--output-file", "/nonexistent-dir/x.jsonl"}, "opening --output-file"},
 	} {
 		var out, errOut bytes.Buffer
 		err := run(context.Background(), tc.args, &out, &errOut)
