@@ -362,12 +362,32 @@ func (probeCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c probeCollector) Collect(ch chan<- prometheus.Metric) {
+	c.collectProbes(ch)
+	// Without CAP_AUDIT_CONTROL (or with audit=0) there is no status: no gauges.
+	if st, err := c.m.auditStatus(); err == nil {
+		gauge := func(d *prometheus.Desc, v uint32) {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v))
+		}
+		gauge(descAuditLost, st.Lost)
+		gauge(descBacklog, st.Backlog)
+		gauge(descBacklogLimit, st.BacklogLimit)
+	}
+	if set, err := c.m.actionsLogged(); err == nil {
+		ch <- prometheus.MustNewConstMetric(descActionsLogged, prometheus.GaugeValue, 1, setString(set))
+	}
+}
+
+// collectProbes sends the probes' counters: zero before the session
+// starts, its final ones after it ends. A failed read fails the scrape
+// of these series (promhttp answers the rest) rather than send zeros,
+// which Prometheus would take for a counter reset.
+func (c probeCollector) collectProbes(ch chan<- prometheus.Metric) {
 	var p session.Progress
 	if f := c.m.progress.Load(); f != nil {
 		var err error
 		if p, err = (*f)(); err != nil {
 			ch <- prometheus.NewInvalidMetric(descProbeDecisions, fmt.Errorf("reading the probes' counters: %w", err))
-			p = session.Progress{}
+			return
 		}
 	}
 	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
@@ -388,18 +408,6 @@ func (c probeCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descProbeLost, n, probeLossLabels[i])
 	}
 	counter(descOverruns, p.AuditOverruns)
-	// Without CAP_AUDIT_CONTROL (or with audit=0) there is no status: no gauges.
-	if st, err := c.m.auditStatus(); err == nil {
-		gauge := func(d *prometheus.Desc, v uint32) {
-			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v))
-		}
-		gauge(descAuditLost, st.Lost)
-		gauge(descBacklog, st.Backlog)
-		gauge(descBacklogLimit, st.BacklogLimit)
-	}
-	if set, err := c.m.actionsLogged(); err == nil {
-		ch <- prometheus.MustNewConstMetric(descActionsLogged, prometheus.GaugeValue, 1, setString(set))
-	}
 }
 
 // serveMetrics listens on addr and serves m's /metrics until stop; bound

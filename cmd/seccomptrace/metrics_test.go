@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -238,5 +239,26 @@ func TestStreamAllocs(t *testing.T) {
 	}
 	if got := slices.Sorted(maps.Keys(st.m.comm.byComm)); !slices.Equal(got, []string{"child", "other"}) {
 		t.Errorf("comms %v", got)
+	}
+}
+
+// TestMetricsProbeReadFails: when the probes' counters cannot be read, a
+// scrape goes without them (and says why) instead of reporting zeros,
+// which Prometheus would take for a counter reset; the rest is served.
+func TestMetricsProbeReadFails(t *testing.T) {
+	m := newMetrics(0)
+	fakeKernel(m)
+	m.setSource(func() (session.Progress, error) { return session.Progress{}, errors.New("map closed under us") })
+	mfs, err := m.reg.Gather()
+	if err == nil || !strings.Contains(err.Error(), "map closed under us") {
+		t.Errorf("Gather error %v, want the read's", err)
+	}
+	names := map[string]bool{}
+	for _, mf := range mfs {
+		names[mf.GetName()] = true
+	}
+	if names["seccomptrace_cached_allow_decisions_total"] || names["seccomptrace_probe_decisions_total"] ||
+		!names["seccomptrace_decisions_total"] || !names["seccomptrace_audit_lost"] {
+		t.Errorf("families served: %v", names)
 	}
 }

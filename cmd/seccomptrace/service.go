@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -240,6 +241,9 @@ func (s *stream) onIdle() error {
 func (s *stream) writeSummary(now time.Time, sum func(*runTally) summaryJSON) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.pr.json {
+		return errors.New("summary lines are JSON: --service sets --output json")
+	}
 	line := sum(&s.t)
 	line.Time = now.UTC().Format(time.RFC3339Nano)
 	if err := s.pr.enc.Encode(line); err != nil {
