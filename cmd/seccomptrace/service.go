@@ -342,9 +342,8 @@ func (o *outFile) Close() error {
 
 // onHangup handles SIGHUP until the returned stop is called: it reopens
 // out (nil: writing to stdout, nothing to reopen) and reports a failure
-// on stderr; the signal never ends the service. reopened, when set, gets
-// each reopen's result.
-func onHangup(out *outFile, stderr io.Writer, reopened func(error)) (stop func()) {
+// on stderr; the signal never ends the service.
+func onHangup(out *outFile, stderr io.Writer) (stop func()) {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, syscall.SIGHUP)
 	done, exited := make(chan struct{}), make(chan struct{})
@@ -358,12 +357,8 @@ func onHangup(out *outFile, stderr io.Writer, reopened func(error)) (stop func()
 				if out == nil {
 					continue
 				}
-				err := out.Reopen()
-				if err != nil {
+				if err := out.Reopen(); err != nil {
 					fmt.Fprintf(stderr, "seccomptrace: SIGHUP: %s; still writing to the old file\n", oneLine(err))
-				}
-				if reopened != nil {
-					reopened(err)
 				}
 			}
 		}

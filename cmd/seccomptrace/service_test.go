@@ -311,7 +311,7 @@ func TestServiceLines(t *testing.T) {
 	sr.tick(t, time.Unix(1700000000, 0))
 	sr.f.write(301)
 	sr.finish(t)
-	doc, err := os.ReadFile("../../docs/events.md")
+	doc, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "events.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,7 +373,7 @@ func TestServiceReopenOnSIGHUP(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stderr bytes.Buffer
-	stop := onHangup(file, &stderr, nil)
+	stop := onHangup(file, &stderr)
 	defer stop()
 	pr, err := newPrinter(file, "json")
 	if err != nil {
@@ -442,4 +442,24 @@ func seqsOf(t *testing.T, path string) []uint64 {
 		out = append(out, p.Seq)
 	}
 	return out
+}
+
+// repoRoot is the folder of go.mod above the working directory: the
+// package's folder under go test, the repository's in the VM suite.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			t.Fatal("no go.mod above the working directory")
+		}
+		dir = up
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -42,9 +43,17 @@ func freePort(t *testing.T) int {
 // each sample's value under the values of keys, joined by "/".
 func promQuery(t *testing.T, base, query string, keys ...string) map[string]float64 {
 	t.Helper()
+	out, err := tryPromQuery(base, query, keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func tryPromQuery(base, query string, keys ...string) (map[string]float64, error) {
 	resp, err := http.Get(base + "/api/v1/query?query=" + url.QueryEscape(query))
 	if err != nil {
-		t.Fatalf("query %s: %v", query, err)
+		return nil, fmt.Errorf("query %s: %w", query, err)
 	}
 	defer resp.Body.Close()
 	var r struct {
@@ -58,7 +67,7 @@ func promQuery(t *testing.T, base, query string, keys ...string) map[string]floa
 		} `json:"data"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || r.Status != "success" {
-		t.Fatalf("query %s: %s %v %s", query, r.Status, err, r.Error)
+		return nil, fmt.Errorf("query %s: %s %v %s", query, r.Status, err, r.Error)
 	}
 	out := map[string]float64{}
 	for _, s := range r.Data.Result {
@@ -68,11 +77,11 @@ func promQuery(t *testing.T, base, query string, keys ...string) map[string]floa
 		}
 		v, err := strconv.ParseFloat(fmt.Sprint(s.Value[1]), 64)
 		if err != nil {
-			t.Fatalf("query %s: value %v", query, s.Value)
+			return nil, fmt.Errorf("query %s: value %v", query, s.Value)
 		}
 		out[strings.Join(k, "/")] = v
 	}
-	return out
+	return out, nil
 }
 
 // pollUntil calls ok every half second until it returns true; the guard
@@ -194,10 +203,20 @@ func TestServiceVM(t *testing.T) {
 	silent := func() map[string]float64 {
 		return promQuery(t, promBase, `seccomptrace_silent_counted_decisions_total`, "action")
 	}
+	var lastErr string
 	pollUntil(t, "Prometheus to scrape the run", func() bool {
-		d := decisions()
-		return d["errno/ok-logged"] == n && d["log/ok-logged"] == n && d["errno/ok-silent"]+silent()["errno"] == m &&
-			promQuery(t, promBase, `seccomptrace_audit_records_total{delivery="delivered"}`)[""] == 2*n
+		// Until Prometheus listens (it starts slowly under TCG), a query fails.
+		d, err1 := tryPromQuery(promBase, `seccomptrace_decisions_total`, "action", "verdict")
+		sc, err2 := tryPromQuery(promBase, `seccomptrace_silent_counted_decisions_total`, "action")
+		del, err3 := tryPromQuery(promBase, `seccomptrace_audit_records_total{delivery="delivered"}`)
+		if err := errors.Join(err1, err2, err3); err != nil {
+			if err.Error() != lastErr {
+				lastErr = err.Error()
+				t.Logf("not yet: %s", lastErr)
+			}
+			return false
+		}
+		return d["errno/ok-logged"] == n && d["log/ok-logged"] == n && d["errno/ok-silent"]+sc["errno"] == m && del[""] == 2*n
 	})
 	d, sc := decisions(), silent()
 	one := func(q string) float64 { return promQuery(t, promBase, q)[""] }

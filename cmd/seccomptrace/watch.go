@@ -163,6 +163,8 @@ func (w *watchFlags) check(f *streamFlags, set map[string]bool) error {
 		return fmt.Errorf("bad --metrics-comm-limit %d: want 0 or more", w.commLimit)
 	case w.commLimit > 0 && w.metricsAddr == "":
 		return errors.New("--metrics-comm-limit needs --metrics-addr")
+	case f.output != "text" && f.output != "json":
+		return fmt.Errorf("bad --output %q: want text or json", f.output)
 	case w.service && f.output != "json" && set["output"]:
 		return fmt.Errorf("--service writes JSON Lines: drop --output %s", f.output)
 	}
@@ -223,7 +225,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer stop()
 	}
 	if w.service || file != nil {
-		stop := onHangup(file, stderr, nil)
+		stop := onHangup(file, stderr)
 		defer stop()
 	}
 	opts.Wait = w.wait
