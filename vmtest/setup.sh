@@ -34,8 +34,9 @@ VNG_SUITE=trixie
 # (systemd-analyze): the host test of contrib/'s unit file. crun and
 # golang-github-containers-common (/usr/share/containers/seccomp.json, the
 # profile podman applies) run the container VM tests: the guest sees the
-# host's filesystem, so what is installed here is what the guest runs.
-HOST_PACKAGES="qemu-system-x86 python3 python3-argcomplete python3-pkg-resources python3-requests file kmod busybox-static auditd python3-yaml xz-utils debian-archive-keyring systemd crun golang-github-containers-common"
+# host's filesystem, so what is installed here is what the guest runs;
+# prometheus scrapes the metrics endpoint in a VM test.
+HOST_PACKAGES="qemu-system-x86 python3 python3-argcomplete python3-pkg-resources python3-requests file kmod busybox-static auditd python3-yaml xz-utils debian-archive-keyring systemd crun golang-github-containers-common prometheus"
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }

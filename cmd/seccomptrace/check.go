@@ -145,7 +145,7 @@ func checkRun(ctx context.Context, f *streamFlags, command []string) (*checkedRu
 		}
 		return nil
 	}
-	t, err := traceRun(ctx, f, command, opts)
+	t, err := traceRun(ctx, f, command, opts, nil)
 	if err != nil {
 		return nil, err
 	}

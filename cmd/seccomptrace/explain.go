@@ -115,13 +115,21 @@ func decodeDecisions(b []byte) ([]pairJSON, error) {
 		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
 			continue
 		}
+		// Only decisions: writes and summaries are lines of other shapes.
+		var kind struct {
+			Event string `json:"event"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &kind); err != nil {
+			return nil, fmt.Errorf("line %d: %w", line, err)
+		}
+		if kind.Event != "decision" && kind.Event != "" {
+			continue
+		}
 		var p pairJSON
 		if err := json.Unmarshal(sc.Bytes(), &p); err != nil {
 			return nil, fmt.Errorf("line %d: %w", line, err)
 		}
-		if p.Event == "decision" || p.Event == "" {
-			out = append(out, p)
-		}
+		out = append(out, p)
 	}
 	return out, sc.Err()
 }

@@ -223,7 +223,7 @@ func runForecast(ctx context.Context, args []string, stdout, stderr io.Writer) e
 func forecastRun(ctx context.Context, f *streamFlags, command []string, d time.Duration, opts session.Options) (*traced, time.Duration, error) {
 	if len(command) > 0 {
 		start := time.Now()
-		t, err := traceRun(ctx, f, command, opts)
+		t, err := traceRun(ctx, f, command, opts, nil)
 		return t, time.Since(start), err
 	}
 	if d > 0 {
@@ -232,7 +232,7 @@ func forecastRun(ctx context.Context, f *streamFlags, command []string, d time.D
 		defer cancel()
 	}
 	start := time.Now()
-	t, err := traceRun(ctx, f, nil, opts)
+	t, err := traceRun(ctx, f, nil, opts, nil)
 	return t, time.Since(start), err
 }
 

@@ -5,6 +5,7 @@ package main
 import (
 	"encoding/binary"
 	"io"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -87,17 +88,28 @@ func processCPU(b *testing.B) time.Duration {
 // BenchmarkPipeline is the whole path of a decision record on the host:
 // raw ring-buffer bytes, decoding and re-evaluation, judging, the session's
 // queue and hand-out, and watch's printer rendering the line to io.Discard,
-// flushed each time the ring is drained (every batch records).
+// flushed each time the ring is drained (every batch records). The
+// +metrics variants go through watch's stream as --metrics-addr (and
+// --metrics-comm-limit) make it: the counts, the metrics, the lock.
 func BenchmarkPipeline(b *testing.B) {
 	const batch = 64
 	var r gen.SeccompStDecision
 	seqOff := unsafe.Offsetof(r.Seq)
 	timeOff := unsafe.Offsetof(r.Task) + unsafe.Offsetof(r.Task.KtimeNs)
-	for _, format := range []string{"json", "text"} {
-		b.Run(format, func(b *testing.B) {
+	for _, variant := range []string{"json", "text", "json+metrics", "json+metrics+comm"} {
+		b.Run(variant, func(b *testing.B) {
+			format, withMetrics, _ := strings.Cut(variant, "+")
 			pr, err := newPrinter(io.Discard, format)
 			if err != nil {
 				b.Fatal(err)
+			}
+			emit, flush := pr.printEvent, pr.flush
+			if withMetrics != "" {
+				st := &stream{pr: pr, m: newMetrics(0)}
+				if withMetrics == "metrics+comm" {
+					st.m = newMetrics(16)
+				}
+				emit, flush = st.onEvent, st.onIdle
 			}
 			events, silent := 0, 0
 			rp := session.NewReplay(session.Options{Wait: 2 * time.Second, OnEvent: func(e session.Event) error {
@@ -105,8 +117,8 @@ func BenchmarkPipeline(b *testing.B) {
 				if e.Judged != nil && e.Judged.Verdict == judge.OKSilent {
 					silent++
 				}
-				return pr.printEvent(e)
-			}, OnIdle: pr.flush}, policy.ModelPost418, policy.DefaultLogged)
+				return emit(e)
+			}, OnIdle: flush}, policy.ModelPost418, policy.DefaultLogged)
 			for _, f := range pipelineFilters() {
 				if err := rp.Decode(f); err != nil {
 					b.Fatal(err)

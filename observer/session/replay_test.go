@@ -3,6 +3,7 @@
 package session
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -168,5 +169,47 @@ func TestReplayWaitsRunOut(t *testing.T) {
 		if idx != i {
 			t.Fatalf("event %d has index %d", i, idx)
 		}
+	}
+}
+
+// TestProgress: Progress may be read from another goroutine while events
+// are judged, and returns the final counts, marked so, once finished.
+func TestProgress(t *testing.T) {
+	r := NewReplay(Options{OnEvent: func(Event) error { return nil }}, policy.ModelPost418, policy.DefaultLogged)
+	if err := r.Decode(testutil.FilterRecord(0x1000, false, []cbpf.Instruction{cbpf.Stmt(cbpf.ClassRET|cbpf.SrcK, policy.Errno|1)})); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Decode(testutil.ChainRecord(testutil.Ref{Addr: 0x1000})); err != nil {
+		t.Fatal(err)
+	}
+	stop, done := make(chan struct{}), make(chan error)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			if p, err := r.Progress(); err != nil || p.Final {
+				done <- fmt.Errorf("while running: %+v, %v", p, err)
+				return
+			}
+		}
+	}()
+	for i := range 1000 {
+		if err := r.Decode(decisionRecord(uint64(i+1), unix.SYS_GETPPID, 0x1000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := r.Progress(); err != nil || !p.Final {
+		t.Fatalf("after Finish: %+v, %v", p, err)
 	}
 }

@@ -180,6 +180,11 @@ type Session struct {
 	stopping atomic.Bool
 	markErr  error // a silent mark the probes refused
 
+	// progMu guards the probes' counters against Finish closing them
+	// under Progress; final is what Progress returns once they are closed.
+	progMu sync.Mutex
+	final  *Progress
+
 	mu       sync.Mutex
 	checker  *judge.Checker
 	joiner   *judge.Joiner
@@ -456,7 +461,10 @@ func (s *Session) Close() {
 	}
 	s.closed = true
 	s.stopReading()
+	s.progMu.Lock()
+	s.keepFinal(Progress{})
 	s.obs.Close()
+	s.progMu.Unlock()
 	s.audit.stop()
 }
 
@@ -477,25 +485,25 @@ func (s *Session) Finish() (*Report, error) {
 	s.finishing = true
 	s.mu.Unlock()
 	s.stopReading()
+	s.progMu.Lock()
 	counters, cerr := s.obs.Counters()
 	stats, _ := s.obs.ProgramStats() // a cost report, not a verdict: absent when unreadable
 	s.rep.ProgramStats = stats
 	silent, serr := s.obs.SilentCounts()
 	s.rep.Silent, s.rep.SilentMarks = silent, s.marks
-	for _, c := range silent {
+	s.mu.Lock()
+	byAction := s.silentByAction(silent)
+	s.mu.Unlock()
+	for name, n := range byAction {
 		// Counted decisions are ok-silent by construction: they count as such.
-		name := "silent (unmarked)"
-		if m, ok := s.marks[c.Mark]; ok {
-			name = policy.CodeName(m.Ret)
-		}
 		a := s.rep.PerAction[name]
 		if a == nil {
 			a = &ActionCount{}
 			s.rep.PerAction[name] = a
 		}
-		a.Decisions += int(c.Count)
-		a.Silent += int(c.Count)
-		s.rep.Decisions += int(c.Count)
+		a.Decisions += int(n)
+		a.Silent += int(n)
+		s.rep.Decisions += int(n)
 	}
 	if s.opts.Probes.Forecast {
 		var aerr, terr error
@@ -504,13 +512,18 @@ func (s *Session) Finish() (*Report, error) {
 		serr = errors.Join(serr, aerr, terr)
 	}
 	cerr = errors.Join(cerr, serr, s.markErr)
+	s.keepFinal(Progress{Counters: counters, SilentByAction: byAction, AuditOverruns: s.audit.overruns()})
 	s.obs.Close()
+	s.progMu.Unlock()
 	if s.readErr != nil || cerr != nil {
 		s.audit.stop()
 		return nil, errors.Join(s.readErr, cerr)
 	}
 	// The probes are closed: the barrier child is not traced.
 	s.audit.finish()
+	s.progMu.Lock()
+	s.final.AuditOverruns = s.audit.overruns() // the barrier may have overrun too
+	s.progMu.Unlock()
 	return s.settle(counters)
 }
 
