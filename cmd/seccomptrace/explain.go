@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -32,17 +31,12 @@ type explainJSON struct {
 }
 
 func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: seccomptrace explain [--pid N] [--syscall NAME|NR] [flags] -- CMD ARGS...\n"+
-			"       seccomptrace explain [--pid N] [--syscall NAME|NR] --from FILE\n\n"+
-			"Say, one sentence per decision, why it was or was not logged: the rule of the\n"+
-			"logging policy or the point where the record was dropped. Runs CMD as check does,\n"+
-			"or reads FILE: watch's JSON Lines (every decision) or check's JSON (its violations\n"+
-			"and inconclusive decisions). Without --syscall, ALLOW decisions are left out.")
-		fs.PrintDefaults()
-	}
+	fs := newFlags("explain", "usage: seccomptrace explain [--pid N] [--syscall NAME|NR] [flags] -- CMD ARGS...\n"+
+		"       seccomptrace explain [--pid N] [--syscall NAME|NR] --from FILE\n\n"+
+		"Say, one sentence per decision, why it was or was not logged: the rule of the\n"+
+		"logging policy or the point where the record was dropped. Runs CMD as check does,\n"+
+		"or reads FILE: watch's JSON Lines (every decision) or check's JSON (its violations\n"+
+		"and inconclusive decisions). Without --syscall, ALLOW decisions are left out.", stderr)
 	f := streamFlags{cmdStdout: os.Stderr}
 	f.register(fs, false)
 	var pids pidList

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -110,16 +109,11 @@ func (a *actionsFlag) Set(s string) error {
 }
 
 func runForecast(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("forecast", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: seccomptrace forecast [--duration D | -- CMD ARGS...] [--actions-logged LIST] [--flag-log keep|all|none] [--audit keep|on|off|audited] [flags]\n\n"+
-			"Observe every seccomp decision for D (or CMD's run, or until interrupted), cached ALLOWs\n"+
-			"included, and count the AUDIT_SECCOMP records each proposed policy would make of them,\n"+
-			"next to the current one: per second, by process and syscall, and whether the audit\n"+
-			"backlog would keep up. Nothing is changed.")
-		fs.PrintDefaults()
-	}
+	fs := newFlags("forecast", "usage: seccomptrace forecast [--duration D | -- CMD ARGS...] [--actions-logged LIST] [--flag-log keep|all|none] [--audit keep|on|off|audited] [flags]\n\n"+
+		"Observe every seccomp decision for D (or CMD's run, or until interrupted), cached ALLOWs\n"+
+		"included, and count the AUDIT_SECCOMP records each proposed policy would make of them,\n"+
+		"next to the current one: per second, by process and syscall, and whether the audit\n"+
+		"backlog would keep up. Nothing is changed.", stderr)
 	f := streamFlags{cmdStdout: os.Stdout}
 	f.register(fs, true)
 	var al actionsFlag

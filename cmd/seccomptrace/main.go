@@ -108,3 +108,15 @@ func oneLine(err error) string {
 	}
 	return oneLineText(err.Error())
 }
+
+// newFlags is a command's flag set: errors and help go to stderr, the
+// usage text before the flags.
+func newFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}

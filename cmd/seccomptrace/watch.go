@@ -181,16 +181,11 @@ func (w *watchFlags) check(f *streamFlags, set map[string]bool) error {
 }
 
 func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: seccomptrace watch [flags] [-- CMD ARGS...]\n\n"+
-			"With CMD, follow CMD and its descendants and stop when it exits. Each line waits\n"+
-			"(up to --audit-wait) for its audit record: delivered serial=N, lost(<reason>) or unknown;\n"+
-			"writes to actions_logged are lines of their own, with their CONFIG_CHANGE record.\n"+
-			"--service runs it as a daemon: JSON Lines with summary lines, until SIGTERM.")
-		fs.PrintDefaults()
-	}
+	fs := newFlags("watch", "usage: seccomptrace watch [flags] [-- CMD ARGS...]\n\n"+
+		"With CMD, follow CMD and its descendants and stop when it exits. Each line waits\n"+
+		"(up to --audit-wait) for its audit record: delivered serial=N, lost(<reason>) or unknown;\n"+
+		"writes to actions_logged are lines of their own, with their CONFIG_CHANGE record.\n"+
+		"--service runs it as a daemon: JSON Lines with summary lines, until SIGTERM.", stderr)
 	f := streamFlags{cmdStdout: os.Stderr}
 	f.register(fs, true)
 	var w watchFlags
