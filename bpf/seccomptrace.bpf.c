@@ -131,13 +131,41 @@ struct {
 	__type(value, __u64);
 } emitted SEC(".maps");
 
-/* tids whose decision returned in SECCOMP_MODE_DEAD (KILL_PROCESS): their exit sends nothing more. */
+/*
+ * A task seccomp killed (SECCOMP_MODE_DEAD) has its decision sent once, from
+ * whichever comes first: its return (KILL_PROCESS), the release of its
+ * filters in its own context (6.10+: do_exit) or its exit. Exit and release
+ * come in either order, the release maybe in another task's context: the
+ * later of the two forgets the tid. LRU: a kernel without the release hook
+ * only leaves entries to evict.
+ */
+#define DEAD_SENT 1
+#define DEAD_EXITED 2
+#define DEAD_RELEASED 4
+
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
 	__type(value, __u8);
 } dead_sent SEC(".maps");
+
+/* Note one step of a dead task (tid): sent, exited or released. */
+static __always_inline void dead_step(__u32 tid, __u8 st, __u8 step)
+{
+	st |= step;
+	if ((st & (DEAD_EXITED | DEAD_RELEASED)) == (DEAD_EXITED | DEAD_RELEASED))
+		bpf_map_delete_elem(&dead_sent, &tid);
+	else
+		bpf_map_update_elem(&dead_sent, &tid, &st, BPF_ANY);
+}
+
+static __always_inline __u8 dead_state(__u32 tid)
+{
+	__u8 *st = bpf_map_lookup_elem(&dead_sent, &tid);
+
+	return st ? *st : 0;
+}
 
 /* tid -> when its write to actions_logged entered the handler. */
 struct {
@@ -739,13 +767,9 @@ static __always_inline int decide(int this_syscall, const void *sd, bool recheck
 	rec->_pad = 0;
 	read_policy(rec);
 	bpf_ringbuf_submit(rec, 0);
-	if (mode == ST_SECCOMP_MODE_DEAD && !(flags & ST_F_TASK_EXITED)) {
-		__u32 tid = (__u32)id;
-		__u8 one = 1;
-
+	if (mode == ST_SECCOMP_MODE_DEAD && !(flags & ST_F_TASK_EXITED))
 		/* KILL_PROCESS returns and dies by its signal: its exit must not send it again. */
-		bpf_map_update_elem(&dead_sent, &tid, &one, BPF_ANY);
-	}
+		dead_step((__u32)id, dead_state((__u32)id), DEAD_SENT);
 	return 0;
 }
 
@@ -1053,7 +1077,6 @@ int BPF_PROG(task_exit, struct task_struct *p)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	bool has_filter = BPF_CORE_READ(task, seccomp.filter) != NULL;
 	bool dead = BPF_CORE_READ(task, seccomp.mode) == ST_SECCOMP_MODE_DEAD;
-	bool sent = false;
 
 	if (kprobe_mode) {
 		/* Entries whose kretprobe will never run. */
@@ -1063,16 +1086,18 @@ int BPF_PROG(task_exit, struct task_struct *p)
 		key.nested = 1;
 		bpf_map_delete_elem(&kprobe_entry, &key);
 	}
-	if (dead && bpf_map_lookup_elem(&dead_sent, &tid)) {
-		/* Sent already: it returned (KILL_PROCESS), or filter_release sent it. */
-		bpf_map_delete_elem(&dead_sent, &tid);
-		sent = true;
+	if (dead) {
+		__u8 st = dead_state(tid);
+
+		/* Before 6.10 the filter is released after the exit: still here. */
+		if (!(st & DEAD_SENT) && has_filter) {
+			decide(-1, NULL, false, (__u64)-1, ST_F_TASK_EXITED);
+			st |= DEAD_SENT;
+		}
+		dead_step(tid, st, DEAD_EXITED);
+		if (st & DEAD_SENT)
+			return 0;
 	}
-	if (sent)
-		return 0;
-	/* Before 6.10 the filter is released after the exit: still here. */
-	if (dead && has_filter)
-		return decide(-1, NULL, false, (__u64)-1, ST_F_TASK_EXITED);
 	if (!has_filter && !had_filters(task) && is_target(bpf_get_current_pid_tgid() >> 32) &&
 	    (peek_emitted(tid) || strict_killed(task)))
 		return decide(-1, NULL, false, (__u64)-1, ST_F_TASK_EXITED | ST_F_STRICT);
@@ -1088,14 +1113,18 @@ int BPF_PROG(task_exit, struct task_struct *p)
 static __always_inline int on_filter_release(struct task_struct *tsk)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u8 one = 1;
+	__u32 tid = BPF_CORE_READ(tsk, pid);
+	__u8 st;
 
-	if (tsk != task || BPF_CORE_READ(task, seccomp.mode) != ST_SECCOMP_MODE_DEAD ||
-	    !BPF_CORE_READ(task, seccomp.filter) || bpf_map_lookup_elem(&dead_sent, &tid))
+	if (BPF_CORE_READ(tsk, seccomp.mode) != ST_SECCOMP_MODE_DEAD)
 		return 0;
-	decide(-1, NULL, false, (__u64)-1, ST_F_TASK_EXITED);
-	bpf_map_update_elem(&dead_sent, &tid, &one, BPF_ANY);
+	st = dead_state(tid);
+	/* In its own context, with the stack still attached: send it now. */
+	if (!(st & DEAD_SENT) && tsk == task && BPF_CORE_READ(task, seccomp.filter)) {
+		decide(-1, NULL, false, (__u64)-1, ST_F_TASK_EXITED);
+		st |= DEAD_SENT;
+	}
+	dead_step(tid, st, DEAD_RELEASED);
 	return 0;
 }
 
