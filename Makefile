@@ -15,7 +15,7 @@ BPF_CFLAGS ?= -O2 -g -Wall -Werror
 KERNEL ?= 6.1
 TEST_KERNELS ?= 6.1 6.12
 ALL_KERNELS ?= 5.10 6.1 6.12 7.3
-VMTIMEOUT ?= 900
+VMTIMEOUT ?= 1500
 # Where each VM run leaves its conformance reports: $(REPORTS)/KERNEL, or
 # REPORT_DIR for `make vmtest`/`make vmtest-conformance`.
 REPORTS ?= $(BUILD)/reports

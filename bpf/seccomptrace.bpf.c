@@ -55,6 +55,8 @@ const volatile __u8 filter_arity = 3;    /* __seccomp_filter parameters (kprobe 
 const volatile __u64 actions_logged_addr = 0;
 const volatile __u64 audit_enabled_addr = 0;
 const volatile __u8 kprobe_mode = 0;     /* __seccomp_filter is followed by kprobe+kretprobe */
+/* forecast: count cached ALLOWs per (tgid, arch, nr) and name counted tasks; off, the verifier drops it all. */
+const volatile __u8 forecast = 0;
 
 /*
  * Shared state, updated with XADD (5.10 has no fetching atomics):
@@ -142,13 +144,41 @@ struct {
 	__type(value, __u64);
 } emitted SEC(".maps");
 
-/* tids whose decision returned in SECCOMP_MODE_DEAD (KILL_PROCESS): their exit sends nothing more. */
+/*
+ * A task seccomp killed (SECCOMP_MODE_DEAD) has its decision sent once, from
+ * whichever comes first: its return (KILL_PROCESS), the release of its
+ * filters in its own context (6.10+: do_exit) or its exit. Exit and release
+ * come in either order, the release maybe in another task's context: the
+ * later of the two forgets the tid. LRU: a kernel without the release hook
+ * only leaves entries to evict.
+ */
+#define DEAD_SENT 1
+#define DEAD_EXITED 2
+#define DEAD_RELEASED 4
+
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
 	__type(value, __u8);
 } dead_sent SEC(".maps");
+
+/* Note one step of a dead task (tid): sent, exited or released. */
+static __always_inline void dead_step(__u32 tid, __u8 st, __u8 step)
+{
+	st |= step;
+	if ((st & (DEAD_EXITED | DEAD_RELEASED)) == (DEAD_EXITED | DEAD_RELEASED))
+		bpf_map_delete_elem(&dead_sent, &tid);
+	else
+		bpf_map_update_elem(&dead_sent, &tid, &st, BPF_ANY);
+}
+
+static __always_inline __u8 dead_state(__u32 tid)
+{
+	__u8 *st = bpf_map_lookup_elem(&dead_sent, &tid);
+
+	return st ? *st : 0;
+}
 
 /* tid -> when its write to actions_logged entered the handler. */
 struct {
@@ -173,8 +203,8 @@ struct {
  * counts are never evicted: when they are full, decisions are sent.
  */
 struct silent_mark {
-	__u32 gen; /* silent_gen of the decision it was made from */
-	__u32 _pad;
+	__u32 gen;  /* silent_gen of the decision it was made from */
+	__u32 mark; /* the observer's name for this mark, copied into the count keys */
 };
 
 /* LRU: marks voided by a newer silent_gen make way for new ones. */
@@ -223,6 +253,22 @@ struct {
 	__type(key, __u32);
 	__type(value, struct task_scratch);
 } task_scratch SEC(".maps");
+
+/* Forecast mode: cached ALLOWs per (tgid, arch, nr); max_entries 1 otherwise. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct st_count_key);
+	__type(value, __u64);
+} allow_counts SEC(".maps");
+
+/* Forecast mode: tgid -> comm when its first count was kept, for tasks never streamed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, char[ST_COMM_LEN]);
+} task_comms SEC(".maps");
 
 /* Anchors so that the record types and enums reach BTF, for bpf2go -type. */
 const struct st_task_info *unused_task_info __attribute__((unused));
@@ -378,25 +424,30 @@ static __always_inline struct pt_regs *user_regs(struct task_struct *task)
 /* Rebuild seccomp_data the way populate_seccomp_data does (§9), from the task's user registers. */
 static __always_inline void sd_from_regs(struct st_sdata *sd, struct task_struct *task, bool compat)
 {
-	struct pt_regs *regs = user_regs(task);
+	/* One read of the registers up to ip, not one per field: each helper
+	 * call is paid on every streamed decision. The field accesses below
+	 * are CO-RE relocated into this copy of the kernel's layout. */
+	struct pt_regs r;
 
-	sd->nr = (int)BPF_CORE_READ(regs, orig_ax);
+	if (bpf_probe_read_kernel(&r, bpf_core_field_offset(struct pt_regs, ip) + sizeof(r.ip), user_regs(task)))
+		__builtin_memset(&r, 0, sizeof(r));
+	sd->nr = (int)r.orig_ax;
 	sd->arch = compat ? ST_AUDIT_ARCH_I386 : ST_AUDIT_ARCH_X86_64;
-	sd->instruction_pointer = BPF_CORE_READ(regs, ip);
+	sd->instruction_pointer = r.ip;
 	if (compat) {
-		sd->args[0] = BPF_CORE_READ(regs, bx);
-		sd->args[1] = BPF_CORE_READ(regs, cx);
-		sd->args[2] = BPF_CORE_READ(regs, dx);
-		sd->args[3] = BPF_CORE_READ(regs, si);
-		sd->args[4] = BPF_CORE_READ(regs, di);
-		sd->args[5] = BPF_CORE_READ(regs, bp);
+		sd->args[0] = r.bx;
+		sd->args[1] = r.cx;
+		sd->args[2] = r.dx;
+		sd->args[3] = r.si;
+		sd->args[4] = r.di;
+		sd->args[5] = r.bp;
 	} else {
-		sd->args[0] = BPF_CORE_READ(regs, di);
-		sd->args[1] = BPF_CORE_READ(regs, si);
-		sd->args[2] = BPF_CORE_READ(regs, dx);
-		sd->args[3] = BPF_CORE_READ(regs, r10);
-		sd->args[4] = BPF_CORE_READ(regs, r8);
-		sd->args[5] = BPF_CORE_READ(regs, r9);
+		sd->args[0] = r.di;
+		sd->args[1] = r.si;
+		sd->args[2] = r.dx;
+		sd->args[3] = r.r10;
+		sd->args[4] = r.r8;
+		sd->args[5] = r.r9;
 	}
 }
 
@@ -507,12 +558,20 @@ static __always_inline void read_policy(struct st_decision *rec)
 		rec->flags |= ST_F_POLICY_RACE;
 }
 
+/* The task ever had a filter (5.9+ count them; before, only the pointer tells). */
+static __always_inline bool had_filters(struct task_struct *task)
+{
+	if (bpf_core_field_exists(task->seccomp.filter_count))
+		return BPF_CORE_READ(task, seccomp.filter_count.counter) > 0;
+	return BPF_CORE_READ(task, seccomp.filter) != NULL;
+}
+
 /* A task in strict mode (no filter can be attached there), or killed in it. */
 static __always_inline bool strict_task(struct task_struct *task)
 {
 	int mode = BPF_CORE_READ(task, seccomp.mode);
 
-	if (BPF_CORE_READ(task, seccomp.filter))
+	if (had_filters(task))
 		return false;
 	return mode == ST_SECCOMP_MODE_STRICT || mode == ST_SECCOMP_MODE_DEAD;
 }
@@ -821,6 +880,16 @@ static __always_inline __u32 arch_of(bool compat)
 	return compat ? ST_AUDIT_ARCH_I386 : ST_AUDIT_ARCH_X86_64;
 }
 
+/* Forecast mode, first count of a task: keep its name (it may never be streamed). */
+static __always_inline void name_task(__u32 tgid)
+{
+	char comm[ST_COMM_LEN];
+
+	if (bpf_get_current_comm(comm, sizeof(comm)))
+		return;
+	bpf_map_update_elem(&task_comms, &tgid, comm, BPF_NOEXIST);
+}
+
 /*
  * The flood path: a decision the observer marked silent under the policy in
  * force is counted per (task, syscall) instead of sent. False (send it) when
@@ -837,6 +906,7 @@ static __always_inline bool count_silent(struct seccomp_filter *f, int nr, bool 
 	m = bpf_map_lookup_elem(&silent, &k);
 	if (!m || m->gen != silent_gen)
 		return false;
+	ck.mark = m->mark;
 	n = bpf_map_lookup_elem(&silent_counts, &ck);
 	if (n)
 		*n += 1;
@@ -846,9 +916,34 @@ static __always_inline bool count_silent(struct seccomp_filter *f, int nr, bool 
 	} else {
 		/* A new count: the report names its process. */
 		send_task(NULL, tgid);
+		if (forecast)
+			name_task(tgid);
 	}
 	count(ST_CNT_SILENT);
 	return true;
+}
+
+/* Forecast mode: a cached ALLOW counted per (task, syscall), not only in the total. */
+static __always_inline void count_allow(int nr, bool compat, __u32 tgid)
+{
+	struct st_count_key ck = {.tgid = tgid, .arch = arch_of(compat), .nr = nr};
+	__u64 *n, one = 1;
+
+	n = bpf_map_lookup_elem(&allow_counts, &ck);
+	if (n) {
+		*n += 1;
+		return;
+	}
+	if (bpf_map_update_elem(&allow_counts, &ck, &one, BPF_NOEXIST)) {
+		/* Another CPU may have made the entry just now. */
+		n = bpf_map_lookup_elem(&allow_counts, &ck);
+		if (n)
+			*n += 1;
+		else
+			count(ST_CNT_ALLOW_FULL);
+		return;
+	}
+	name_task(tgid);
 }
 
 /*
@@ -879,6 +974,8 @@ static __always_inline int decide(int this_syscall, const void *sd, bool recheck
 		if (cache_allows(f, this_syscall, compat)) {
 			/* Common case: an ALLOW the kernel answers from its cache never logs (§3). */
 			count(ST_CNT_CACHED_ALLOW);
+			if (forecast)
+				count_allow(this_syscall, compat, id >> 32);
 			if (!send_all)
 				return 0;
 			flags |= ST_F_CACHE_HIT;
@@ -922,13 +1019,9 @@ static __always_inline int decide(int this_syscall, const void *sd, bool recheck
 	rec->_pad = 0;
 	read_policy(rec);
 	bpf_ringbuf_submit(rec, 0);
-	if (mode == ST_SECCOMP_MODE_DEAD && !(flags & ST_F_TASK_EXITED)) {
-		__u32 tid = (__u32)id;
-		__u8 one = 1;
-
+	if (mode == ST_SECCOMP_MODE_DEAD && !(flags & ST_F_TASK_EXITED))
 		/* KILL_PROCESS returns and dies by its signal: its exit must not send it again. */
-		bpf_map_update_elem(&dead_sent, &tid, &one, BPF_ANY);
-	}
+		dead_step((__u32)id, dead_state((__u32)id), DEAD_SENT);
 	return 0;
 }
 
@@ -1239,6 +1332,7 @@ int BPF_PROG(task_exit, struct task_struct *p)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	bool has_filter = BPF_CORE_READ(task, seccomp.filter) != NULL;
 	bool dead = BPF_CORE_READ(task, seccomp.mode) == ST_SECCOMP_MODE_DEAD;
+	bool sent = false;
 
 	if (kprobe_mode) {
 		/* Entries whose kretprobe will never run. */
@@ -1248,15 +1342,20 @@ int BPF_PROG(task_exit, struct task_struct *p)
 		key.nested = 1;
 		bpf_map_delete_elem(&kprobe_entry, &key);
 	}
-	if (dead && has_filter && bpf_map_lookup_elem(&dead_sent, &tid)) {
-		/* Its decision returned (KILL_PROCESS): already sent. */
-		bpf_map_delete_elem(&dead_sent, &tid);
-	} else if (dead && has_filter) {
-		decide(-1, NULL, false, (__u64)-1, ST_F_TASK_EXITED);
-	} else if (!has_filter && is_target(bpf_get_current_pid_tgid() >> 32) &&
-		   (peek_emitted(tid) || strict_killed(task))) {
-		decide(-1, NULL, false, (__u64)-1, ST_F_TASK_EXITED | ST_F_STRICT);
+	if (dead) {
+		__u8 st = dead_state(tid);
+
+		/* Before 6.10 the filter is released after the exit: still here. */
+		if (!(st & DEAD_SENT) && has_filter) {
+			decide(-1, NULL, false, (__u64)-1, ST_F_TASK_EXITED);
+			st |= DEAD_SENT;
+		}
+		dead_step(tid, st, DEAD_EXITED);
+		sent = st & DEAD_SENT;
 	}
+	if (!sent && !has_filter && !had_filters(task) && is_target(bpf_get_current_pid_tgid() >> 32) &&
+	    (peek_emitted(tid) || strict_killed(task)))
+		decide(-1, NULL, false, (__u64)-1, ST_F_TASK_EXITED | ST_F_STRICT);
 	/* The last thread: the process's pid may come back for another. */
 	if (!BPF_CORE_READ(task, signal, live.counter))
 		forget_task(bpf_get_current_pid_tgid() >> 32);
@@ -1269,6 +1368,42 @@ int BPF_PROG(task_exec, struct task_struct *p)
 {
 	forget_task(bpf_get_current_pid_tgid() >> 32);
 	return 0;
+}
+
+/*
+ * From 6.10 do_exit releases the filters (seccomp_filter_release) before
+ * sched_process_exit: a kill inside the filter is sent from here, while the
+ * stack is still attached. Where the release comes later (release_task,
+ * free_task: another task's context), the exit hook sends it.
+ */
+static __always_inline int on_filter_release(struct task_struct *tsk)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 tid = BPF_CORE_READ(tsk, pid);
+	__u8 st;
+
+	if (BPF_CORE_READ(tsk, seccomp.mode) != ST_SECCOMP_MODE_DEAD)
+		return 0;
+	st = dead_state(tid);
+	/* In its own context, with the stack still attached: send it now. */
+	if (!(st & DEAD_SENT) && tsk == task && BPF_CORE_READ(task, seccomp.filter)) {
+		decide(-1, NULL, false, (__u64)-1, ST_F_TASK_EXITED);
+		st |= DEAD_SENT;
+	}
+	dead_step(tid, st, DEAD_RELEASED);
+	return 0;
+}
+
+SEC("fentry/seccomp_filter_release")
+int BPF_PROG(fentry_filter_release, struct task_struct *tsk)
+{
+	return on_filter_release(tsk);
+}
+
+SEC("kprobe/seccomp_filter_release")
+int BPF_KPROBE(kprobe_filter_release, struct task_struct *tsk)
+{
+	return on_filter_release(tsk);
 }
 
 SEC("tp_btf/sched_process_fork")

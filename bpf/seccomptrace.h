@@ -60,6 +60,7 @@ enum st_counter {
 	ST_CNT_SILENT,                /* decisions the observer marked silent: counted per task and syscall, not sent */
 	ST_CNT_SILENT_FULL,           /* silent_counts full: such a decision was sent instead */
 	ST_CNT_RB_DROP_CHAIN,         /* a chain record was lost: its decisions are unknown */
+	ST_CNT_ALLOW_FULL,            /* allow_counts full (forecast): a cached ALLOW counted only in the total */
 	ST_CNT_RB_DROP_TASK,          /* a task record was lost: its process's records are not attributed */
 	ST_CNT_MAX,
 };
@@ -158,12 +159,16 @@ struct st_silent_key {
 	__s32 nr;
 };
 
-/* Per task and syscall: how many silent decisions were counted, not sent. */
+/*
+ * Per task, syscall and mark: how many silent decisions were counted, not
+ * sent (silent_counts), or, in forecast mode, how many cached ALLOWs
+ * (allow_counts, mark 0).
+ */
 struct st_count_key {
 	__u32 tgid;
 	__u32 arch;
 	__s32 nr;
-	__u32 _pad;
+	__u32 mark; /* silent_mark.mark of the mark that counted it: the observer knows its action */
 };
 
 struct st_emission {

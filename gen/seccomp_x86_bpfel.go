@@ -34,9 +34,9 @@ type SeccompKprobeKey struct {
 }
 
 type SeccompSilentMark struct {
-	_   structs.HostLayout
-	Gen uint32
-	Pad uint32
+	_    structs.HostLayout
+	Gen  uint32
+	Mark uint32
 }
 
 type SeccompStAuditDrop struct {
@@ -76,7 +76,7 @@ type SeccompStCountKey struct {
 	Tgid uint32
 	Arch uint32
 	Nr   int32
-	Pad  uint32
+	Mark uint32
 }
 
 type SeccompStCounter uint32
@@ -96,8 +96,9 @@ const (
 	SeccompStCounterST_CNT_SILENT              SeccompStCounter = 11
 	SeccompStCounterST_CNT_SILENT_FULL         SeccompStCounter = 12
 	SeccompStCounterST_CNT_RB_DROP_CHAIN       SeccompStCounter = 13
-	SeccompStCounterST_CNT_RB_DROP_TASK        SeccompStCounter = 14
-	SeccompStCounterST_CNT_MAX                 SeccompStCounter = 15
+	SeccompStCounterST_CNT_ALLOW_FULL          SeccompStCounter = 14
+	SeccompStCounterST_CNT_RB_DROP_TASK        SeccompStCounter = 15
+	SeccompStCounterST_CNT_MAX                 SeccompStCounter = 16
 )
 
 type SeccompStDecision struct {
@@ -294,6 +295,7 @@ type SeccompTaskScratch struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	SeccompMapAllowCounts              = "allow_counts"
 	SeccompMapCounters                 = "counters"
 	SeccompMapCpuState                 = "cpu_state"
 	SeccompMapDeadSent                 = "dead_sent"
@@ -309,10 +311,12 @@ const (
 	SeccompMapSilentCounts             = "silent_counts"
 	SeccompMapSysctlStart              = "sysctl_start"
 	SeccompMapTargets                  = "targets"
+	SeccompMapTaskComms                = "task_comms"
 	SeccompMapTaskScratch              = "task_scratch"
 	SeccompProgFentryActionsLogged     = "fentry_actions_logged"
 	SeccompProgFentryAuditLogLost      = "fentry_audit_log_lost"
 	SeccompProgFentryAuditSeccomp      = "fentry_audit_seccomp"
+	SeccompProgFentryFilterRelease     = "fentry_filter_release"
 	SeccompProgFentryProgDestroy       = "fentry_prog_destroy"
 	SeccompProgFentrySeccompLog        = "fentry_seccomp_log"
 	SeccompProgFexitActionsLogged      = "fexit_actions_logged"
@@ -325,6 +329,7 @@ const (
 	SeccompProgKprobeAuditLogLost      = "kprobe_audit_log_lost"
 	SeccompProgKprobeAuditSeccomp      = "kprobe_audit_seccomp"
 	SeccompProgKprobeFilter            = "kprobe_filter"
+	SeccompProgKprobeFilterRelease     = "kprobe_filter_release"
 	SeccompProgKprobeProgDestroy       = "kprobe_prog_destroy"
 	SeccompProgKprobeSeccompLog        = "kprobe_seccomp_log"
 	SeccompProgKretprobeActionsLogged  = "kretprobe_actions_logged"
@@ -338,6 +343,7 @@ const (
 	SeccompVarFilterComm               = "filter_comm"
 	SeccompVarFilterTargets            = "filter_targets"
 	SeccompVarFollowForks              = "follow_forks"
+	SeccompVarForecast                 = "forecast"
 	SeccompVarKprobeMode               = "kprobe_mode"
 	SeccompVarPendingEmissions         = "pending_emissions"
 	SeccompVarSendAll                  = "send_all"
@@ -406,6 +412,7 @@ type SeccompProgramSpecs struct {
 	FentryActionsLogged     *ebpf.ProgramSpec `ebpf:"fentry_actions_logged"`
 	FentryAuditLogLost      *ebpf.ProgramSpec `ebpf:"fentry_audit_log_lost"`
 	FentryAuditSeccomp      *ebpf.ProgramSpec `ebpf:"fentry_audit_seccomp"`
+	FentryFilterRelease     *ebpf.ProgramSpec `ebpf:"fentry_filter_release"`
 	FentryProgDestroy       *ebpf.ProgramSpec `ebpf:"fentry_prog_destroy"`
 	FentrySeccompLog        *ebpf.ProgramSpec `ebpf:"fentry_seccomp_log"`
 	FexitActionsLogged      *ebpf.ProgramSpec `ebpf:"fexit_actions_logged"`
@@ -418,6 +425,7 @@ type SeccompProgramSpecs struct {
 	KprobeAuditLogLost      *ebpf.ProgramSpec `ebpf:"kprobe_audit_log_lost"`
 	KprobeAuditSeccomp      *ebpf.ProgramSpec `ebpf:"kprobe_audit_seccomp"`
 	KprobeFilter            *ebpf.ProgramSpec `ebpf:"kprobe_filter"`
+	KprobeFilterRelease     *ebpf.ProgramSpec `ebpf:"kprobe_filter_release"`
 	KprobeProgDestroy       *ebpf.ProgramSpec `ebpf:"kprobe_prog_destroy"`
 	KprobeSeccompLog        *ebpf.ProgramSpec `ebpf:"kprobe_seccomp_log"`
 	KretprobeActionsLogged  *ebpf.ProgramSpec `ebpf:"kretprobe_actions_logged"`
@@ -431,6 +439,7 @@ type SeccompProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type SeccompMapSpecs struct {
+	AllowCounts   *ebpf.MapSpec `ebpf:"allow_counts"`
 	Counters      *ebpf.MapSpec `ebpf:"counters"`
 	CpuState      *ebpf.MapSpec `ebpf:"cpu_state"`
 	DeadSent      *ebpf.MapSpec `ebpf:"dead_sent"`
@@ -446,6 +455,7 @@ type SeccompMapSpecs struct {
 	SilentCounts  *ebpf.MapSpec `ebpf:"silent_counts"`
 	SysctlStart   *ebpf.MapSpec `ebpf:"sysctl_start"`
 	Targets       *ebpf.MapSpec `ebpf:"targets"`
+	TaskComms     *ebpf.MapSpec `ebpf:"task_comms"`
 	TaskScratch   *ebpf.MapSpec `ebpf:"task_scratch"`
 }
 
@@ -459,6 +469,7 @@ type SeccompVariableSpecs struct {
 	FilterComm        *ebpf.VariableSpec `ebpf:"filter_comm"`
 	FilterTargets     *ebpf.VariableSpec `ebpf:"filter_targets"`
 	FollowForks       *ebpf.VariableSpec `ebpf:"follow_forks"`
+	Forecast          *ebpf.VariableSpec `ebpf:"forecast"`
 	KprobeMode        *ebpf.VariableSpec `ebpf:"kprobe_mode"`
 	PendingEmissions  *ebpf.VariableSpec `ebpf:"pending_emissions"`
 	SendAll           *ebpf.VariableSpec `ebpf:"send_all"`
@@ -502,6 +513,7 @@ func (o *SeccompObjects) Close() error {
 //
 // It can be passed to LoadSeccompObjects or ebpf.CollectionSpec.LoadAndAssign.
 type SeccompMaps struct {
+	AllowCounts   *ebpf.Map `ebpf:"allow_counts"`
 	Counters      *ebpf.Map `ebpf:"counters"`
 	CpuState      *ebpf.Map `ebpf:"cpu_state"`
 	DeadSent      *ebpf.Map `ebpf:"dead_sent"`
@@ -517,11 +529,13 @@ type SeccompMaps struct {
 	SilentCounts  *ebpf.Map `ebpf:"silent_counts"`
 	SysctlStart   *ebpf.Map `ebpf:"sysctl_start"`
 	Targets       *ebpf.Map `ebpf:"targets"`
+	TaskComms     *ebpf.Map `ebpf:"task_comms"`
 	TaskScratch   *ebpf.Map `ebpf:"task_scratch"`
 }
 
 func (m *SeccompMaps) Close() error {
 	return _SeccompClose(
+		m.AllowCounts,
 		m.Counters,
 		m.CpuState,
 		m.DeadSent,
@@ -537,6 +551,7 @@ func (m *SeccompMaps) Close() error {
 		m.SilentCounts,
 		m.SysctlStart,
 		m.Targets,
+		m.TaskComms,
 		m.TaskScratch,
 	)
 }
@@ -551,6 +566,7 @@ type SeccompVariables struct {
 	FilterComm        *ebpf.Variable `ebpf:"filter_comm"`
 	FilterTargets     *ebpf.Variable `ebpf:"filter_targets"`
 	FollowForks       *ebpf.Variable `ebpf:"follow_forks"`
+	Forecast          *ebpf.Variable `ebpf:"forecast"`
 	KprobeMode        *ebpf.Variable `ebpf:"kprobe_mode"`
 	PendingEmissions  *ebpf.Variable `ebpf:"pending_emissions"`
 	SendAll           *ebpf.Variable `ebpf:"send_all"`
@@ -581,6 +597,7 @@ type SeccompPrograms struct {
 	FentryActionsLogged     *ebpf.Program `ebpf:"fentry_actions_logged"`
 	FentryAuditLogLost      *ebpf.Program `ebpf:"fentry_audit_log_lost"`
 	FentryAuditSeccomp      *ebpf.Program `ebpf:"fentry_audit_seccomp"`
+	FentryFilterRelease     *ebpf.Program `ebpf:"fentry_filter_release"`
 	FentryProgDestroy       *ebpf.Program `ebpf:"fentry_prog_destroy"`
 	FentrySeccompLog        *ebpf.Program `ebpf:"fentry_seccomp_log"`
 	FexitActionsLogged      *ebpf.Program `ebpf:"fexit_actions_logged"`
@@ -593,6 +610,7 @@ type SeccompPrograms struct {
 	KprobeAuditLogLost      *ebpf.Program `ebpf:"kprobe_audit_log_lost"`
 	KprobeAuditSeccomp      *ebpf.Program `ebpf:"kprobe_audit_seccomp"`
 	KprobeFilter            *ebpf.Program `ebpf:"kprobe_filter"`
+	KprobeFilterRelease     *ebpf.Program `ebpf:"kprobe_filter_release"`
 	KprobeProgDestroy       *ebpf.Program `ebpf:"kprobe_prog_destroy"`
 	KprobeSeccompLog        *ebpf.Program `ebpf:"kprobe_seccomp_log"`
 	KretprobeActionsLogged  *ebpf.Program `ebpf:"kretprobe_actions_logged"`
@@ -607,6 +625,7 @@ func (p *SeccompPrograms) Close() error {
 		p.FentryActionsLogged,
 		p.FentryAuditLogLost,
 		p.FentryAuditSeccomp,
+		p.FentryFilterRelease,
 		p.FentryProgDestroy,
 		p.FentrySeccompLog,
 		p.FexitActionsLogged,
@@ -619,6 +638,7 @@ func (p *SeccompPrograms) Close() error {
 		p.KprobeAuditLogLost,
 		p.KprobeAuditSeccomp,
 		p.KprobeFilter,
+		p.KprobeFilterRelease,
 		p.KprobeProgDestroy,
 		p.KprobeSeccompLog,
 		p.KretprobeActionsLogged,

@@ -8,6 +8,7 @@ import (
 	"github.com/seccomptrace/seccomptrace/gen"
 	"github.com/seccomptrace/seccomptrace/observer/cbpf"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
+	"github.com/seccomptrace/seccomptrace/observer/testutil"
 )
 
 // allowList is a container-runtime-like profile: arch check, then one JEQ
@@ -42,17 +43,17 @@ func BenchmarkDecode(b *testing.B) {
 				b.Fatal(err)
 			}
 			o := NewDecoder(RetInt)
-			if _, err := o.Decode(filterRecord(0x1000, true, prog)); err != nil {
+			if _, err := o.Decode(testutil.FilterRecord(0x1000, true, prog)); err != nil {
 				b.Fatal(err)
 			}
 			var r gen.SeccompStDecision
 			r.Kind = uint32(gen.SeccompStRecordKindST_REC_DECISION)
-			if _, err := o.Decode(chainRecord(FilterRef{Addr: 0x1000, Log: true})); err != nil {
+			if _, err := o.Decode(testutil.ChainRecord(testutil.Ref{Addr: 0x1000, Log: true})); err != nil {
 				b.Fatal(err)
 			}
 			r.Chain = 0x1000
 			r.ThisSyscall, r.Sd.Nr, r.Sd.Arch = tc.nr, tc.nr, 0xc000003e
-			raw := rawOf(&r)
+			raw := testutil.RawOf(&r)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {

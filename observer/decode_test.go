@@ -6,48 +6,11 @@ import (
 	"encoding/binary"
 	"strings"
 	"testing"
-	"unsafe"
 
 	"github.com/seccomptrace/seccomptrace/gen"
 	"github.com/seccomptrace/seccomptrace/observer/cbpf"
+	"github.com/seccomptrace/seccomptrace/observer/testutil"
 )
-
-func rawOf[T any](v *T) []byte {
-	return append([]byte(nil), unsafe.Slice((*byte)(unsafe.Pointer(v)), unsafe.Sizeof(*v))...)
-}
-
-// filterRecord builds an ST_REC_FILTER record as the probe sends it: header plus len instructions.
-func filterRecord(addr uint64, log bool, prog []cbpf.Instruction) []byte {
-	var hdr gen.SeccompStFilter
-	hdr.Kind = uint32(gen.SeccompStRecordKindST_REC_FILTER)
-	hdr.Addr, hdr.Prog, hdr.Len = addr, addr+1, uint32(len(prog))
-	if log {
-		hdr.Log = 1
-	}
-	raw := rawOf(&hdr)[:unsafe.Offsetof(hdr.Insns)]
-	for _, in := range prog {
-		var b [8]byte
-		binary.NativeEndian.PutUint16(b[0:], in.Code)
-		b[2], b[3] = in.Jt, in.Jf
-		binary.NativeEndian.PutUint32(b[4:], in.K)
-		raw = append(raw, b[:]...)
-	}
-	return raw
-}
-
-// chainRecord builds an ST_REC_CHAIN record: the stack newest first.
-func chainRecord(filters ...FilterRef) []byte {
-	var r gen.SeccompStChain
-	r.Kind = uint32(gen.SeccompStRecordKindST_REC_CHAIN)
-	r.Head, r.HeadProg, r.Depth = filters[0].Addr, filters[0].Addr+1, uint32(len(filters))
-	for i, f := range filters {
-		r.FilterAddr[i] = f.Addr
-		if f.Log {
-			r.FilterLog[i] = 1
-		}
-	}
-	return rawOf(&r)
-}
 
 // ret returns K for any nr: a one-instruction filter.
 func ret(k uint32) []cbpf.Instruction { return []cbpf.Instruction{{Code: 0x06, K: k}} }
@@ -55,7 +18,7 @@ func ret(k uint32) []cbpf.Instruction { return []cbpf.Instruction{{Code: 0x06, K
 func TestDecodeDecisionReevaluates(t *testing.T) {
 	o := NewDecoder(RetInt)
 	// Older filter: ERRNO(5) with FLAG_LOG; newer: TRAP. TRAP wins (lower precedence value, §4).
-	for _, rec := range [][]byte{filterRecord(0x1000, true, ret(0x50005)), filterRecord(0x2000, false, ret(0x30000))} {
+	for _, rec := range [][]byte{testutil.FilterRecord(0x1000, true, ret(0x50005)), testutil.FilterRecord(0x2000, false, ret(0x30000))} {
 		ev, err := o.Decode(rec)
 		if err != nil {
 			t.Fatal(err)
@@ -64,7 +27,7 @@ func TestDecodeDecisionReevaluates(t *testing.T) {
 			t.Fatalf("filter decoded with %d insns", len(f.Insns))
 		}
 	}
-	if _, err := o.Decode(chainRecord(FilterRef{Addr: 0x2000}, FilterRef{Addr: 0x1000, Log: true})); err != nil {
+	if _, err := o.Decode(testutil.ChainRecord(testutil.Ref{Addr: 0x2000}, testutil.Ref{Addr: 0x1000, Log: true})); err != nil {
 		t.Fatal(err)
 	}
 	var r gen.SeccompStDecision
@@ -74,7 +37,7 @@ func TestDecodeDecisionReevaluates(t *testing.T) {
 	r.Ret = 0xffffffff // int -1: skip
 	r.Task.Tgid, r.Task.Tid = 100, 101
 	copy(r.Task.Comm[:], []int8{'s', 'h'})
-	ev, err := o.Decode(rawOf(&r))
+	ev, err := o.Decode(testutil.RawOf(&r))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,17 +50,17 @@ func TestDecodeDecisionReevaluates(t *testing.T) {
 	}
 
 	// A filter whose program never arrived leaves the action unknown, not guessed.
-	if _, err := o.Decode(chainRecord(FilterRef{Addr: 0x4000}, FilterRef{Addr: 0x3000})); err != nil {
+	if _, err := o.Decode(testutil.ChainRecord(testutil.Ref{Addr: 0x4000}, testutil.Ref{Addr: 0x3000})); err != nil {
 		t.Fatal(err)
 	}
 	r.Chain = 0x4000
-	ev, _ = o.Decode(rawOf(&r))
+	ev, _ = o.Decode(testutil.RawOf(&r))
 	if d := ev.(*Decision); d.Known || !strings.Contains(d.Unknown, "never received") {
 		t.Fatalf("missing filter program: %+v", d)
 	}
 	// So does a stack whose chain record never arrived.
 	r.Chain = 0x5000
-	ev, _ = o.Decode(rawOf(&r))
+	ev, _ = o.Decode(testutil.RawOf(&r))
 	if d := ev.(*Decision); d.Known || !strings.Contains(d.Unknown, "filter stack 0x5000") {
 		t.Fatalf("missing chain: %+v", d)
 	}
@@ -120,7 +83,7 @@ func TestDecodeRetKinds(t *testing.T) {
 		var r gen.SeccompStDecision
 		r.Kind = uint32(gen.SeccompStRecordKindST_REC_DECISION)
 		r.Ret = tc.ret
-		ev, err := o.Decode(rawOf(&r))
+		ev, err := o.Decode(testutil.RawOf(&r))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -138,7 +101,7 @@ func TestDecodeRejectsBadRecords(t *testing.T) {
 		{1, 0, 0, 0, 0, 0, 0, 0}, // decision, truncated
 		{9, 0, 0, 0},             // unknown kind
 	}
-	long := filterRecord(1, false, ret(0))
+	long := testutil.FilterRecord(1, false, ret(0))
 	binary.NativeEndian.PutUint32(long[28:], 4096) // len beyond the record
 	bad = append(bad, long)
 	for _, raw := range bad {
@@ -149,10 +112,10 @@ func TestDecodeRejectsBadRecords(t *testing.T) {
 }
 
 func FuzzDecode(f *testing.F) {
-	f.Add(filterRecord(1, true, ret(0x7fff0000)))
+	f.Add(testutil.FilterRecord(1, true, ret(0x7fff0000)))
 	var r gen.SeccompStDecision
 	r.Kind = 1
-	f.Add(rawOf(&r))
+	f.Add(testutil.RawOf(&r))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		o := NewDecoder(RetInt)
 		_, _ = o.Decode(raw) // must not panic
@@ -164,17 +127,17 @@ func FuzzDecode(f *testing.F) {
 // comes later makes a stack that lacked its program known.
 func TestDecodeReuse(t *testing.T) {
 	o := NewDecoder(RetInt)
-	if _, err := o.Decode(filterRecord(0x1000, false, ret(0x50001))); err != nil {
+	if _, err := o.Decode(testutil.FilterRecord(0x1000, false, ret(0x50001))); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := o.Decode(chainRecord(FilterRef{Addr: 0x2000}, FilterRef{Addr: 0x1000})); err != nil {
+	if _, err := o.Decode(testutil.ChainRecord(testutil.Ref{Addr: 0x2000}, testutil.Ref{Addr: 0x1000})); err != nil {
 		t.Fatal(err)
 	}
 	var r gen.SeccompStDecision
 	r.Kind = uint32(gen.SeccompStRecordKindST_REC_DECISION)
 	r.Chain = 0x2000
 	copy(r.Task.Comm[:], []int8{'s', 'h'})
-	raw := rawOf(&r)
+	raw := testutil.RawOf(&r)
 	ev, err := o.Decode(raw)
 	if err != nil {
 		t.Fatal(err)
@@ -187,7 +150,7 @@ func TestDecodeReuse(t *testing.T) {
 	if d2 := ev.(*Decision); d2 == d1 || &d2.Filters[0] != &d1.Filters[0] || d2.Unknown != d1.Unknown {
 		t.Fatalf("second decision on the stack: %p %+v, first %p %+v", d2, d2, d1, d1)
 	}
-	if _, err := o.Decode(filterRecord(0x2000, true, ret(0x7fff0000))); err != nil {
+	if _, err := o.Decode(testutil.FilterRecord(0x2000, true, ret(0x7fff0000))); err != nil {
 		t.Fatal(err)
 	}
 	o.Release(d1)

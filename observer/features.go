@@ -30,8 +30,8 @@ var (
 	// ErrTracingRefused means the kernel refused a tracing program to a
 	// privileged process: lockdown, or another BPF restriction.
 	ErrTracingRefused = errors.New("tracing refused by the kernel")
-	// ErrNotPrivileged means the process lacks the capabilities (CAP_BPF,
-	// CAP_PERFMON, CAP_SYS_ADMIN) or the rlimit to load tracing programs.
+	// ErrNotPrivileged means the process lacks the capabilities (CAP_BPF
+	// and CAP_PERFMON, or CAP_SYS_ADMIN) or the rlimit to load tracing programs.
 	ErrNotPrivileged = errors.New("not privileged")
 	// ErrHookMissing means a hook's kernel function does not exist here
 	// (inlined, compiled out, or only a compiler clone). A *HookError around
@@ -255,7 +255,7 @@ func haveKprobe(target string) error {
 		defer prog.Close()
 		l, err := link.Kprobe(target, prog, nil)
 		if err != nil {
-			return classify("attaching kprobe probe", err)
+			return classify("attaching kprobe probe"+perfParanoidNote(err), err)
 		}
 		return l.Close()
 	})
@@ -277,17 +277,35 @@ func classify(action string, err error) error {
 	return fmt.Errorf("%s: %w", action, err)
 }
 
-// privileged reports whether the process has the effective capabilities to
-// load tracing programs (CAP_BPF and CAP_PERFMON from 5.8; CAP_SYS_ADMIN
-// covers both, and is all there is before), so that a refusal is policy.
-func privileged() bool {
+// perfParanoidNote names the cause of a refused kprobe perf event that
+// CAP_PERFMON does not cure: Debian's kernel.perf_event_paranoid=3 (its
+// default) refuses perf_event_open without CAP_SYS_ADMIN.
+func perfParanoidNote(err error) string {
+	if (!errors.Is(err, unix.EPERM) && !errors.Is(err, unix.EACCES)) || hasCap(unix.CAP_SYS_ADMIN) {
+		return ""
+	}
+	b, rerr := os.ReadFile("/proc/sys/kernel/perf_event_paranoid")
+	if n, perr := strconv.Atoi(strings.TrimSpace(string(b))); rerr != nil || perr != nil || n < 3 {
+		return ""
+	}
+	return " (kernel.perf_event_paranoid is 3: perf events need CAP_SYS_ADMIN; fentry does not)"
+}
+
+// hasCap reports whether capability c is in the effective set.
+func hasCap(c uint) bool {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
 	if err := unix.Capget(&hdr, &data[0]); err != nil {
 		return os.Geteuid() == 0
 	}
-	has := func(c uint) bool { return data[c/32].Effective&(1<<(c%32)) != 0 }
-	return has(unix.CAP_SYS_ADMIN) || (has(unix.CAP_BPF) && has(unix.CAP_PERFMON))
+	return data[c/32].Effective&(1<<(c%32)) != 0
+}
+
+// privileged reports whether the process has the effective capabilities to
+// load tracing programs (CAP_BPF and CAP_PERFMON from 5.8; CAP_SYS_ADMIN
+// covers both, and is all there is before), so that a refusal is policy.
+func privileged() bool {
+	return hasCap(unix.CAP_SYS_ADMIN) || (hasCap(unix.CAP_BPF) && hasCap(unix.CAP_PERFMON))
 }
 
 // kernelLockdown returns the active lockdown mode, or "" when none or unknown.

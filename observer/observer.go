@@ -36,6 +36,10 @@ type Options struct {
 	SendAll bool
 	// ForceKprobe skips fentry/fexit even where the kernel allows them.
 	ForceKprobe bool
+	// Forecast also counts cached ALLOWs per process and syscall
+	// (AllowCounts) and keeps the name of each process it counts
+	// (TaskComms). Off, the probes compile it out: watch and check pay nothing.
+	Forecast bool
 }
 
 // Strategy is how a hook is attached.
@@ -56,8 +60,12 @@ const (
 	HookFork       = "fork"
 	HookSysctl     = "sysctl"
 	HookFilterFree = "filter_free"
-	HookAuditStart = "audit_start"
-	HookAuditLost  = "audit_lost"
+	// HookFilterRelease sees a task's filters released at its exit (6.10+
+	// release them in do_exit, before sched_process_exit): a kill inside
+	// the filter is sent from there with its stack.
+	HookFilterRelease = "filter_release"
+	HookAuditStart    = "audit_start"
+	HookAuditLost     = "audit_lost"
 )
 
 // HookStatus reports how one hook was attached, or why it was not.
@@ -108,14 +116,15 @@ func (e *HookError) Unwrap() error { return e.Err }
 
 // hookConfigs are the kernel options that provide each hook's symbol.
 var hookConfigs = map[string]string{
-	HookDecision:   "CONFIG_SECCOMP_FILTER",
-	HookEmission:   "CONFIG_AUDITSYSCALL",
-	HookSeccompLog: "CONFIG_SECCOMP_FILTER",
-	HookSysctl:     "CONFIG_SYSCTL",
-	HookFilterFree: "CONFIG_NET",
-	HookAuditStart: "CONFIG_AUDIT",
-	HookAuditLost:  "CONFIG_AUDIT",
-	HookFork:       "CONFIG_TRACEPOINTS",
+	HookDecision:      "CONFIG_SECCOMP_FILTER",
+	HookEmission:      "CONFIG_AUDITSYSCALL",
+	HookSeccompLog:    "CONFIG_SECCOMP_FILTER",
+	HookSysctl:        "CONFIG_SYSCTL",
+	HookFilterFree:    "CONFIG_NET",
+	HookFilterRelease: "CONFIG_SECCOMP_FILTER",
+	HookAuditStart:    "CONFIG_AUDIT",
+	HookAuditLost:     "CONFIG_AUDIT",
+	HookFork:          "CONFIG_TRACEPOINTS",
 }
 
 // RetKind is how __seccomp_filter reports "skip the syscall".
@@ -244,6 +253,10 @@ func Discover(opts Options) (Plan, error) {
 	ff.pick(opts.ForceKprobe)
 	plan.Hooks = append(plan.Hooks, ff)
 
+	fr := HookStatus{Name: HookFilterRelease, Symbol: "seccomp_filter_release"}
+	fr.pick(opts.ForceKprobe)
+	plan.Hooks = append(plan.Hooks, fr)
+
 	// Where a decided record dies (§6): optional, they attribute losses.
 	for _, h := range []HookStatus{{Name: HookAuditStart, Symbol: "audit_log_start"}, {Name: HookAuditLost, Symbol: "audit_log_lost"}} {
 		h.pick(opts.ForceKprobe)
@@ -369,6 +382,11 @@ func Open(opts Options) (*Observer, error) {
 		return nil, fmt.Errorf("counting possible CPUs: %w", err)
 	}
 	spec.Maps[gen.SeccompMapFilterScratch].MaxEntries = uint32(cpus)
+	if !opts.Forecast {
+		// Never written: no memory for them.
+		spec.Maps[gen.SeccompMapAllowCounts].MaxEntries = 1
+		spec.Maps[gen.SeccompMapTaskComms].MaxEntries = 1
+	}
 	var comm [16]byte
 	copy(comm[:], opts.Comm)
 	for name, v := range map[string]any{
@@ -381,6 +399,7 @@ func Open(opts Options) (*Observer, error) {
 		gen.SeccompVarActionsLoggedAddr: plan.ActionsLoggedAddr,
 		gen.SeccompVarAuditEnabledAddr:  plan.AuditEnabledAddr,
 		gen.SeccompVarKprobeMode:        boolByte(plan.decisionByKprobe()),
+		gen.SeccompVarForecast:          boolByte(opts.Forecast),
 	} {
 		if err := spec.Variables[name].Set(v); err != nil {
 			return nil, fmt.Errorf("setting %s: %w", name, err)
@@ -451,6 +470,7 @@ func bindings(plan Plan, opts Options) []binding {
 		pick(HookSysctl, gen.SeccompProgFexitActionsLoggedNobuf, gen.SeccompProgKretprobeActionsLogged, true)
 	}
 	pick(HookFilterFree, gen.SeccompProgFentryProgDestroy, gen.SeccompProgKprobeProgDestroy, false)
+	pick(HookFilterRelease, gen.SeccompProgFentryFilterRelease, gen.SeccompProgKprobeFilterRelease, false)
 	pick(HookAuditStart, gen.SeccompProgFexitAuditLogStart, gen.SeccompProgKretprobeAuditLogStart, true)
 	pick(HookAuditLost, gen.SeccompProgFentryAuditLogLost, gen.SeccompProgKprobeAuditLogLost, false)
 	out = append(out, binding{gen.SeccompProgTaskExit, "sched_process_exit", strategyTpBTF, false})
@@ -564,6 +584,9 @@ type Counters struct {
 	Silent uint64
 	// SilentFull counts decisions sent because their count could not be kept.
 	SilentFull uint64
+	// AllowFull counts cached ALLOWs counted only in CachedAllow, not per
+	// process and syscall, because AllowCounts was full (Options.Forecast).
+	AllowFull uint64
 	// Ring-buffer reservations that failed, per record kind.
 	DroppedDecisions, DroppedEmissions, DroppedSeccompLogs, DroppedFilters, DroppedChains, DroppedSysctls, DroppedAuditDrops uint64
 	// InflightFull counts decisions that could not be followed to their exit.
@@ -613,6 +636,7 @@ func (o *Observer) Counters() (Counters, error) {
 		gen.SeccompStCounterST_CNT_SILENT_FULL:         &c.SilentFull,
 		gen.SeccompStCounterST_CNT_RB_DROP_CHAIN:       &c.DroppedChains,
 		gen.SeccompStCounterST_CNT_RB_DROP_TASK:        &c.DroppedTasks,
+		gen.SeccompStCounterST_CNT_ALLOW_FULL:          &c.AllowFull,
 	} {
 		v, err := sum(idx)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/seccomptrace/seccomptrace/gen"
 	"github.com/seccomptrace/seccomptrace/observer/cgroups"
+	"github.com/seccomptrace/seccomptrace/observer/testutil"
 )
 
 // taskRecord builds an ST_REC_TASK record as the probe sends it: the
@@ -23,12 +24,12 @@ func taskRecord(tgid uint32, cgroup uint64, exe string, flags gen.SeccompStFlags
 	copy(r.Task.Comm[:], []int8{'a', 'p', 'p'})
 	r.Ppid, r.Loginuid, r.Sessionid, r.Mntns, r.Pidns = 1, 1000, 7, 4026531841, 4026531836
 	r.ExeLen, r.ExeIno = uint32(len(exe)), 12345
-	return append(rawOf(&r)[:unsafe.Offsetof(r.Exe)], exe...)
+	return append(testutil.RawOf(&r)[:unsafe.Offsetof(r.Exe)], exe...)
 }
 
 func goneRecord(tgid uint32) []byte {
 	r := gen.SeccompStTaskGone{Kind: uint32(gen.SeccompStRecordKindST_REC_TASK_GONE), Tgid: tgid}
-	return rawOf(&r)
+	return testutil.RawOf(&r)
 }
 
 func decisionRecord(tgid uint32, cgroup uint64) []byte {
@@ -36,7 +37,7 @@ func decisionRecord(tgid uint32, cgroup uint64) []byte {
 	r.Kind = uint32(gen.SeccompStRecordKindST_REC_DECISION)
 	r.Task.Tgid, r.Task.Tid, r.Task.CgroupId, r.Task.KtimeNs = tgid, tgid+1, cgroup, 2
 	r.Seq, r.ThisSyscall, r.Chain = 1, 110, 0x9000
-	return rawOf(&r)
+	return testutil.RawOf(&r)
 }
 
 // A process record names every later record of its process, survives the

@@ -19,8 +19,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-ST=build/seccomptrace
-LOOP=build/loop
+ST=${PERF_SECCOMPTRACE:-build/seccomptrace}
+LOOP=${PERF_LOOP:-build/loop}
 N=${PERF_CALLS:-100000}
 FLOOD=${PERF_FLOOD:-1000000}
 LONG=0
@@ -34,11 +34,12 @@ median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 # ns per call from loop's line: "loop MODE: N calls x T threads: X ns per call"
 nsof() { sed -n 's/^loop .* \([0-9][0-9]*\) ns per call$/\1/p'; }
 
-# waitfor FILE PATTERN: until FILE has a line matching PATTERN (a tracer is attached).
+# waitfor FILE [PATTERN]: until FILE exists (with a line matching PATTERN):
+# a tracer is attached, watch's ready file is written.
 waitfor() {
 	local i
 	for ((i = 0; i < 600; i++)); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
+		if [[ $# -lt 2 ]]; then [[ -e $1 ]] && return 0; else grep -q "$2" "$1" 2>/dev/null && return 0; fi
 		sleep 0.1
 	done
 	echo "perf: timed out waiting for '$2' in $1" >&2
@@ -57,9 +58,9 @@ waitfor "$tmp/bt" 'Attaching 2 probes'
 for mode in allow argcheck errno; do pair[$mode]=$(plain $mode); done
 kill -INT $bt; wait $bt || true
 
-"$ST" watch --pid 1 --output json --ready-file "$tmp/ready" >/dev/null 2>"$tmp/untargeted" &
+"$ST" watch --pid 1 --output json --prog-stats --ready-file "$tmp/ready" >/dev/null 2>"$tmp/untargeted" &
 w=$!
-waitfor "$tmp/ready" ''
+waitfor "$tmp/ready"
 for mode in allow argcheck errno; do untargeted[$mode]=$(plain $mode); done
 kill -INT $w; wait $w || true
 
@@ -82,11 +83,12 @@ for mode in allow argcheck errno; do
 	echo "| $mode | $n | $p (+$((p - n))) | $u (+$((u - n))) | $t (+$((t - n))) | $(pu "$u" "$n" "$p") | $(pu "$t" "$n" "$p") |"
 done
 echo
-echo "Probes, ns per run (bpf_stats), targeted runs:"
+echo "Probes, ns per run (bpf_stats): the untargeted runs (all three filters), then each filter's targeted runs:"
 echo
 echo "| filter | program | runs | ns per run |"
 echo "|---|---|---|---|"
-for mode in allow argcheck errno; do
+cp "$tmp/untargeted" "$tmp/t.untargeted"
+for mode in untargeted allow argcheck errno; do
 	sed -n 's/^seccomptrace: prog \(.*\): \([0-9]*\) runs, \([0-9]*\) ns per run$/\1 \2 \3/p' "$tmp/t.$mode" |
 		awk -v m=$mode '$2 > 0 { printf "| %s | %s | %s | %s |\n", m, $1, $2, $3 }'
 done

@@ -30,8 +30,13 @@ VNG_SUITE=trixie
 # auditd provides auditctl, which the guest tests use to enable audit and add rules.
 # python3-yaml and xz-utils: `make test` validates the CI YAML files and
 # unpacks kunit.py; debian-archive-keyring is there on Debian, not on Ubuntu
-# (GitHub's runners), and signs the private apt sources.
-HOST_PACKAGES="qemu-system-x86 python3 python3-argcomplete python3-pkg-resources python3-requests file kmod busybox-static auditd python3-yaml xz-utils debian-archive-keyring"
+# (GitHub's runners), and signs the private apt sources; systemd
+# (systemd-analyze): the host test of contrib/'s unit file. crun and
+# golang-github-containers-common (/usr/share/containers/seccomp.json, the
+# profile podman applies) run the container VM tests: the guest sees the
+# host's filesystem, so what is installed here is what the guest runs;
+# prometheus scrapes the metrics endpoint in a VM test.
+HOST_PACKAGES="qemu-system-x86 python3 python3-argcomplete python3-pkg-resources python3-requests file kmod busybox-static auditd python3-yaml xz-utils debian-archive-keyring systemd crun golang-github-containers-common prometheus"
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }

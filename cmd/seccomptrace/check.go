@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -73,15 +72,10 @@ type actionSummary struct {
 }
 
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: seccomptrace check [flags] -- CMD ARGS...\n\n"+
-			"Run CMD, follow it and its descendants, and judge every seccomp decision against\n"+
-			"the logging policy, and every write to actions_logged against its audit record.\n"+
-			"Exit 0: all ok; 1: violations; 2: inconclusive; 3: tool error.")
-		fs.PrintDefaults()
-	}
+	fs := newFlags("check", "usage: seccomptrace check [flags] -- CMD ARGS...\n\n"+
+		"Run CMD, follow it and its descendants, and judge every seccomp decision against\n"+
+		"the logging policy, and every write to actions_logged against its audit record.\n"+
+		"Exit 0: all ok; 1: violations; 2: inconclusive; 3: tool error.", stderr)
 	f := streamFlags{cmdStdout: os.Stdout}
 	f.register(fs, false)
 	if err := fs.Parse(args); err != nil {
@@ -146,7 +140,7 @@ func checkRun(ctx context.Context, f *streamFlags, command []string) (*checkedRu
 		}
 		return nil
 	}
-	t, err := traceRun(ctx, f, command, opts)
+	t, err := traceRun(ctx, f, command, opts, nil)
 	if err != nil {
 		return nil, err
 	}

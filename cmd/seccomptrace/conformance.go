@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -29,16 +28,11 @@ type conformanceJSON struct {
 }
 
 func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("conformance", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: seccomptrace conformance [flags]\n\n"+
-			"Run the built-in matrix of seccomp logging cases (actions x FLAG_LOG x actions_logged x audit\n"+
-			"state, stacked filters), each in its own child, and check the kernel logged each as the rules say.\n"+
-			"Changes actions_logged, audit enable and one audit rule, and restores them on exit.\n"+
-			"Exit 0: all pass; 1: failures; 2: inconclusive; 3: tool error.")
-		fs.PrintDefaults()
-	}
+	fs := newFlags("conformance", "usage: seccomptrace conformance [flags]\n\n"+
+		"Run the built-in matrix of seccomp logging cases (actions x FLAG_LOG x actions_logged x audit\n"+
+		"state, stacked filters), each in its own child, and check the kernel logged each as the rules say.\n"+
+		"Changes actions_logged, audit enable and one audit rule, and restores them on exit.\n"+
+		"Exit 0: all pass; 1: failures; 2: inconclusive; 3: tool error.", stderr)
 	model := fs.String("model", "auto", "kernel logging model: auto, 4.18+ or 4.14-4.17")
 	output := fs.String("output", "text", "text, json, ktap or junit (JUnit XML)")
 	var saves saveFlag

@@ -23,7 +23,7 @@ import (
 
 const (
 	adviceRefused       = "the kernel refuses tracing (lockdown or BPF restrictions): run `make demo` to trace inside a VM"
-	adviceNotPrivileged = "not privileged: run as root or with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN"
+	adviceNotPrivileged = "not privileged: run as root or with CAP_BPF and CAP_PERFMON (and CAP_AUDIT_READ to follow audit records)"
 )
 
 // requireAdvice fails unless line is one short line.

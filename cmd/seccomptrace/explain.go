@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -32,17 +31,12 @@ type explainJSON struct {
 }
 
 func runExplain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: seccomptrace explain [--pid N] [--cgroup PATH] [--container ID] [--syscall NAME|NR] [flags] -- CMD ARGS...\n"+
-			"       seccomptrace explain [--pid N] [--cgroup PATH] [--container ID] [--syscall NAME|NR] --from FILE\n\n"+
-			"Say, one sentence per decision, why it was or was not logged: the rule of the\n"+
-			"logging policy or the point where the record was dropped. Runs CMD as check does,\n"+
-			"or reads FILE: watch's JSON Lines (every decision) or check's JSON (its violations\n"+
-			"and inconclusive decisions). Without --syscall, ALLOW decisions are left out.")
-		fs.PrintDefaults()
-	}
+	fs := newFlags("explain", "usage: seccomptrace explain [--pid N] [--cgroup PATH] [--container ID] [--syscall NAME|NR] [flags] -- CMD ARGS...\n"+
+		"       seccomptrace explain [--pid N] [--cgroup PATH] [--container ID] [--syscall NAME|NR] --from FILE\n\n"+
+		"Say, one sentence per decision, why it was or was not logged: the rule of the\n"+
+		"logging policy or the point where the record was dropped. Runs CMD as check does,\n"+
+		"or reads FILE: watch's JSON Lines (every decision) or check's JSON (its violations\n"+
+		"and inconclusive decisions). Without --syscall, ALLOW decisions are left out.", stderr)
 	f := streamFlags{cmdStdout: os.Stderr}
 	f.register(fs, false)
 	var pids pidList
@@ -117,13 +111,21 @@ func decodeDecisions(b []byte) ([]pairJSON, error) {
 		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
 			continue
 		}
+		// Only decisions: writes and summaries are lines of other shapes.
+		var kind struct {
+			Event string `json:"event"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &kind); err != nil {
+			return nil, fmt.Errorf("line %d: %w", line, err)
+		}
+		if kind.Event != "decision" && kind.Event != "" {
+			continue
+		}
 		var p pairJSON
 		if err := json.Unmarshal(sc.Bytes(), &p); err != nil {
 			return nil, fmt.Errorf("line %d: %w", line, err)
 		}
-		if p.Event == "decision" || p.Event == "" {
-			out = append(out, p)
-		}
+		out = append(out, p)
 	}
 	return out, sc.Err()
 }

@@ -5,7 +5,6 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -25,16 +24,11 @@ import (
 const filtersWidth = 80
 
 func runFilters(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("filters", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: seccomptrace filters [--pid N] [--output text|json] [--disasm] [--model M]\n\n"+
-			"Every task with seccomp on, now (a BPF task iterator: no ptrace, nobody stopped):\n"+
-			"tasks grouped by filter chain, what each filter can return, per architecture which\n"+
-			"syscalls always get the same result and which depend on their arguments, and which\n"+
-			"actions the kernel logs under actions_logged and audit as they are now.")
-		fs.PrintDefaults()
-	}
+	fs := newFlags("filters", "usage: seccomptrace filters [--pid N] [--output text|json] [--disasm] [--model M]\n\n"+
+		"Every task with seccomp on, now (a BPF task iterator: no ptrace, nobody stopped):\n"+
+		"tasks grouped by filter chain, what each filter can return, per architecture which\n"+
+		"syscalls always get the same result and which depend on their arguments, and which\n"+
+		"actions the kernel logs under actions_logged and audit as they are now.", stderr)
 	pid := fs.Int("pid", 0, "only this process (or thread)")
 	output := fs.String("output", "text", "output format: text or json")
 	disasm := fs.Bool("disasm", false, "include each filter's disassembly")

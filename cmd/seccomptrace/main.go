@@ -28,6 +28,7 @@ commands:
   explain    say in one sentence why a decision was or was not logged
   conformance  run the built-in matrix of logging cases against this kernel (text, JSON, KTAP, JUnit)
   filters    every task with seccomp on now: chains, what each filter returns, what gets logged
+  forecast   what a logging policy change would cost: records per second under it, before making it
   workload   run the built-in workload: known filters in a child, known syscalls
 
 run 'seccomptrace <command> -h' for the flags of a command
@@ -74,13 +75,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runConformance(ctx, args[1:], stdout, stderr)
 	case "filters":
 		return runFilters(args[1:], stdout, stderr)
+	case "forecast":
+		return runForecast(ctx, args[1:], stdout, stderr)
 	case "workload":
 		return runWorkload(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
-		return fmt.Errorf("unknown command %q: want doctor, watch, check, explain, conformance, filters or workload", args[0])
+		return fmt.Errorf("unknown command %q: want doctor, watch, check, explain, conformance, filters, forecast or workload", args[0])
 	}
 }
 
@@ -91,7 +94,7 @@ func oneLine(err error) string {
 	var hook *observer.HookError
 	switch {
 	case errors.Is(err, observer.ErrNotPrivileged):
-		return "not privileged: run as root or with CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN"
+		return notPrivilegedAdvice()
 	case errors.Is(err, observer.ErrNoBTF):
 		return "the kernel has no BTF (/sys/kernel/btf/vmlinux): boot a kernel built with CONFIG_DEBUG_INFO_BTF=y"
 	case errors.Is(err, observer.ErrTracingRefused):
@@ -104,4 +107,16 @@ func oneLine(err error) string {
 		return advice
 	}
 	return oneLineText(err.Error())
+}
+
+// newFlags is a command's flag set: errors and help go to stderr, the
+// usage text before the flags.
+func newFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, usage)
+		fs.PrintDefaults()
+	}
+	return fs
 }

@@ -6,7 +6,9 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/seccomptrace/seccomptrace/observer"
@@ -23,8 +25,15 @@ const envAsCLI = "SECCOMPTRACE_TEST_AS_CLI"
 
 func TestMain(m *testing.M) {
 	workload.RunChildIfRequested()
+	if os.Getenv(envStartBare) == "1" {
+		os.Exit(startBareChild())
+	}
 	if args, ok := os.LookupEnv(envAsCLI); ok {
-		if err := run(context.Background(), strings.Fields(args), os.Stdout, os.Stderr); err != nil {
+		// As main: SIGINT and SIGTERM end a run cleanly (watch --service).
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err := run(ctx, strings.Fields(args), os.Stdout, os.Stderr)
+		stop()
+		if err != nil {
 			os.Stderr.WriteString(err.Error() + "\n")
 			os.Exit(1)
 		}
@@ -60,6 +69,21 @@ func TestRunErrors(t *testing.T) {
 		{[]string{"watch", "--container", strings.Repeat("a", 65)}, "want up to 64 hex digits"},
 		{[]string{"check", "--cgroup", " ", "--", "true"}, `bad cgroup " "`},
 		{[]string{"explain", "--container", "", "--from", "x"}, `bad container id ""`},
+		{[]string{"forecast", "--flag-log", "some"}, `bad --flag-log "some"`},
+		{[]string{"forecast", "--audit", "maybe"}, `bad --audit "maybe"`},
+		{[]string{"forecast", "--actions-logged", "errno,allow"}, "--actions-logged"},
+		{[]string{"forecast", "--actions-logged", "bogus"}, "--actions-logged"},
+		{[]string{"forecast", "--duration", "1s", "--", "true"}, "not both"},
+		{[]string{"forecast", "--duration", "-1s"}, "bad --duration"},
+		{[]string{"forecast", "--measure-drain", "1"}, "bad --measure-drain 1"},
+		{[]string{"forecast", "--output", "ktap"}, `bad --output "ktap"`},
+		{[]string{"watch", "--summary-interval", "10s"}, "--summary-interval needs --service"},
+		{[]string{"watch", "--service", "--summary-interval", "-1s"}, "bad --summary-interval -1s"},
+		{[]string{"watch", "--service", "--output", "text"}, "--service writes JSON Lines: drop --output text"},
+		{[]string{"watch", "--metrics-comm-limit", "5"}, "--metrics-comm-limit needs --metrics-addr"},
+		{[]string{"watch", "--metrics-addr", "127.0.0.1:9464", "--metrics-comm-limit", "-1"}, "bad --metrics-comm-limit -1"},
+		{[]string{"watch", "--metrics-addr", "no-port"}, "bad --metrics-addr"},
+		{[]string{"watch", "--output-file", "/nonexistent-dir/x.jsonl"}, "opening --output-file"},
 	} {
 		var out, errOut bytes.Buffer
 		err := run(context.Background(), tc.args, &out, &errOut)

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,9 +16,15 @@ import (
 	"github.com/seccomptrace/seccomptrace/observer/sysnames"
 )
 
+// schemaVersion is the "v" of every object of watch's JSON Lines
+// (docs/events.md): a change that breaks a reader raises it.
+const schemaVersion = 1
+
 // pairJSON is one line of --output json: a decision and its emissions.
 type pairJSON struct {
-	// Event is "decision"; watch's JSON Lines also carry actions_logged writes (writeJSON).
+	V int `json:"v"`
+	// Event is "decision"; watch's JSON Lines also carry actions_logged
+	// writes (writeJSON) and summaries (summaryJSON).
 	Event    string `json:"event"`
 	Time     string `json:"time"`
 	Pid      uint32 `json:"pid"`
@@ -77,7 +82,7 @@ type emissionJSON struct {
 
 func toJSON(j *judge.Judged) pairJSON {
 	p := j.Pair
-	out := pairJSON{Event: "decision", Verdict: string(j.Verdict), Expected: j.Expected, Reason: j.Reason, Policy: j.ActionsLogged.AuditString(), Model: j.Model.String()}
+	out := pairJSON{V: schemaVersion, Event: "decision", Verdict: string(j.Verdict), Expected: j.Expected, Reason: j.Reason, Policy: j.ActionsLogged.AuditString(), Model: j.Model.String()}
 	if j.Path != policy.PathFilter {
 		out.Path = j.Path.String()
 	}
@@ -152,18 +157,47 @@ func toJSON(j *judge.Judged) pairJSON {
 // through a buffer that flush writes out (the session's OnIdle): a line
 // costs no allocation and no write(2) of its own.
 type printer struct {
-	w    *bufio.Writer
+	w    *lineBuffer
 	json bool
-	enc  *json.Encoder // actions_logged writes, which are rare
+	enc  *json.Encoder // actions_logged writes and summaries, which are rare
 	head bool
 	line []byte
 	st   lines
 }
 
+// lineBuffer holds whole lines until Flush writes them out in one Write:
+// the writer below never gets part of a line, so a file reopened between
+// two writes (SIGHUP) never splits one.
+type lineBuffer struct {
+	w   io.Writer
+	buf []byte
+}
+
+// Write takes one or more whole lines.
+func (b *lineBuffer) Write(p []byte) (int, error) {
+	if len(b.buf) > 0 && len(b.buf)+len(p) > cap(b.buf) {
+		if err := b.Flush(); err != nil {
+			return 0, err
+		}
+	}
+	b.buf = append(b.buf, p...)
+	return len(p), nil
+}
+
+// Flush writes out every line held.
+func (b *lineBuffer) Flush() error {
+	if len(b.buf) == 0 {
+		return nil
+	}
+	_, err := b.w.Write(b.buf)
+	b.buf = b.buf[:0]
+	return err
+}
+
 // newPrinter returns a printer of format; wide gives text lines the
 // attribution columns (JSON always has every field).
 func newPrinter(w io.Writer, format string, wide bool) (*printer, error) {
-	bw := bufio.NewWriterSize(w, 64<<10)
+	bw := &lineBuffer{w: w, buf: make([]byte, 0, 64<<10)}
 	switch format {
 	case "text":
 		return &printer{w: bw, st: lines{wide: wide}}, nil

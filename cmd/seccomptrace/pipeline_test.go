@@ -20,30 +20,8 @@ import (
 	"github.com/seccomptrace/seccomptrace/observer/judge"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
 	"github.com/seccomptrace/seccomptrace/observer/session"
+	"github.com/seccomptrace/seccomptrace/observer/testutil"
 )
-
-func rawOf[T any](v *T) []byte {
-	return append([]byte(nil), unsafe.Slice((*byte)(unsafe.Pointer(v)), unsafe.Sizeof(*v))...)
-}
-
-// filterRecord builds an ST_REC_FILTER record as the probe sends it.
-func filterRecord(addr uint64, log bool, prog []cbpf.Instruction) []byte {
-	var hdr gen.SeccompStFilter
-	hdr.Kind = uint32(gen.SeccompStRecordKindST_REC_FILTER)
-	hdr.Addr, hdr.Prog, hdr.Len = addr, addr+1, uint32(len(prog))
-	if log {
-		hdr.Log = 1
-	}
-	raw := rawOf(&hdr)[:unsafe.Offsetof(hdr.Insns)]
-	for _, in := range prog {
-		var b [8]byte
-		binary.NativeEndian.PutUint16(b[0:], in.Code)
-		b[2], b[3] = in.Jt, in.Jf
-		binary.NativeEndian.PutUint32(b[4:], in.K)
-		raw = append(raw, b[:]...)
-	}
-	return raw
-}
 
 // pipelineFilters are three filters as a container runtime and an
 // application stack them: a 20-syscall allow list with a default
@@ -62,20 +40,12 @@ func pipelineFilters() [][]byte {
 	}
 	allowList = append(allowList, cbpf.Stmt(cbpf.ClassRET|cbpf.SrcK, policy.Errno|1), cbpf.Stmt(cbpf.ClassRET|cbpf.SrcK, policy.Allow))
 	return [][]byte{
-		filterRecord(0x1000, false, allowList),
-		filterRecord(0x2000, false, []cbpf.Instruction{cbpf.Stmt(cbpf.ClassRET|cbpf.SrcK, policy.Allow)}),
-		filterRecord(0x3000, false, append(arch, cbpf.Stmt(cbpf.ClassRET|cbpf.SrcK, policy.Allow))),
-		chainRecord(0x1000), chainRecord(0x2000, 0x1000), chainRecord(0x3000, 0x2000, 0x1000),
+		testutil.FilterRecord(0x1000, false, allowList),
+		testutil.FilterRecord(0x2000, false, []cbpf.Instruction{cbpf.Stmt(cbpf.ClassRET|cbpf.SrcK, policy.Allow)}),
+		testutil.FilterRecord(0x3000, false, append(arch, cbpf.Stmt(cbpf.ClassRET|cbpf.SrcK, policy.Allow))),
+		testutil.ChainRecord(testutil.Ref{Addr: 0x1000}), testutil.ChainRecord(testutil.Ref{Addr: 0x2000}, testutil.Ref{Addr: 0x1000}),
+		testutil.ChainRecord(testutil.Ref{Addr: 0x3000}, testutil.Ref{Addr: 0x2000}, testutil.Ref{Addr: 0x1000}),
 	}
-}
-
-// chainRecord builds an ST_REC_CHAIN record: the stack, newest first.
-func chainRecord(addrs ...uint64) []byte {
-	var r gen.SeccompStChain
-	r.Kind = uint32(gen.SeccompStRecordKindST_REC_CHAIN)
-	r.Head, r.HeadProg, r.Depth = addrs[0], addrs[0]+1, uint32(len(addrs))
-	copy(r.FilterAddr[:], addrs)
-	return rawOf(&r)
 }
 
 // pipelineCgroups makes a tree of directories that stands for a cgroup v2
@@ -109,7 +79,7 @@ func taskRecord(tgid uint32, cgroup uint64, exe string) []byte {
 	r.Task.Tgid, r.Task.Tid, r.Task.CgroupId = tgid, tgid, cgroup
 	r.Ppid, r.Loginuid, r.Sessionid, r.Mntns, r.Pidns = 1, 1000, 3, 4026532201, 4026532204
 	r.ExeLen, r.ExeIno = uint32(len(exe)), 1234
-	return append(rawOf(&r)[:unsafe.Offsetof(r.Exe)], exe...)
+	return append(testutil.RawOf(&r)[:unsafe.Offsetof(r.Exe)], exe...)
 }
 
 // pipelineTasks are the process records of pipelineDecisions' processes.
@@ -146,7 +116,7 @@ func pipelineDecisions(cgroupIDs []uint64) [][]byte {
 			} else {
 				r.Ret = 0xffffffff // int -1: skip the syscall
 			}
-			out = append(out, rawOf(&r))
+			out = append(out, testutil.RawOf(&r))
 		}
 	}
 	return out
@@ -164,22 +134,33 @@ func processCPU(b *testing.B) time.Duration {
 // BenchmarkPipeline is the whole path of a decision record on the host:
 // raw ring-buffer bytes, decoding and re-evaluation, naming the process
 // and cgroup it belongs to, judging, the session's queue and hand-out, and
-// watch's printer rendering the line to io.Discard (wide text: with the
+// watch's printer rendering the line to io.Discard (wide: text with the
 // attribution columns), flushed each time the ring is drained (every
-// batch records).
+// batch records). The +metrics variants go through watch's stream as --metrics-addr (and
+// --metrics-comm-limit) make it: the counts, the metrics, the lock.
 func BenchmarkPipeline(b *testing.B) {
 	const batch = 64
 	var r gen.SeccompStDecision
 	seqOff := unsafe.Offsetof(r.Seq)
 	timeOff := unsafe.Offsetof(r.Task) + unsafe.Offsetof(r.Task.KtimeNs)
-	for _, tc := range []struct {
-		name, format string
-		wide         bool
-	}{{"json", "json", false}, {"text", "text", false}, {"wide", "text", true}} {
-		b.Run(tc.name, func(b *testing.B) {
-			pr, err := newPrinter(io.Discard, tc.format, tc.wide)
+	for _, variant := range []string{"json", "text", "wide", "json+metrics", "json+metrics+comm"} {
+		b.Run(variant, func(b *testing.B) {
+			format, withMetrics, _ := strings.Cut(variant, "+")
+			wide := format == "wide"
+			if wide {
+				format = "text"
+			}
+			pr, err := newPrinter(io.Discard, format, wide)
 			if err != nil {
 				b.Fatal(err)
+			}
+			emit, flush := pr.printEvent, pr.flush
+			if withMetrics != "" {
+				st := &stream{pr: pr, m: newMetrics(0)}
+				if withMetrics == "metrics+comm" {
+					st.m = newMetrics(16)
+				}
+				emit, flush = st.onEvent, st.onIdle
 			}
 			cg, cgroupIDs := pipelineCgroups(b)
 			events, silent, named := 0, 0, 0
@@ -191,8 +172,8 @@ func BenchmarkPipeline(b *testing.B) {
 				if d := e.Judged.Decision; d != nil && d.Proc != nil && d.Cgroup != nil && d.Cgroup.ContainerID+d.Cgroup.UserUnit != "" {
 					named++
 				}
-				return pr.printEvent(e)
-			}, OnIdle: pr.flush}, policy.ModelPost418, policy.DefaultLogged)
+				return emit(e)
+			}, OnIdle: flush}, policy.ModelPost418, policy.DefaultLogged)
 			rp.SetCgroups(cg)
 			for _, f := range append(pipelineFilters(), pipelineTasks(cgroupIDs)...) {
 				if err := rp.Decode(f); err != nil {

@@ -184,7 +184,7 @@ func appendPairJSON(b []byte, j *judge.Judged, st *lines) []byte {
 	p := &j.Pair
 	d := p.Decision
 	task := pairTask(p)
-	b = append(b, `{"event":"decision","time":"`...)
+	b = append(b, `{"v":1,"event":"decision","time":"`...)
 	b = st.appendRFC3339Nano(b, task.Time)
 	b = append(b, `","pid":`...)
 	b = appendUint(b, uint64(task.Tgid))

@@ -17,17 +17,19 @@ import (
 	"github.com/seccomptrace/seccomptrace/observer/workload"
 )
 
-// TestSilentCountingVM: a flood of identical silent decisions needs one
-// record, not one per call, and the count stays exact. A child calls
-// getppid 20 times under ERRNO with FLAG_LOG while errno is not in
+// TestSilentCountingVM: a flood of identical silent decisions does not
+// need one record per call, and the count stays exact. A child calls
+// getppid 20,000 times under ERRNO with FLAG_LOG while errno is not in
 // actions_logged (silent), writes actions_logged with errno, and calls it
-// 20 times more (logged). The first silent decision is streamed and marks
-// the (stack, arch, syscall); the other 19 are counted in the kernel. The
-// write voids the mark: the 20 logged decisions are all streamed with
-// their records. Nothing changes in the verdicts: 40 decisions, 20 logged,
-// 20 silent, a pass.
+// 20 times more (logged). The first silent decisions are streamed until
+// the session has marked the (stack, arch, syscall) in the probes; the
+// rest are counted there. The write voids the mark: the 20 logged
+// decisions are all streamed with their records. The verdicts are what
+// they are without counting: 20,020 decisions, 20 logged, 20,000 silent,
+// a pass.
 func TestSilentCountingVM(t *testing.T) {
 	self := inVM(t)
+	const flood = 20000
 	orig, err := os.ReadFile(actionsLoggedPath)
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +46,7 @@ func TestSilentCountingVM(t *testing.T) {
 	s := workload.Scenario{
 		Filters: []workload.FilterSpec{{Log: true, Rules: []workload.Rule{{Nr: unix.SYS_GETPPID, Action: policy.Errno | 1}}}},
 		Calls: []workload.Call{
-			{Nr: unix.SYS_GETPPID, Count: 20},
+			{Nr: unix.SYS_GETPPID, Count: flood},
 			{SetActionsLogged: policy.DefaultLogged.String()},
 			{Nr: unix.SYS_GETPPID, Count: 20},
 		},
@@ -65,11 +67,14 @@ func TestSilentCountingVM(t *testing.T) {
 		t.Fatalf("check: %v, result %s\n%s", err, sum.Result, out.String())
 	}
 	a := sum.PerAction["errno"]
-	if a == nil || a.Decisions != 40 || a.Logged != 20 || a.Silent != 20 {
-		t.Errorf("errno decisions %+v, want 40: 20 logged, 20 silent", a)
+	if a == nil || a.Decisions != flood+20 || a.Logged != 20 || a.Silent != flood {
+		t.Fatalf("errno decisions %+v, want %d: 20 logged, %d silent", a, flood+20, flood)
 	}
-	if sum.SilentCounted != 19 {
-		t.Errorf("%d decisions counted silent, want 19 (the first of the flood is streamed and marks it)", sum.SilentCounted)
+	// The session marks after it has judged the first one: the child goes
+	// on meanwhile, so how many were streamed first is not fixed, but the
+	// mark must have taken most of the flood.
+	if sum.SilentCounted == 0 || sum.SilentCounted >= flood || sum.SilentCounted < flood/2 {
+		t.Errorf("%d of %d silent decisions counted in the kernel, want most but not the first", sum.SilentCounted, flood)
 	}
 	if sum.Audit.Emissions != 20 || sum.Audit.Delivered != 20 {
 		t.Errorf("audit %+v, want 20 emissions delivered", sum.Audit)

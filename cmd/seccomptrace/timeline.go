@@ -17,6 +17,7 @@ import (
 // writeJSON is one write attempt to kernel.seccomp.actions_logged: a line
 // of watch's JSON Lines, an entry of check's "actions_logged_writes".
 type writeJSON struct {
+	V     int    `json:"v"`
 	Event string `json:"event"` // "actions_logged_write"
 	Time  string `json:"time"`
 	Pid   uint32 `json:"pid"`
@@ -59,9 +60,9 @@ func setString(s policy.ActionSet) string {
 
 func writeToJSON(w *judge.Write) writeJSON {
 	out := writeJSON{
-		Event: "actions_logged_write",
-		Time:  w.Time.UTC().Format(time.RFC3339Nano),
-		Pid:   w.Tgid, Tid: w.Tid, Comm: w.Comm, UID: w.UID,
+		V: schemaVersion, Event: "actions_logged_write",
+		Time: w.Time.UTC().Format(time.RFC3339Nano),
+		Pid:  w.Tgid, Tid: w.Tid, Comm: w.Comm, UID: w.UID,
 		Old: setString(w.Old), New: setString(w.New),
 		Result:  "ok",
 		Verdict: string(w.Verdict), Reason: w.Reason,

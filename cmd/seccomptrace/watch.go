@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -86,6 +87,11 @@ func (f *streamFlags) sessionOptions(withCommand bool) (session.Options, error) 
 		AuditRcvBuf:      f.auditBuffer,
 		NoSilentCounting: f.sendAll,
 	}
+	if withCommand || len(f.pids) > 0 {
+		if in, known := inInitialPidNS(); known && !in {
+			return opts, errNotInitialPidNS
+		}
+	}
 	if sel := f.selector(); !sel.empty() {
 		opts.Select = sel.task
 	}
@@ -107,13 +113,17 @@ type traced struct {
 }
 
 // traceRun starts a session, runs command (if any) under it until it exits
-// or ctx ends (SIGINT/SIGTERM), and finishes the session.
-func traceRun(ctx context.Context, f *streamFlags, command []string, opts session.Options) (*traced, error) {
+// or ctx ends (SIGINT/SIGTERM), and finishes the session. started, when
+// set, gets the session once it runs.
+func traceRun(ctx context.Context, f *streamFlags, command []string, opts session.Options, started func(*session.Session)) (*traced, error) {
 	s, err := session.Start(opts)
 	if err != nil {
 		return nil, err
 	}
 	defer s.Close()
+	if started != nil {
+		started(s)
+	}
 	if f.readyFile != "" {
 		if err := os.WriteFile(f.readyFile, nil, 0o644); err != nil {
 			return nil, fmt.Errorf("writing ready file: %w", err)
@@ -123,7 +133,8 @@ func traceRun(ctx context.Context, f *streamFlags, command []string, opts sessio
 	if len(command) > 0 {
 		cmd := exec.Command(command[0], command[1:]...)
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, f.cmdStdout, os.Stderr
-		if err := cmd.Start(); err != nil {
+		// CMD is what is observed: it gets none of the capabilities given to trace it.
+		if err := startWithoutCapabilities(cmd); err != nil {
 			return nil, fmt.Errorf("starting %s: %w", command[0], err)
 		}
 		t.ran = true
@@ -140,29 +151,68 @@ func traceRun(ctx context.Context, f *streamFlags, command []string, opts sessio
 	return t, err
 }
 
-func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: seccomptrace watch [flags] [-- CMD ARGS...]\n\n"+
-			"With CMD, follow CMD and its descendants and stop when it exits. Each line waits\n"+
-			"(up to --audit-wait) for its audit record: delivered serial=N, lost(<reason>) or unknown;\n"+
-			"writes to actions_logged are lines of their own, with their CONFIG_CHANGE record.")
-		fs.PrintDefaults()
+// watchFlags are watch's own flags, beyond streamFlags.
+type watchFlags struct {
+	wait            time.Duration
+	progStats       bool
+	service         bool
+	outputFile      string
+	summaryInterval time.Duration
+	metricsAddr     string
+	commLimit       int
+}
+
+func (w *watchFlags) register(fs *flag.FlagSet) {
+	fs.DurationVar(&w.wait, "audit-wait", 2*time.Second, "how long a line waits for its audit record before it is printed as unknown")
+	fs.BoolVar(&w.progStats, "prog-stats", false, "at the end, print each probe's run count and ns per run (needs sysctl kernel.bpf_stats_enabled=1)")
+	fs.BoolVar(&w.service, "service", false, "service mode: JSON Lines (docs/events.md) with a summary line every --summary-interval and the final counts as the last line; stop on SIGTERM or SIGINT")
+	fs.StringVar(&w.outputFile, "output-file", "", "append the stream to this file instead of stdout; SIGHUP reopens it (logrotate)")
+	fs.DurationVar(&w.summaryInterval, "summary-interval", time.Minute, "with --service, write a summary line this often (0: only the final one)")
+	fs.StringVar(&w.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics (host:port, e.g. 127.0.0.1:9464)")
+	fs.IntVar(&w.commLimit, "metrics-comm-limit", 0, "with --metrics-addr, also count decisions by comm, for at most this many distinct comms (0: no comm label)")
+}
+
+// check validates the combination; set says which flags were given.
+func (w *watchFlags) check(f *streamFlags, set map[string]bool) error {
+	switch {
+	case w.wait <= 0:
+		return fmt.Errorf("bad --audit-wait %s: want a positive duration", w.wait)
+	case w.summaryInterval < 0:
+		return fmt.Errorf("bad --summary-interval %s: want a positive duration, or 0 for the final summary only", w.summaryInterval)
+	case set["summary-interval"] && !w.service:
+		return errors.New("--summary-interval needs --service")
+	case w.commLimit < 0:
+		return fmt.Errorf("bad --metrics-comm-limit %d: want 0 or more", w.commLimit)
+	case w.commLimit > 0 && w.metricsAddr == "":
+		return errors.New("--metrics-comm-limit needs --metrics-addr")
+	case f.output != "text" && f.output != "json":
+		return fmt.Errorf("bad --output %q: want text or json", f.output)
+	case w.service && f.output != "json" && set["output"]:
+		return fmt.Errorf("--service writes JSON Lines: drop --output %s", f.output)
 	}
+	if w.service {
+		f.output = "json"
+	}
+	return nil
+}
+
+func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("watch", "usage: seccomptrace watch [flags] [-- CMD ARGS...]\n\n"+
+		"With CMD, follow CMD and its descendants and stop when it exits. Each line waits\n"+
+		"(up to --audit-wait) for its audit record: delivered serial=N, lost(<reason>) or unknown;\n"+
+		"writes to actions_logged are lines of their own, with their CONFIG_CHANGE record.\n"+
+		"--service runs it as a daemon: JSON Lines with summary lines, until SIGTERM.", stderr)
 	f := streamFlags{cmdStdout: os.Stderr}
 	f.register(fs, true)
-	wait := fs.Duration("audit-wait", 2*time.Second, "how long a line waits for its audit record before it is printed as unknown")
-	progStats := fs.Bool("prog-stats", false, "at the end, print each probe's run count and ns per run (needs sysctl kernel.bpf_stats_enabled=1)")
+	var w watchFlags
+	w.register(fs)
 	wide := fs.Bool("wide", false, "text lines also name who each decision belongs to: parent pid, audit login and session, container, systemd unit and exe (JSON always does)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *wait <= 0 {
-		return fmt.Errorf("bad --audit-wait %s: want a positive duration", *wait)
-	}
-	pr, err := newPrinter(stdout, f.output, *wide)
-	if err != nil {
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if err := w.check(&f, set); err != nil {
 		return err
 	}
 	command := fs.Args()
@@ -170,11 +220,48 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	opts.Wait = *wait
-	opts.OnEvent = pr.printEvent
-	opts.OnIdle = pr.flush
-	t, err := traceRun(ctx, &f, command, opts)
-	if ferr := pr.flush(); err == nil && ferr != nil {
+	var out io.Writer = stdout
+	var file *outFile
+	if w.outputFile != "" {
+		if file, err = openOutFile(w.outputFile); err != nil {
+			return err
+		}
+		defer file.Close()
+		out = file
+	}
+	pr, err := newPrinter(out, f.output, *wide)
+	if err != nil {
+		return err
+	}
+	st := &stream{pr: pr}
+	if w.metricsAddr != "" {
+		st.m = newMetrics(w.commLimit)
+		_, stop, err := serveMetrics(st.m, w.metricsAddr)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	if w.service || file != nil {
+		stop := onHangup(file, stderr)
+		defer stop()
+	}
+	opts.Wait = w.wait
+	opts.OnEvent = st.onEvent
+	opts.OnIdle = st.onIdle
+	stopSummaries := func() {}
+	started := func(s *session.Session) {
+		if st.m != nil {
+			st.m.setSource(s.Progress)
+		}
+		if w.service && w.summaryInterval > 0 {
+			stopSummaries = st.startSummaries(w.summaryInterval, s.Progress, stderr)
+		}
+	}
+	t, err := traceRun(ctx, &f, command, opts, started)
+	// No periodic summary after the final one.
+	stopSummaries()
+	if ferr := st.onIdle(); err == nil && ferr != nil {
 		err = fmt.Errorf("writing events: %w", ferr)
 	}
 	if err != nil {
@@ -185,17 +272,23 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if !a.Followed && a.Why != "" {
 		fmt.Fprintf(stderr, "seccomptrace: audit records not followed to the end, delivery unknown: %s\n", a.Why)
 	}
-	fmt.Fprintf(stderr, "seccomptrace: %d decisions (%d cached ALLOWs and %d silent ones counted, not streamed), %d emissions, %d records lost\n",
-		c.Decisions, c.CachedAllow, c.Silent, c.Emissions, c.Lost())
-	fmt.Fprintf(stderr, "seccomptrace: audit: %d delivered, %d lost, %d undelivered, %d unknown; %d multicast overruns, audit_lost +%d\n",
-		a.Delivered, a.Lost, a.Undelivered, a.Unknown, a.Overruns, a.LostIncrease)
+	if w.service {
+		if err := st.writeSummary(time.Now(), func(t *runTally) summaryJSON { return t.final(rep) }); err != nil {
+			return fmt.Errorf("writing the final summary: %w", err)
+		}
+	} else {
+		fmt.Fprintf(stderr, "seccomptrace: %d decisions (%d cached ALLOWs and %d silent ones counted, not streamed), %d emissions, %d records lost\n",
+			c.Decisions, c.CachedAllow, c.Silent, c.Emissions, c.Lost())
+		fmt.Fprintf(stderr, "seccomptrace: audit: %d delivered, %d lost, %d undelivered, %d unknown; %d multicast overruns, audit_lost +%d\n",
+			a.Delivered, a.Lost, a.Undelivered, a.Unknown, a.Overruns, a.LostIncrease)
+	}
 	if t.ran && t.cmdErr != nil {
 		fmt.Fprintf(stderr, "seccomptrace: %s: %v\n", command[0], t.cmdErr)
 	}
 	if c.DroppedTasks > 0 {
 		fmt.Fprintf(stderr, "seccomptrace: %d process records lost: some lines do not say who they belong to\n", c.DroppedTasks)
 	}
-	if *progStats {
+	if w.progStats {
 		for _, st := range rep.ProgramStats {
 			fmt.Fprintf(stderr, "seccomptrace: prog %s: %d runs, %.0f ns per run\n", st.Name, st.Runs, st.NsPerRun())
 		}

@@ -44,7 +44,10 @@ type Judged struct {
 	// Reason is the rule that decided (policy.Reason), or why the verdict is inconclusive.
 	Reason string
 	// Path is how the decision ended (§3).
-	Path          policy.Path
+	Path policy.Path
+	// Audited is the pre-4.18 "audited task" condition as the decision
+	// saw it (§7): audit enabled, an audit context, not dummy.
+	Audited       bool
 	ActionsLogged policy.ActionSet
 	Model         policy.Model
 	// Deliveries are the fates of Emissions, index for index; nil until resolved.
@@ -221,6 +224,7 @@ func (c *Checker) judge(p Pair) Judged {
 			return j
 		}
 	}
+	j.Audited = audited
 	exp, reason := policy.Expect(policy.Decision{Action: d.Ret, Requested: d.Requested(), Path: j.Path, Audited: audited}, c.policy(j.ActionsLogged), c.cfg.Model)
 	return c.verdict(j, exp, string(reason), false)
 }

@@ -4,6 +4,7 @@ package session
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/seccomptrace/seccomptrace/observer/audit"
 )
@@ -29,6 +30,35 @@ type AuditSummary struct {
 	BacklogStallJiffies int64
 	// Auditd says where records go after the multicast group.
 	Auditd string
+	// Records is every record of any type read from the multicast group
+	// during the run (before Finish), the first at FirstRecord and the
+	// last at LastRecord (when read, local clock): what kauditd delivered.
+	Records                 int
+	FirstRecord, LastRecord time.Time
+	// Status is AUDIT_GET at the start (the backlog limit and wait time),
+	// nil where it could not be read.
+	Status *audit.StatusReply
+}
+
+// noteRecord counts a record read from the group at t.
+func (a *AuditSummary) noteRecord(t time.Time) {
+	if a.Records == 0 {
+		a.FirstRecord = t
+	}
+	a.Records++
+	a.LastRecord = t
+}
+
+// DeliveryRate is the records read per second between the first and the
+// last record of the run; ok is false with fewer than two. It is what
+// kauditd delivered, so a lower bound of what it can: it drains no faster
+// than records come, unless the backlog filled (BacklogStallJiffies > 0).
+func (a *AuditSummary) DeliveryRate() (perSecond float64, ok bool) {
+	span := a.LastRecord.Sub(a.FirstRecord)
+	if a.Records < 2 || span <= 0 {
+		return 0, false
+	}
+	return float64(a.Records-1) / span.Seconds(), true
 }
 
 // auditState is the audit side of a session: the status and exclude rules

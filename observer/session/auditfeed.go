@@ -6,8 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -88,17 +86,17 @@ const barrierTimeout = 10 * time.Second
 // queued before it has then been read (or lost). It fails when records do
 // not reach the group at all. Run it while the probes are closed, or the
 // child's own decisions show up in the stream.
+//
+// The child reports by its exit status alone, through no file: the barrier
+// needs no folder both it and this process can write, which a service
+// without root does not have (/tmp not writable by its uid, a read-only
+// root file system, a private /tmp).
 func (f *auditFeed) barrier() error {
-	dir, err := os.MkdirTemp("", "seccomptrace-barrier")
-	if err != nil {
-		return fmt.Errorf("running the audit barrier: %w", err)
-	}
-	defer os.RemoveAll(dir)
 	s := workload.Scenario{
 		Filters: []workload.FilterSpec{{Rules: []workload.Rule{{Nr: unix.SYS_GETPGRP, Action: policy.Log}}}},
 		Calls:   []workload.Call{{Nr: unix.SYS_GETPGRP, Count: 1}},
 	}
-	cmd, err := workload.Spawn(s, filepath.Join(dir, "result.json"))
+	cmd, err := workload.Spawn(s, "")
 	if err != nil {
 		return fmt.Errorf("running the audit barrier: %w", err)
 	}
@@ -121,6 +119,7 @@ func (f *auditFeed) barrier() error {
 		f.mu.Lock()
 		delete(f.barriers, pid)
 		f.mu.Unlock()
-		return errors.New("the audit barrier record never arrived (audit=0 at boot, an exclude rule, log not in actions_logged?)")
+		return errors.New("the audit barrier record never arrived (audit=0 at boot, an exclude rule, log not in actions_logged, " +
+			"or not in the initial network namespace, the only one records are multicast to?)")
 	}
 }

@@ -73,6 +73,10 @@ func (r *Replay) Drained() {
 // AddRecord takes one audit record, as a session's audit feed does.
 func (r *Replay) AddRecord(ev audit.Event) { r.s.auditEvent(ev) }
 
+// Progress is Session.Progress: no counters (there are no probes), the
+// silent counts none; after Finish, final.
+func (r *Replay) Progress() (Progress, error) { return r.s.Progress() }
+
 // Finish settles every event still held and returns the report, as after
 // the barrier of a probed session: the audit records fed so far are every
 // record that came.
@@ -81,5 +85,8 @@ func (r *Replay) Finish() (*Report, error) {
 	s.closed = true
 	s.audit.followed = s.audit.following
 	s.audit.after = s.audit.before
+	s.progMu.Lock()
+	s.keepFinal(Progress{})
+	s.progMu.Unlock()
 	return s.settle(observer.Counters{})
 }

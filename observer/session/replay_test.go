@@ -4,6 +4,7 @@ package session
 
 import (
 	"encoding/binary"
+	"fmt"
 	"testing"
 	"time"
 	"unsafe"
@@ -13,39 +14,11 @@ import (
 	"github.com/seccomptrace/seccomptrace/gen"
 	"github.com/seccomptrace/seccomptrace/observer"
 	"github.com/seccomptrace/seccomptrace/observer/audit"
+	"github.com/seccomptrace/seccomptrace/observer/cbpf"
 	"github.com/seccomptrace/seccomptrace/observer/judge"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
+	"github.com/seccomptrace/seccomptrace/observer/testutil"
 )
-
-func rawOf[T any](v *T) []byte {
-	return append([]byte(nil), unsafe.Slice((*byte)(unsafe.Pointer(v)), unsafe.Sizeof(*v))...)
-}
-
-// retFilter is an ST_REC_FILTER record of a one-instruction filter returning k.
-func retFilter(addr uint64, log bool, k uint32) []byte {
-	var hdr gen.SeccompStFilter
-	hdr.Kind = uint32(gen.SeccompStRecordKindST_REC_FILTER)
-	hdr.Addr, hdr.Prog, hdr.Len = addr, addr+1, 1
-	if log {
-		hdr.Log = 1
-	}
-	raw := rawOf(&hdr)[:unsafe.Offsetof(hdr.Insns)]
-	var b [8]byte
-	binary.NativeEndian.PutUint16(b[0:], 0x06) // BPF_RET|BPF_K
-	binary.NativeEndian.PutUint32(b[4:], k)
-	return append(raw, b[:]...)
-}
-
-// chainOf is the ST_REC_CHAIN record of a one-filter stack at addr.
-func chainOf(addr uint64, log bool) []byte {
-	var r gen.SeccompStChain
-	r.Kind = uint32(gen.SeccompStRecordKindST_REC_CHAIN)
-	r.Head, r.HeadProg, r.Depth, r.FilterAddr[0] = addr, addr+1, 1, addr
-	if log {
-		r.FilterLog[0] = 1
-	}
-	return rawOf(&r)
-}
 
 // decisionRecord is pid 123's decision on nr under the one-filter stack at addr (chainOf).
 func decisionRecord(seq uint64, nr int32, addr uint64) []byte {
@@ -54,7 +27,7 @@ func decisionRecord(seq uint64, nr int32, addr uint64) []byte {
 	r.Seq, r.ThisSyscall, r.Sd.Nr, r.Sd.Arch = seq, nr, nr, 0xc000003e
 	r.Task.Tgid, r.Task.Tid = 123, 123
 	r.Chain = addr
-	return rawOf(&r)
+	return testutil.RawOf(&r)
 }
 
 func emissionRecord(seq uint64, nr int32, code uint32) []byte {
@@ -62,7 +35,7 @@ func emissionRecord(seq uint64, nr int32, code uint32) []byte {
 	r.Kind = uint32(gen.SeccompStRecordKindST_REC_EMISSION)
 	r.Task.Tgid, r.Task.Tid = 123, 123
 	r.DecisionSeq, r.Syscall, r.Code = seq, int64(nr), code
-	return rawOf(&r)
+	return testutil.RawOf(&r)
 }
 
 // TestReplay: records go through decoding, judging and the queue as in a
@@ -89,7 +62,7 @@ func TestReplay(t *testing.T) {
 			}
 		}
 	}
-	feed(retFilter(0x1000, false, policy.Errno|1), retFilter(0x2000, true, policy.Log), chainOf(0x1000, false), chainOf(0x2000, false))
+	feed(testutil.FilterRecord(0x1000, false, []cbpf.Instruction{cbpf.Stmt(cbpf.ClassRET|cbpf.SrcK, policy.Errno|1)}), testutil.FilterRecord(0x2000, true, []cbpf.Instruction{cbpf.Stmt(cbpf.ClassRET|cbpf.SrcK, policy.Log)}), testutil.ChainRecord(testutil.Ref{Addr: 0x1000}), testutil.ChainRecord(testutil.Ref{Addr: 0x2000}))
 	feed(decisionRecord(1, unix.SYS_GETPPID, 0x1000), decisionRecord(2, unix.SYS_GETPPID, 0x1000))
 	r.Drained()
 	if len(got) != 2 || idles != 1 || got[0].Judged.Verdict != judge.OKSilent || got[1].Index != 1 || got[1].Judged.Decision.Seq != 2 {
@@ -130,10 +103,10 @@ func TestReplayAllocs(t *testing.T) {
 	n := 0
 	r := NewReplay(Options{Wait: time.Hour, OnEvent: func(e Event) error { n++; return nil }, OnIdle: func() error { return nil }},
 		policy.ModelPost418, policy.DefaultLogged)
-	if err := r.Decode(chainOf(0x1000, false)); err != nil {
+	if err := r.Decode(testutil.ChainRecord(testutil.Ref{Addr: 0x1000})); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Decode(retFilter(0x1000, false, policy.Errno|1)); err != nil {
+	if err := r.Decode(testutil.FilterRecord(0x1000, false, []cbpf.Instruction{cbpf.Stmt(cbpf.ClassRET|cbpf.SrcK, policy.Errno|1)})); err != nil {
 		t.Fatal(err)
 	}
 	raw := decisionRecord(1, unix.SYS_GETPPID, 0x1000)
@@ -159,16 +132,16 @@ func TestReplayWaitsRunOut(t *testing.T) {
 		got = append(got, e.Index)
 		return nil
 	}}, policy.ModelPost418, policy.DefaultLogged)
-	if err := r.Decode(chainOf(0x1000, false)); err != nil {
+	if err := r.Decode(testutil.ChainRecord(testutil.Ref{Addr: 0x1000})); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Decode(retFilter(0x1000, false, policy.Errno|1)); err != nil {
+	if err := r.Decode(testutil.FilterRecord(0x1000, false, []cbpf.Instruction{cbpf.Stmt(cbpf.ClassRET|cbpf.SrcK, policy.Errno|1)})); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Decode(chainOf(0x2000, false)); err != nil {
+	if err := r.Decode(testutil.ChainRecord(testutil.Ref{Addr: 0x2000})); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Decode(retFilter(0x2000, false, policy.Log)); err != nil {
+	if err := r.Decode(testutil.FilterRecord(0x2000, false, []cbpf.Instruction{cbpf.Stmt(cbpf.ClassRET|cbpf.SrcK, policy.Log)})); err != nil {
 		t.Fatal(err)
 	}
 	const n = 2000
@@ -218,7 +191,7 @@ func TestReplaySelect(t *testing.T) {
 		return raw
 	}
 	for _, raw := range [][]byte{
-		retFilter(0x1000, true, policy.Errno|1), chainOf(0x1000, true),
+		testutil.FilterRecord(0x1000, true, []cbpf.Instruction{cbpf.Stmt(cbpf.ClassRET|cbpf.SrcK, policy.Errno|1)}), testutil.ChainRecord(testutil.Ref{Addr: 0x1000, Log: true}),
 		emissionRecord(1, unix.SYS_GETPPID, policy.Errno), decisionRecord(1, unix.SYS_GETPPID, 0x1000),
 		other(emissionRecord(2, unix.SYS_GETPPID, policy.Errno)), other(decisionRecord(2, unix.SYS_GETPPID, 0x1000)),
 		emissionRecord(3, unix.SYS_GETPID, policy.Errno), decisionRecord(3, unix.SYS_GETPID, 0x1000),
@@ -233,5 +206,47 @@ func TestReplaySelect(t *testing.T) {
 	}
 	if len(got) != 2 || got[0] != 123 || got[1] != 123 || rep.Decisions != 2 || rep.Audit.Emissions != 2 || rep.Class != Pass {
 		t.Errorf("handed out pids %v; report: %d decisions, %d emissions, %s; want 123 twice, 2, 2, pass", got, rep.Decisions, rep.Audit.Emissions, rep.Class)
+	}
+}
+
+// TestProgress: Progress may be read from another goroutine while events
+// are judged, and returns the final counts, marked so, once finished.
+func TestProgress(t *testing.T) {
+	r := NewReplay(Options{OnEvent: func(Event) error { return nil }}, policy.ModelPost418, policy.DefaultLogged)
+	if err := r.Decode(testutil.FilterRecord(0x1000, false, []cbpf.Instruction{cbpf.Stmt(cbpf.ClassRET|cbpf.SrcK, policy.Errno|1)})); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Decode(testutil.ChainRecord(testutil.Ref{Addr: 0x1000})); err != nil {
+		t.Fatal(err)
+	}
+	stop, done := make(chan struct{}), make(chan error)
+	go func() {
+		for {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			if p, err := r.Progress(); err != nil || p.Final {
+				done <- fmt.Errorf("while running: %+v, %v", p, err)
+				return
+			}
+		}
+	}()
+	for i := range 1000 {
+		if err := r.Decode(decisionRecord(uint64(i+1), unix.SYS_GETPPID, 0x1000)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := r.Progress(); err != nil || !p.Final {
+		t.Fatalf("after Finish: %+v, %v", p, err)
 	}
 }

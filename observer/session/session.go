@@ -121,9 +121,15 @@ type Report struct {
 	Counters observer.Counters
 	// ProgramStats is each program's run count and time (kernel.bpf_stats_enabled).
 	ProgramStats []observer.ProgramStat
-	// Silent are the decisions counted, not sent, per process and syscall:
-	// ok-silent by construction (Options.NoSilentCounting).
-	Silent []observer.SilentCount
+	// Silent are the decisions counted, not sent, per process, syscall and
+	// mark: ok-silent by construction (Options.NoSilentCounting).
+	// SilentMarks says what each mark (SilentCount.Mark) stood for.
+	Silent      []observer.SilentCount
+	SilentMarks map[uint32]SilentMark
+	// CachedAllows are the cached ALLOWs per process and syscall, and
+	// TaskComms the names of the processes counted (observer.Options.Forecast).
+	CachedAllows []observer.SilentCount
+	TaskComms    map[uint32]string
 	// Decisions counts the judged decisions, those counted silent included;
 	// PerAction by action name (policy.CodeName, "unknown" when the action
 	// could not be reconstructed).
@@ -142,6 +148,21 @@ type Report struct {
 	// Reasons say why the run is inconclusive beyond its events.
 	Reasons []string
 	Class   Class
+}
+
+// SilentMark is what the session knew of every decision counted under one
+// silent mark: one filter stack (whose result on this arch and syscall does
+// not depend on the arguments), one syscall, one policy generation.
+type SilentMark struct {
+	Arch uint32
+	Nr   int32
+	// Ret is the action, data included; Match the deciding filter's index
+	// (newest first, -1 for ALLOW) and Requested its FLAG_LOG bit.
+	Ret       uint32
+	Match     int
+	Requested bool
+	// ActionsLogged was in force when the mark was made; a write voids the mark.
+	ActionsLogged policy.ActionSet
 }
 
 // Session is one run.
@@ -166,6 +187,11 @@ type Session struct {
 	stopping atomic.Bool
 	markErr  error // a silent mark the probes refused
 
+	// progMu guards the probes' counters against Finish closing them
+	// under Progress; final is what Progress returns once they are closed.
+	progMu sync.Mutex
+	final  *Progress
+
 	mu       sync.Mutex
 	checker  *judge.Checker
 	joiner   *judge.Joiner
@@ -173,10 +199,12 @@ type Session struct {
 	queue    queue
 	// early holds the records that came before the judging side was wired.
 	early []audit.Event
-	// marked are the silent marks made, with their generation.
+	// marked are the silent marks tried, with their generation.
 	marked map[observer.SilentKey]uint32
-	// silentAction names the action of each (process, arch, syscall) marked silent.
-	silentAction map[observer.SilentCount]string
+	// marks are the marks made, by the id the counts carry (from 1).
+	marks map[uint32]SilentMark
+	// finishing: Finish has begun; audit records after it are not the run's.
+	finishing bool
 }
 
 // Start loads and attaches the probes and starts reading, the audit
@@ -213,7 +241,7 @@ func Start(opts Options) (*Session, error) {
 }
 
 func newSession(opts Options) *Session {
-	return &Session{opts: opts, pids: map[uint32]bool{}, rep: &Report{PerAction: map[string]*ActionCount{}}, marked: map[observer.SilentKey]uint32{}, silentAction: map[observer.SilentCount]string{},
+	return &Session{opts: opts, pids: map[uint32]bool{}, rep: &Report{PerAction: map[string]*ActionCount{}}, marked: map[observer.SilentKey]uint32{}, marks: map[uint32]SilentMark{},
 		drained: make(chan struct{}), readDone: make(chan struct{})}
 }
 
@@ -407,28 +435,28 @@ func (s *Session) markSilent(j *judge.Judged) {
 	if ret, _, ok := cbpf.ConstStack(stack, d.Data.Arch, d.Data.Nr); !ok || ret != d.Ret {
 		return
 	}
-	if err := s.obs.MarkSilent(k, d.SilentGen); err != nil {
+	if len(s.marks) >= maxMarks {
+		return // the decisions go on being streamed: exact, only dearer
+	}
+	id := uint32(len(s.marks) + 1)
+	if err := s.obs.MarkSilent(k, d.SilentGen, id); err != nil {
 		s.markErr = err
 		return
 	}
-	ck := observer.SilentCount{Tgid: d.Tgid, Arch: d.Data.Arch, Nr: d.Data.Nr}
-	name := policy.CodeName(d.Ret)
-	if old, ok := s.silentAction[ck]; ok && old != name {
-		name = "silent (mixed actions)" // threads of one process with different stacks
-	}
-	if len(s.silentAction) >= maxSilentNames {
-		clear(s.silentAction) // the counts stay exact; only their action names are lost
-	}
-	s.silentAction[ck] = name
+	s.marks[id] = SilentMark{Arch: d.Data.Arch, Nr: d.Data.Nr, Ret: d.Ret, Match: d.Match, Requested: d.Requested(), ActionsLogged: j.ActionsLogged}
 }
 
-// maxSilentNames bounds the action names kept for counted decisions.
-const maxSilentNames = 1 << 16
+// maxMarks bounds the silent marks of one session (their memo is kept to
+// the end: counts name them).
+const maxMarks = 1 << 16
 
 // auditEvent takes a record from the audit feed.
 func (s *Session) auditEvent(ev audit.Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !ev.Overrun && !s.finishing {
+		s.rep.Audit.noteRecord(ev.Received)
+	}
 	if s.checker == nil {
 		s.early = append(s.early, ev)
 		return
@@ -455,7 +483,10 @@ func (s *Session) Close() {
 	}
 	s.closed = true
 	s.stopReading()
+	s.progMu.Lock()
+	s.keepFinal(Progress{})
 	s.obs.Close()
+	s.progMu.Unlock()
 	s.audit.stop()
 }
 
@@ -472,36 +503,50 @@ func (s *Session) Finish() (*Report, error) {
 		return nil, errors.New("session already closed")
 	}
 	s.closed = true
+	s.mu.Lock()
+	s.finishing = true
+	s.mu.Unlock()
 	s.stopReading()
+	s.progMu.Lock()
 	counters, cerr := s.obs.Counters()
 	stats, _ := s.obs.ProgramStats() // a cost report, not a verdict: absent when unreadable
 	s.rep.ProgramStats = stats
 	silent, serr := s.obs.SilentCounts()
 	silent = s.selectSilent(silent)
-	s.rep.Silent = silent
-	for _, c := range silent {
+	s.rep.Silent, s.rep.SilentMarks = silent, s.marks
+	s.mu.Lock()
+	byAction := s.silentByAction(silent)
+	s.mu.Unlock()
+	for name, n := range byAction {
 		// Counted decisions are ok-silent by construction: they count as such.
-		name := s.silentAction[observer.SilentCount{Tgid: c.Tgid, Arch: c.Arch, Nr: c.Nr}]
-		if name == "" {
-			name = "silent (unmarked)"
-		}
 		a := s.rep.PerAction[name]
 		if a == nil {
 			a = &ActionCount{}
 			s.rep.PerAction[name] = a
 		}
-		a.Decisions += int(c.Count)
-		a.Silent += int(c.Count)
-		s.rep.Decisions += int(c.Count)
+		a.Decisions += int(n)
+		a.Silent += int(n)
+		s.rep.Decisions += int(n)
+	}
+	if s.opts.Probes.Forecast {
+		var aerr, terr error
+		s.rep.CachedAllows, aerr = s.obs.AllowCounts()
+		s.rep.TaskComms, terr = s.obs.TaskComms()
+		serr = errors.Join(serr, aerr, terr)
 	}
 	cerr = errors.Join(cerr, serr, s.markErr)
+	s.keepFinal(Progress{Counters: counters, SilentByAction: byAction, AuditOverruns: s.audit.overruns()})
 	s.obs.Close()
+	s.progMu.Unlock()
 	if s.readErr != nil || cerr != nil {
 		s.audit.stop()
 		return nil, errors.Join(s.readErr, cerr)
 	}
 	// The probes are closed: the barrier child is not traced.
 	s.audit.finish()
+	s.progMu.Lock()
+	s.final.AuditOverruns = s.audit.overruns() // the barrier may have overrun too
+	s.progMu.Unlock()
 	return s.settle(counters)
 }
 
@@ -538,6 +583,7 @@ func (s *Session) settle(counters observer.Counters) (*Report, error) {
 	a.Followed, a.Why = s.audit.followed, s.audit.why
 	a.Overruns, a.LostIncrease = s.audit.overruns(), s.audit.lostIncrease()
 	a.BacklogStallJiffies, a.Auditd = s.audit.stallJiffies(), s.audit.auditdNote()
+	a.Status = s.audit.before
 	s.joiner.AddExcludeRules(s.audit.exclude)
 	before, after, known := s.audit.enabled()
 	s.timeline.SetRule(judge.RuleFor(s.model, before, after, known))

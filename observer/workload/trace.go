@@ -33,7 +33,8 @@ func waitForTracer() error {
 }
 
 // Run starts the scenario in a child, traces it when s.Trace is set, waits
-// for it and returns its result and exit state.
+// for it and returns its result and exit state. With resultPath "" the
+// child writes no result (see Spawn) and the result holds only its pid.
 func Run(s Scenario, resultPath string) (*Result, *os.ProcessState, error) {
 	if s.Trace == nil {
 		cmd, err := Spawn(s, resultPath)
@@ -41,7 +42,7 @@ func Run(s Scenario, resultPath string) (*Result, *os.ProcessState, error) {
 			return nil, nil, err
 		}
 		werr := cmd.Wait()
-		res, rerr := ReadResult(resultPath)
+		res, rerr := readResult(resultPath, cmd.Process.Pid)
 		return res, cmd.ProcessState, errors.Join(werr, rerr)
 	}
 	tidR, tidW, err := os.Pipe()
@@ -67,8 +68,17 @@ func Run(s Scenario, resultPath string) (*Result, *os.ProcessState, error) {
 		// reaped the whole process already.
 		werr = nil
 	}
-	res, rerr := ReadResult(resultPath)
+	res, rerr := readResult(resultPath, cmd.Process.Pid)
 	return res, cmd.ProcessState, errors.Join(terr, werr, rerr)
+}
+
+// readResult reads the child's result, or, for a child told to write none,
+// a result that holds only its pid.
+func readResult(path string, pid int) (*Result, error) {
+	if path == "" {
+		return &Result{Pid: pid}, nil
+	}
+	return ReadResult(path)
 }
 
 // trace seizes the child's calling thread with PTRACE_O_TRACESECCOMP and

@@ -65,6 +65,11 @@ type Call struct {
 	// kernel.seccomp.actions_logged instead of a syscall: the policy changes
 	// between two calls of the same child, at a known point.
 	SetActionsLogged string `json:"set_actions_logged,omitempty"`
+	// WaitFIFO, when set, makes this step a wait instead: the child opens
+	// the FIFO at this path and reads it to its end, so the parent, which
+	// opens it for writing (that returns once the child has reached this
+	// step) and closes it, decides when the calls after it run.
+	WaitFIFO string `json:"wait_fifo,omitempty"`
 }
 
 // Scenario is installed filters (oldest first) and the calls made under them.
@@ -154,6 +159,9 @@ func (f FilterSpec) Build() []cbpf.Instruction {
 
 // Spawn starts the scenario in a re-executed child of this binary. Wait on
 // the returned command, then read the result with ReadResult(resultPath).
+// With resultPath "" the child writes no result and reports by its exit
+// status alone (non-zero, with the error on stderr, when it failed): for a
+// caller that needs no more, so no folder both processes can write is needed.
 func Spawn(s Scenario, resultPath string) (*exec.Cmd, error) {
 	if s.Trace != nil {
 		return nil, errors.New("starting workload child: a traced scenario needs Run")
@@ -325,6 +333,12 @@ func runChild(spec string) (res Result) {
 }
 
 func makeCalls(c Call, cr *CallResult) {
+	if c.WaitFIFO != "" {
+		if _, err := os.ReadFile(c.WaitFIFO); err != nil {
+			cr.Errnos[-1]++ // reported as a failed step; the caller checks for it
+		}
+		return
+	}
 	if c.SetActionsLogged != "" {
 		if err := os.WriteFile("/proc/sys/kernel/seccomp/actions_logged", []byte(c.SetActionsLogged), 0); err != nil {
 			cr.Errnos[-1]++ // reported as a failed step; the caller checks for it
