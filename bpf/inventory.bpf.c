@@ -123,6 +123,8 @@ int inventory(struct bpf_iter__task *ctx)
 	rec->tgid = BPF_CORE_READ(task, tgid);
 	rec->mode = mode;
 	rec->_pad = 0;
+	/* What bpf_get_current_cgroup_id gives the probes, for another task. */
+	rec->cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
 	BPF_CORE_READ_STR_INTO(&rec->comm, task, comm);
 	if (bpf_core_field_exists(task->seccomp.filter_count)) {
 		rec->filter_count = BPF_CORE_READ(task, seccomp.filter_count.counter);

@@ -45,6 +45,7 @@ struct st_inv_task {
 	__s32 filter_count; /* task->seccomp.filter_count (5.9+), the /proc Seccomp_filters value */
 	__u32 depth;
 	__u32 _pad;
+	__u64 cgroup_id;    /* the task's cgroup v2 id (the inode of its cgroupfs folder) */
 	char comm[ST_COMM_LEN];
 	struct st_inv_ref refs[ST_INV_MAX_CHAIN];
 };

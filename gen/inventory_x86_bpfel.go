@@ -70,6 +70,7 @@ type InventoryStInvTask struct {
 	FilterCount int32
 	Depth       uint32
 	Pad         uint32
+	CgroupId    uint64
 	Comm        [16]int8
 	Refs        [128]InventoryStInvRef
 }

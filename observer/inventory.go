@@ -42,6 +42,9 @@ type SeccompTask struct {
 	Pid, Tgid uint32
 	// Comm is untrusted: escape it before printing.
 	Comm string
+	// CgroupID is the task's cgroup v2 id, as decisions carry it: 0 where
+	// the task had none (cgroup v1 only).
+	CgroupID uint64
 	// Mode is task->seccomp.mode: SeccompModeStrict, SeccompModeFilter, or
 	// SeccompModeDead after a kill; SeccompModeDisabled with a chain means
 	// the read fell between a TSYNC's filter and mode assignment.
@@ -170,6 +173,7 @@ func DecodeInventoryTasks(raw []byte) ([]SeccompTask, error) {
 		t := SeccompTask{
 			Pid: hdr.Tid, Tgid: hdr.Tgid,
 			Comm:        cString(hdr.Comm[:]),
+			CgroupID:    hdr.CgroupId,
 			Mode:        hdr.Mode,
 			FilterCount: hdr.FilterCount,
 			Truncated:   flag(gen.InventoryStInvFlagsST_INV_F_TRUNCATED),

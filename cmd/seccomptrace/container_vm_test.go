@@ -5,6 +5,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -145,8 +147,12 @@ func needCrun(t *testing.T) string {
 func newContainer(t *testing.T, crun, name, script string) *container {
 	t.Helper()
 	dir := t.TempDir()
-	c := &container{bundle: dir, hold: filepath.Join(dir, "hold"), id: fmt.Sprintf("seccomptrace-%s-%d", name, os.Getpid())}
-	c.cgroup = "/" + c.id
+	// Named as podman names its containers (64 hex digits), in the cgroup
+	// podman's cgroupfs manager gives them: the id is then named on every
+	// decision and chain of the container (docs/attribution.md).
+	sum := sha256.Sum256([]byte(fmt.Sprintf("seccomptrace-%s-%d", name, os.Getpid())))
+	c := &container{bundle: dir, hold: filepath.Join(dir, "hold"), id: hex.EncodeToString(sum[:])}
+	c.cgroup = "/libpod_parent/libpod-" + c.id
 	root := filepath.Join(dir, "rootfs")
 	for _, d := range []string{"bin", "proc", "dev", "sys", "tmp", "hold"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
@@ -282,6 +288,9 @@ func TestContainerFiltersVM(t *testing.T) {
 		t.Fatalf("filters: %v\n%s", err, errOut.String())
 	}
 	t.Logf("seccomptrace filters (container %s, init pid %d):\n%s", c.id, pid, text.String())
+	if want := fmt.Sprintf("  container %s (podman): 2 processes\n", c.id[:12]); !strings.Contains(text.String(), want) {
+		t.Errorf("filters' text does not name the container: want a line %q", want)
+	}
 	got := filtersJSONRun(t)
 	release()
 	if err := cmd.Wait(); err != nil {
@@ -299,6 +308,14 @@ func TestContainerFiltersVM(t *testing.T) {
 	}
 	if ch == nil {
 		t.Fatalf("no chain holds the container's init, pid %d: %+v", pid, got.Chains)
+	}
+	if want := []ownerJSON{{ContainerID: c.id, Runtime: "podman", Processes: 2}}; !slices.Equal(ch.Owners, want) {
+		t.Errorf("container chain held by %+v, want %+v", ch.Owners, want)
+	}
+	for _, task := range ch.Tasks {
+		if task.ContainerID != c.id || task.Cgroup != c.cgroup {
+			t.Errorf("task %d %q: container %q cgroup %q, want %s in %s", task.Pid, task.Comm, task.ContainerID, task.Cgroup, c.id, c.cgroup)
+		}
 	}
 	if len(ch.Filters) != 1 || ch.Processes != 2 || len(ch.Tasks) != 2 {
 		t.Errorf("container chain: %d filters, %d processes, %d tasks; want 1 filter, 2 processes (sh, cat), 2 tasks", len(ch.Filters), ch.Processes, len(ch.Tasks))
@@ -395,11 +412,11 @@ func TestContainerCheckVM(t *testing.T) {
 	}
 	d := denied[0]
 	// busybox sh runs an applet in a child, by its own re-exec or not: the comm is whatever it set.
-	if d.Action != "errno(1)" || d.Verdict != "ok-silent" || d.CgroupID != cgroupID {
-		t.Errorf("swapoff: action %s verdict %s comm %q pid %d cgroup %d; want errno(1), ok-silent, the container's cgroup %d (init pid %d)",
-			d.Action, d.Verdict, d.Comm, d.Pid, d.CgroupID, cgroupID, pid)
+	if d.Action != "errno(1)" || d.Verdict != "ok-silent" || d.CgroupID != cgroupID || d.ContainerID != c.id || d.Runtime != "podman" || d.Cgroup != c.cgroup {
+		t.Errorf("swapoff: action %s verdict %s comm %q pid %d cgroup %d %q container %q (%s); want errno(1), ok-silent, the container's cgroup %d %s, container %s (podman) (init pid %d)",
+			d.Action, d.Verdict, d.Comm, d.Pid, d.CgroupID, d.Cgroup, d.ContainerID, d.Runtime, cgroupID, c.cgroup, c.id, pid)
 	}
-	t.Logf("denied in container %s (cgroup %s, id %d): pid %d comm %q swapoff %s, %s (%s)", c.id, c.cgroup, cgroupID, d.Pid, d.Comm, d.Action, d.Verdict, d.Reason)
+	t.Logf("denied in container %s (%s, cgroup %s, id %d): pid %d comm %q exe %q swapoff %s, %s (%s)", c.id, d.Runtime, c.cgroup, cgroupID, d.Pid, d.Comm, d.Exe, d.Action, d.Verdict, d.Reason)
 
 	// What FLAG_LOG on the profile's filter would cost: the denied calls' records.
 	c = newContainer(t, crun, "forecast", "swapoff /nonexistent; ls / > /dev/null; echo done")

@@ -11,10 +11,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/seccomptrace/seccomptrace/observer"
 	"github.com/seccomptrace/seccomptrace/observer/audit"
 	"github.com/seccomptrace/seccomptrace/observer/cbpf"
+	"github.com/seccomptrace/seccomptrace/observer/cgroups"
 	"github.com/seccomptrace/seccomptrace/observer/inventory"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
 	"github.com/seccomptrace/seccomptrace/observer/sysnames"
@@ -54,11 +56,16 @@ func runFilters(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	read := time.Now()
 	inv, err := observer.ReadInventory()
 	if err != nil {
 		return err
 	}
 	rep := inventory.Analyze(inv, state, uint32(*pid))
+	// Who holds each chain: cgroup ids named as the decisions' are.
+	res := cgroups.NewResolver("")
+	defer res.Close()
+	rep.NameCgroups(func(id uint64) *cgroups.Cgroup { return res.Lookup(id, read) })
 	if *output == "json" {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -142,6 +149,22 @@ type taskJSON struct {
 	Audited     *bool  `json:"audited"`
 	AuditCtx    bool   `json:"audit_context"`
 	AuditDummy  bool   `json:"audit_context_dummy"`
+	// Who the task belongs to (docs/attribution.md): absent when unknown.
+	CgroupID    uint64 `json:"cgroup_id"`
+	Cgroup      string `json:"cgroup,omitempty"`
+	ContainerID string `json:"container_id,omitempty"`
+	Runtime     string `json:"container_runtime,omitempty"`
+	Unit        string `json:"unit,omitempty"`
+	UserUnit    string `json:"user_unit,omitempty"`
+}
+
+// ownerJSON is who holds a chain's processes: a container, else a unit.
+type ownerJSON struct {
+	ContainerID string `json:"container_id,omitempty"`
+	Runtime     string `json:"container_runtime,omitempty"`
+	Unit        string `json:"unit,omitempty"`
+	UserUnit    string `json:"user_unit,omitempty"`
+	Processes   int    `json:"processes"`
 }
 
 type chainFilterJSON struct {
@@ -155,6 +178,7 @@ type chainJSON struct {
 	Filters   []chainFilterJSON `json:"filters"`
 	Processes int               `json:"processes"`
 	Tasks     []taskJSON        `json:"tasks"`
+	Owners    []ownerJSON       `json:"owners,omitempty"`
 	Truncated bool              `json:"truncated,omitempty"`
 	Audited   int               `json:"audited_tasks"`
 	Cached    map[string]int    `json:"action_cache_allows,omitempty"`
@@ -240,8 +264,12 @@ func modeName(m int32) string {
 	return fmt.Sprintf("mode(%d)", m)
 }
 
-func toTaskJSON(s inventory.State, t observer.SeccompTask) taskJSON {
-	tj := taskJSON{Pid: t.Pid, Tgid: t.Tgid, Comm: t.Comm, Mode: modeName(t.Mode), AuditCtx: t.AuditCtx, AuditDummy: t.AuditDummy}
+func toTaskJSON(rep *inventory.Report, t observer.SeccompTask) taskJSON {
+	s := rep.State
+	tj := taskJSON{Pid: t.Pid, Tgid: t.Tgid, Comm: t.Comm, Mode: modeName(t.Mode), AuditCtx: t.AuditCtx, AuditDummy: t.AuditDummy, CgroupID: t.CgroupID}
+	if cg := rep.Cgroups[t.CgroupID]; cg != nil {
+		tj.Cgroup, tj.ContainerID, tj.Runtime, tj.Unit, tj.UserUnit = cg.Path, cg.ContainerID, cg.Runtime, cg.Unit, cg.UserUnit
+	}
 	if t.FilterCount >= 0 {
 		n := t.FilterCount
 		tj.FilterCount = &n
@@ -285,7 +313,10 @@ func filtersToJSON(rep *inventory.Report, notes []string, disasm bool) filtersJS
 			cj.Filters = append(cj.Filters, chainFilterJSON{Index: i, Addr: hexAddr(id.Addr), Prog: hexAddr(id.Prog)})
 		}
 		for _, t := range c.Tasks {
-			cj.Tasks = append(cj.Tasks, toTaskJSON(s, t))
+			cj.Tasks = append(cj.Tasks, toTaskJSON(rep, t))
+		}
+		for _, o := range rep.Owners(c) {
+			cj.Owners = append(cj.Owners, ownerJSON{o.ContainerID, o.Runtime, o.Unit, o.UserUnit, o.Processes})
 		}
 		if c.Cached != nil {
 			cj.Cached = map[string]int{}
@@ -333,7 +364,7 @@ func filtersToJSON(rep *inventory.Report, notes []string, disasm bool) filtersJS
 		out.Filters = append(out.Filters, fj)
 	}
 	for _, u := range rep.Unread {
-		out.Unread = append(out.Unread, unreadTaskJSON{toTaskJSON(s, u.Task), u.Why})
+		out.Unread = append(out.Unread, unreadTaskJSON{toTaskJSON(rep, u.Task), u.Why})
 	}
 	return out
 }
@@ -451,6 +482,9 @@ func printChain(w io.Writer, rep *inventory.Report, c *inventory.Chain, byID map
 			ts = append(ts[:12:12], fmt.Sprintf("(+%d)", len(threads[tg])-12))
 		}
 		wrapList(w, fmt.Sprintf("  pid %d \"%s\" %s:", tg, escape(comm[tg]), plural(len(threads[tg]), "thread")), ts)
+	}
+	for _, o := range rep.Owners(c) {
+		fmt.Fprintf(w, "  %s: %s\n", ownerText(o), plural(o.Processes, "process"))
 	}
 	for i, id := range c.Filters {
 		f := byID[id]
@@ -580,4 +614,20 @@ func anyNrWords(o inventory.Outcome) []string {
 		words = append(words, "(incomplete)")
 	}
 	return slices.Clip(words)
+}
+
+// ownerText names a container by its short id (as docker ps does) and
+// runtime, or a unit; unit names come from cgroup folders: escaped.
+func ownerText(o inventory.Owner) string {
+	if o.ContainerID != "" {
+		rt := o.Runtime
+		if rt == "" {
+			rt = "runtime unknown"
+		}
+		return fmt.Sprintf("container %s (%s)", o.ContainerID[:12], rt)
+	}
+	if o.UserUnit != "" {
+		return fmt.Sprintf("unit %s in %s", escape(o.UserUnit), escape(o.Unit))
+	}
+	return "unit " + escape(o.Unit)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/seccomptrace/seccomptrace/observer"
 	"github.com/seccomptrace/seccomptrace/observer/cbpf"
+	"github.com/seccomptrace/seccomptrace/observer/cgroups"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
 	"github.com/seccomptrace/seccomptrace/observer/sysnames"
 )
@@ -64,6 +65,9 @@ type Report struct {
 	// Unread are tasks the kernel could not show: their filters are not
 	// in any chain.
 	Unread []Unread
+	// Cgroups names the tasks' cgroups by id, once NameCgroups ran; an id
+	// it could not find (the cgroup removed since) is absent.
+	Cgroups map[uint64]*cgroups.Cgroup
 }
 
 // Unread is a task whose filters were not read, and why.
