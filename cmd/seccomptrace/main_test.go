@@ -83,6 +83,8 @@ func TestRunErrors(t *testing.T) {
 		{[]string{"watch", "--metrics-comm-limit", "5"}, "--metrics-comm-limit needs --metrics-addr"},
 		{[]string{"watch", "--metrics-addr", "127.0.0.1:9464", "--metrics-comm-limit", "-1"}, "bad --metrics-comm-limit -1"},
 		{[]string{"watch", "--metrics-addr", "no-port"}, "bad --metrics-addr"},
+		{[]string{"watch", "--metrics-container-limit", "5"}, "--metrics-container-limit needs --metrics-addr"},
+		{[]string{"watch", "--metrics-addr", "127.0.0.1:9464", "--metrics-unit-limit", "-2"}, "bad --metrics-unit-limit -2"},
 		{[]string{"watch", "--output-file", "/nonexistent-dir/x.jsonl"}, "opening --output-file"},
 	} {
 		var out, errOut bytes.Buffer

@@ -185,7 +185,8 @@ type metrics struct {
 	deliveries [len(deliveryLabels)]prometheus.Counter
 	lost       [len(lossLabels)]prometheus.Counter
 	writes     [len(writeLabels)]prometheus.Counter
-	comm       *commLabels // nil unless --metrics-comm-limit
+	// By comm, container and unit: each nil unless its limit is set.
+	comm, container, unit *keyedCounter
 	// progress is the session's Progress once it has started.
 	progress atomic.Pointer[func() (session.Progress, error)]
 	// auditStatus and actionsLogged read the kernel at a scrape (tests replace them).
@@ -195,9 +196,10 @@ type metrics struct {
 
 const namespace = "seccomptrace"
 
-// newMetrics makes the metrics; commLimit > 0 adds the comm label to a
-// counter of its own, for at most commLimit distinct comms.
-func newMetrics(commLimit int) *metrics {
+// newMetrics makes the metrics; each limit set adds its label (comm,
+// container id, systemd unit) to a counter of its own, for at most that
+// many distinct values.
+func newMetrics(limits labelLimits) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry(), auditStatus: audit.GetStatus, actionsLogged: observer.ReadActionsLogged}
 	decisions := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "decisions_total",
 		Help: "Seccomp decisions judged and streamed, by action (without its data) and verdict. Decisions counted in the kernel instead are in seccomptrace_cached_allow_decisions_total and seccomptrace_silent_counted_decisions_total."},
@@ -234,9 +236,19 @@ func newMetrics(commLimit int) *metrics {
 	build.Set(1)
 	m.reg.MustRegister(decisions, m.emissions, deliveries, lost, writes, build, probeCollector{m},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if commLimit > 0 {
-		m.comm = newCommLabels(commLimit)
-		m.reg.MustRegister(m.comm.vec, m.comm.overflow)
+	if limits.comm > 0 {
+		m.comm = newKeyedCounter("comm", limits.comm, "the task's comm (escaped)")
+	}
+	if limits.container > 0 {
+		m.container = newKeyedCounter("container", limits.container, "the 64-hex id of the container the task is in (decisions outside containers are not counted here)")
+	}
+	if limits.unit > 0 {
+		m.unit = newKeyedCounter("unit", limits.unit, "the systemd unit the task is in, outside containers (escaped; user units as user@UID.service/UNIT)")
+	}
+	for _, k := range []*keyedCounter{m.comm, m.container, m.unit} {
+		if k != nil {
+			m.reg.MustRegister(k.vec, k.overflow)
+		}
 	}
 	return m
 }
@@ -280,47 +292,74 @@ func (m *metrics) observe(e session.Event) {
 			m.lost[lossIndex(d.Reason)].Inc()
 		}
 	}
+	if m.comm == nil && m.container == nil && m.unit == nil {
+		return
+	}
+	task := pairTask(&j.Pair)
 	if m.comm != nil {
-		m.comm.inc(pairTask(&j.Pair).Comm, a, v)
+		m.comm.inc(task.Comm, a, v)
+	}
+	cg := task.Cgroup
+	if cg == nil {
+		return
+	}
+	if m.container != nil && cg.ContainerID != "" {
+		m.container.inc(cg.ContainerID, a, v)
+	}
+	if m.unit != nil && cg.ContainerID == "" && cg.Unit != "" {
+		unit := cg.Unit
+		if cg.UserUnit != "" {
+			unit += "/" + cg.UserUnit // an allocation, but only on this opt-in path
+		}
+		m.unit.inc(unit, a, v)
 	}
 }
 
-// commLabels counts decisions by comm, action and verdict for at most
-// limit distinct comms; later comms count in overflow only. A comm is
-// escaped (it is untrusted, and a label value must be UTF-8).
-type commLabels struct {
+// labelLimits are the opt-in labels' caps on distinct values: 0 leaves
+// the label out (--metrics-comm-limit, --metrics-container-limit,
+// --metrics-unit-limit).
+type labelLimits struct{ comm, container, unit int }
+
+// keyedCounter counts decisions by one more label (comm, container or
+// unit), action and verdict, for at most limit distinct values; decisions
+// with a later value count in overflow only. Values are escaped: comms
+// and unit names are untrusted, and a label value must be UTF-8.
+type keyedCounter struct {
 	limit    int
 	vec      *prometheus.CounterVec
 	overflow prometheus.Counter
-	byComm   map[string]*[nActions][nVerdicts]prometheus.Counter
+	byKey    map[string]*[nActions][nVerdicts]prometheus.Counter
 }
 
-func newCommLabels(limit int) *commLabels {
-	return &commLabels{
+// newKeyedCounter makes seccomptrace_<label>_decisions_total and
+// seccomptrace_<label>_label_overflow_total; what says which decisions
+// are counted.
+func newKeyedCounter(label string, limit int, what string) *keyedCounter {
+	return &keyedCounter{
 		limit: limit,
-		vec: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "comm_decisions_total",
-			Help: "Seccomp decisions judged and streamed, by the task's comm (escaped), action and verdict, for the first --metrics-comm-limit comms seen."},
-			[]string{"comm", "action", "verdict"}),
-		overflow: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: "comm_label_overflow_total",
-			Help: "Seccomp decisions not counted in seccomptrace_comm_decisions_total: their comm came after --metrics-comm-limit others."}),
-		byComm: map[string]*[nActions][nVerdicts]prometheus.Counter{},
+		vec: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: label + "_decisions_total",
+			Help: fmt.Sprintf("Seccomp decisions judged and streamed, by %s, action and verdict, for the first --metrics-%s-limit values seen.", what, label)},
+			[]string{label, "action", "verdict"}),
+		overflow: prometheus.NewCounter(prometheus.CounterOpts{Namespace: namespace, Name: label + "_label_overflow_total",
+			Help: fmt.Sprintf("Seccomp decisions not counted in seccomptrace_%s_decisions_total: their %s came after --metrics-%s-limit others.", label, label, label)}),
+		byKey: map[string]*[nActions][nVerdicts]prometheus.Counter{},
 	}
 }
 
-// inc counts one decision; a new comm or label set costs its child once.
-func (c *commLabels) inc(comm string, a, v int) {
-	row := c.byComm[comm]
+// inc counts one decision; a new value or label set costs its child once.
+func (c *keyedCounter) inc(key string, a, v int) {
+	row := c.byKey[key]
 	if row == nil {
-		if len(c.byComm) >= c.limit {
+		if len(c.byKey) >= c.limit {
 			c.overflow.Inc()
 			return
 		}
 		row = new([nActions][nVerdicts]prometheus.Counter)
-		c.byComm[comm] = row
+		c.byKey[key] = row
 	}
 	ctr := row[a][v]
 	if ctr == nil {
-		ctr = c.vec.WithLabelValues(escape(comm), actionLabels[a], verdictLabels[v])
+		ctr = c.vec.WithLabelValues(escape(key), actionLabels[a], verdictLabels[v])
 		row[a][v] = ctr
 	}
 	ctr.Inc()

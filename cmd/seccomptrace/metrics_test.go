@@ -20,6 +20,7 @@ import (
 
 	"github.com/seccomptrace/seccomptrace/observer"
 	"github.com/seccomptrace/seccomptrace/observer/audit"
+	"github.com/seccomptrace/seccomptrace/observer/cgroups"
 	"github.com/seccomptrace/seccomptrace/observer/judge"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
 	"github.com/seccomptrace/seccomptrace/observer/session"
@@ -220,7 +221,7 @@ func TestStreamAllocs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &stream{pr: pr, m: newMetrics(4)}
+	st := &stream{pr: pr, m: newMetrics(labelLimits{comm: 4})}
 	silent := judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, false, judge.OKSilent, policy.ReasonFlagLogOff, false)
 	lost := judgedOf(unix.SYS_GETPGRP, policy.Log, 0, 1, false, judge.Inconclusive, "", true)
 	lost.Deliveries = []judge.Delivery{{State: judge.Lost, Reason: "rate limit exceeded"}}
@@ -237,7 +238,7 @@ func TestStreamAllocs(t *testing.T) {
 	}); n != 0 {
 		t.Errorf("%v allocations per two decisions", n)
 	}
-	if got := slices.Sorted(maps.Keys(st.m.comm.byComm)); !slices.Equal(got, []string{"child", "other"}) {
+	if got := slices.Sorted(maps.Keys(st.m.comm.byKey)); !slices.Equal(got, []string{"child", "other"}) {
 		t.Errorf("comms %v", got)
 	}
 }
@@ -246,7 +247,7 @@ func TestStreamAllocs(t *testing.T) {
 // scrape goes without them (and says why) instead of reporting zeros,
 // which Prometheus would take for a counter reset; the rest is served.
 func TestMetricsProbeReadFails(t *testing.T) {
-	m := newMetrics(0)
+	m := newMetrics(labelLimits{})
 	fakeKernel(m)
 	m.setSource(func() (session.Progress, error) { return session.Progress{}, errors.New("map closed under us") })
 	mfs, err := m.reg.Gather()
@@ -260,5 +261,56 @@ func TestMetricsProbeReadFails(t *testing.T) {
 	if names["seccomptrace_cached_allow_decisions_total"] || names["seccomptrace_probe_decisions_total"] ||
 		!names["seccomptrace_decisions_total"] || !names["seccomptrace_audit_lost"] {
 		t.Errorf("families served: %v", names)
+	}
+}
+
+// TestMetricsContainerUnitLabels: with their limits set, decisions count
+// by container id (in a container) and by systemd unit (outside one), up
+// to the limit of distinct values; the rest count as overflow. Decisions
+// in neither, or whose cgroup is unknown, are in neither counter.
+func TestMetricsContainerUnitLabels(t *testing.T) {
+	m := newMetrics(labelLimits{container: 2, unit: 1})
+	fakeKernel(m)
+	id := func(c string) string { return strings.Repeat(c, 64) }
+	for _, tc := range []struct {
+		path string
+		n    int
+	}{
+		{"/system.slice/docker-" + id("a") + ".scope", 3},
+		{"/kubepods.slice/kubepods-pod1.slice/cri-containerd-" + id("b") + ".scope", 2},
+		{"/machine.slice/libpod-" + id("c") + ".scope", 4}, // a third container: overflow
+		{"/system.slice/nginx.service", 5},
+		{"/user.slice/user-1000.slice/user@1000.service/app.slice/app.service", 6}, // a second unit: overflow
+		{"/", 7}, // neither
+		{"", 8},  // cgroup unknown
+	} {
+		j := judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, false, judge.OKSilent, policy.ReasonFlagLogOff, false)
+		if tc.path != "" {
+			j.Decision.Cgroup = cgroups.New(1, tc.path)
+		}
+		for range tc.n {
+			m.observe(session.Event{Judged: &j})
+		}
+	}
+	got := gathered(t, m.reg)
+	for k, want := range map[string]float64{
+		`seccomptrace_container_decisions_total{action="errno",container="` + id("a") + `",verdict="ok-silent"}`: 3,
+		`seccomptrace_container_decisions_total{action="errno",container="` + id("b") + `",verdict="ok-silent"}`: 2,
+		`seccomptrace_container_label_overflow_total`:                                                            4,
+		`seccomptrace_unit_decisions_total{action="errno",unit="nginx.service",verdict="ok-silent"}`:             5,
+		`seccomptrace_unit_label_overflow_total`:                                                                 6,
+	} {
+		if got[k] != want {
+			t.Errorf("%s = %v, want %v", k, got[k], want)
+		}
+	}
+	series := 0
+	for k := range got {
+		if strings.HasPrefix(k, "seccomptrace_container_decisions_total{") || strings.HasPrefix(k, "seccomptrace_unit_decisions_total{") {
+			series++
+		}
+	}
+	if series != 3 {
+		t.Errorf("%d container and unit series, want 3", series)
 	}
 }

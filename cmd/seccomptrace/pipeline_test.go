@@ -156,9 +156,9 @@ func BenchmarkPipeline(b *testing.B) {
 			}
 			emit, flush := pr.printEvent, pr.flush
 			if withMetrics != "" {
-				st := &stream{pr: pr, m: newMetrics(0)}
+				st := &stream{pr: pr, m: newMetrics(labelLimits{})}
 				if withMetrics == "metrics+comm" {
-					st.m = newMetrics(16)
+					st.m = newMetrics(labelLimits{comm: 16})
 				}
 				emit, flush = st.onEvent, st.onIdle
 			}

@@ -215,7 +215,7 @@ func startServiceRun(t *testing.T, interval time.Duration, commLimit int) *servi
 	if err != nil {
 		t.Fatal(err)
 	}
-	sr.st = &stream{pr: pr, m: newMetrics(commLimit)}
+	sr.st = &stream{pr: pr, m: newMetrics(labelLimits{comm: commLimit})}
 	sr.r = session.NewReplay(session.Options{Wait: time.Hour, OnEvent: sr.st.onEvent, OnIdle: sr.st.onIdle}, policy.ModelPost418, policy.DefaultLogged)
 	sr.st.m.setSource(sr.r.Progress)
 	replayFilters(t, sr.r)

@@ -159,7 +159,7 @@ type watchFlags struct {
 	outputFile      string
 	summaryInterval time.Duration
 	metricsAddr     string
-	commLimit       int
+	limits          labelLimits
 }
 
 func (w *watchFlags) register(fs *flag.FlagSet) {
@@ -169,7 +169,9 @@ func (w *watchFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&w.outputFile, "output-file", "", "append the stream to this file instead of stdout; SIGHUP reopens it (logrotate)")
 	fs.DurationVar(&w.summaryInterval, "summary-interval", time.Minute, "with --service, write a summary line this often (0: only the final one)")
 	fs.StringVar(&w.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics (host:port, e.g. 127.0.0.1:9464)")
-	fs.IntVar(&w.commLimit, "metrics-comm-limit", 0, "with --metrics-addr, also count decisions by comm, for at most this many distinct comms (0: no comm label)")
+	fs.IntVar(&w.limits.comm, "metrics-comm-limit", 0, "with --metrics-addr, also count decisions by comm, for at most this many distinct comms (0: no comm label)")
+	fs.IntVar(&w.limits.container, "metrics-container-limit", 0, "with --metrics-addr, also count decisions by container id, for at most this many distinct containers (0: no container label)")
+	fs.IntVar(&w.limits.unit, "metrics-unit-limit", 0, "with --metrics-addr, also count decisions outside containers by systemd unit, for at most this many distinct units (0: no unit label)")
 }
 
 // check validates the combination; set says which flags were given.
@@ -181,14 +183,21 @@ func (w *watchFlags) check(f *streamFlags, set map[string]bool) error {
 		return fmt.Errorf("bad --summary-interval %s: want a positive duration, or 0 for the final summary only", w.summaryInterval)
 	case set["summary-interval"] && !w.service:
 		return errors.New("--summary-interval needs --service")
-	case w.commLimit < 0:
-		return fmt.Errorf("bad --metrics-comm-limit %d: want 0 or more", w.commLimit)
-	case w.commLimit > 0 && w.metricsAddr == "":
-		return errors.New("--metrics-comm-limit needs --metrics-addr")
 	case f.output != "text" && f.output != "json":
 		return fmt.Errorf("bad --output %q: want text or json", f.output)
 	case w.service && f.output != "json" && set["output"]:
 		return fmt.Errorf("--service writes JSON Lines: drop --output %s", f.output)
+	}
+	for _, l := range []struct {
+		name string
+		n    int
+	}{{"comm", w.limits.comm}, {"container", w.limits.container}, {"unit", w.limits.unit}} {
+		switch {
+		case l.n < 0:
+			return fmt.Errorf("bad --metrics-%s-limit %d: want 0 or more", l.name, l.n)
+		case l.n > 0 && w.metricsAddr == "":
+			return fmt.Errorf("--metrics-%s-limit needs --metrics-addr", l.name)
+		}
 	}
 	if w.service {
 		f.output = "json"
@@ -235,7 +244,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	st := &stream{pr: pr}
 	if w.metricsAddr != "" {
-		st.m = newMetrics(w.commLimit)
+		st.m = newMetrics(w.limits)
 		_, stop, err := serveMetrics(st.m, w.metricsAddr)
 		if err != nil {
 			return err
