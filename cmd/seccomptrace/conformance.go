@@ -25,6 +25,9 @@ type conformanceJSON struct {
 	Delivered int      `json:"delivered"`
 	Serials   []uint32 `json:"serials,omitempty"`
 	Detail    string   `json:"detail,omitempty"`
+	// AuditLostRise: how much audit_lost rose during the case (absent when
+	// zero or unknown).
+	AuditLostRise uint32 `json:"audit_lost_rise,omitempty"`
 }
 
 func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer) error {

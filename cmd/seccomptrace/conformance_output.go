@@ -120,7 +120,7 @@ func renderConformance(w io.Writer, format string, rep *conformance.Report, kern
 		}{Kernel: kernel, Model: rep.Model.String(), Pass: counts[conformance.Pass], Fail: counts[conformance.Fail],
 			Skip: counts[conformance.Skip], Inconcl: counts[conformance.Inconclusive], Lost: lost, Overruns: overruns, Seconds: rep.Duration.Seconds()}
 		for _, r := range rep.Results {
-			out.Cases = append(out.Cases, conformanceJSON{r.Case.Name, string(r.Status), r.Expected, string(r.Reason), r.Emissions, r.Delivered, r.Serials, r.Detail})
+			out.Cases = append(out.Cases, conformanceJSON{r.Case.Name, string(r.Status), r.Expected, string(r.Reason), r.Emissions, r.Delivered, r.Serials, r.Detail, r.AuditLostRise})
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

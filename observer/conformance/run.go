@@ -50,6 +50,11 @@ type Result struct {
 	Emissions, Delivered int
 	Serials              []uint32
 	Detail               string
+	// AuditLostRise is how much the kernel's audit_lost rose between the
+	// case's marks (known when AuditLostKnown): any rise makes a pass
+	// inconclusive, since a record the case caused may be among the lost.
+	AuditLostRise  uint32
+	AuditLostKnown bool
 }
 
 // Report is a whole run.
@@ -173,8 +178,14 @@ func Run(ctx context.Context, cases []Case, opts Options, progress func(done, to
 			}
 		}
 		res := judgeCase(&cases[i], js, r.childErr, rep.Model, noNotif)
-		if res.Status == Pass && r.from.AuditLostKnown && r.to.AuditLostKnown && r.to.AuditLost > r.from.AuditLost {
-			res.Status, res.Detail = Inconclusive, fmt.Sprintf("the kernel's audit_lost rose by %d during the case", r.to.AuditLost-r.from.AuditLost)
+		if r.from.AuditLostKnown && r.to.AuditLostKnown {
+			res.AuditLostKnown = true
+			if r.to.AuditLost > r.from.AuditLost {
+				res.AuditLostRise = r.to.AuditLost - r.from.AuditLost
+			}
+		}
+		if res.Status == Pass && res.AuditLostRise > 0 {
+			res.Status, res.Detail = Inconclusive, fmt.Sprintf("the kernel's audit_lost rose by %d during the case", res.AuditLostRise)
 		}
 		rep.Results = append(rep.Results, res)
 	}
