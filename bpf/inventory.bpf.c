@@ -19,6 +19,7 @@
 #include "bpf/bpf_tracing.h"
 #include "bpf/bpf_core_read.h"
 #include "inventory.h"
+#include "orig_prog.h"
 
 /* include/linux/sched.h: the task is in do_exit(); its filters go at release_task(). */
 #define ST_PF_EXITING 0x00000004
@@ -60,9 +61,8 @@ static __noinline int store_filter(__u64 addr, __u64 prog_addr)
 	struct st_inv_ref key = { .addr = addr, .prog = prog_addr };
 	struct seccomp_filter *f = (struct seccomp_filter *)(unsigned long)addr;
 	struct bpf_prog *prog = (struct bpf_prog *)(unsigned long)prog_addr;
-	struct sock_fprog_kern *orig;
 	struct st_inv_filter *out;
-	__u32 zero = 0, len = 0;
+	__u32 zero = 0, len;
 
 	if (bpf_map_lookup_elem(&inv_filters, &key))
 		return 0;
@@ -74,16 +74,7 @@ static __noinline int store_filter(__u64 addr, __u64 prog_addr)
 	out->log = BPF_CORE_READ(f, log);
 	out->flags = 0;
 	out->_pad = 0;
-	orig = prog ? BPF_CORE_READ(prog, orig_prog) : NULL;
-	if (orig) {
-		struct sock_filter *insns = BPF_CORE_READ(orig, filter);
-
-		len = BPF_CORE_READ(orig, len);
-		if (len > ST_MAX_INSNS)
-			len = ST_MAX_INSNS;
-		if (len && bpf_probe_read_kernel(out->insns, len * sizeof(struct st_insn), insns))
-			len = 0;
-	}
+	len = read_orig_prog(prog, out->insns);
 	if (!len)
 		out->flags |= ST_INV_FILTER_NO_ORIG_PROG;
 	out->len = len;

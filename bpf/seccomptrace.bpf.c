@@ -14,6 +14,7 @@
 #include "bpf/bpf_tracing.h"
 #include "bpf/bpf_core_read.h"
 #include "seccomptrace.h"
+#include "orig_prog.h"
 
 /* x86: TS_COMPAT in thread_info.status marks an ia32 (or x32) syscall. */
 #define ST_TS_COMPAT 0x0002
@@ -455,11 +456,10 @@ static __always_inline void sd_from_regs(struct st_sdata *sd, struct task_struct
 static __noinline int send_filter(struct seccomp_filter *f)
 {
 	__u64 addr = (__u64)(unsigned long)f, prog_addr;
-	struct sock_fprog_kern *orig;
 	struct bpf_prog *prog;
 	struct st_filter *out;
 	__u64 *sent;
-	__u32 cpu = bpf_get_smp_processor_id(), len = 0;
+	__u32 cpu = bpf_get_smp_processor_id(), len;
 
 	prog = BPF_CORE_READ(f, prog);
 	prog_addr = (__u64)(unsigned long)prog;
@@ -474,15 +474,7 @@ static __noinline int send_filter(struct seccomp_filter *f)
 	out->addr = addr;
 	out->prog = prog_addr;
 	out->log = BPF_CORE_READ(f, log);
-	orig = BPF_CORE_READ(prog, orig_prog);
-	if (orig) {
-		struct sock_filter *insns = BPF_CORE_READ(orig, filter);
-		len = BPF_CORE_READ(orig, len);
-		if (len > ST_MAX_INSNS)
-			len = ST_MAX_INSNS;
-		if (len && bpf_probe_read_kernel(out->insns, len * sizeof(struct st_insn), insns))
-			len = 0;
-	}
+	len = read_orig_prog(prog, out->insns);
 	if (!len)
 		out->flags |= ST_F_NO_ORIG_PROG;
 	out->len = len;

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -93,14 +92,8 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return exitWith(exitToolError, err)
 	}
 	sum := &run.sum
-	if f.output == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(sum); err != nil {
-			return exitWith(exitToolError, err)
-		}
-	} else {
-		printSummary(stdout, sum)
+	if err := printReport(stdout, f.output == "json", sum, func(w io.Writer) { printSummary(w, sum) }); err != nil {
+		return exitWith(exitToolError, err)
 	}
 	if run.code != exitOK {
 		return exitError{run.code}

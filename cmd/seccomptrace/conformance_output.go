@@ -3,7 +3,6 @@
 package main
 
 import (
-	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -122,9 +121,7 @@ func renderConformance(w io.Writer, format string, rep *conformance.Report, kern
 		for _, r := range rep.Results {
 			out.Cases = append(out.Cases, conformanceJSON{r.Case.Name, string(r.Status), r.Expected, string(r.Reason), r.Emissions, r.Delivered, r.Serials, r.Detail, r.AuditLostRise})
 		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return printReport(w, true, out, nil)
 	case "ktap":
 		return renderKTAP(w, rep, kernel, counts, lost, overruns)
 	case "junit":

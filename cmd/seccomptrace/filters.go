@@ -3,7 +3,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -67,9 +66,7 @@ func runFilters(args []string, stdout, stderr io.Writer) error {
 	defer res.Close()
 	rep.NameCgroups(func(id uint64) *cgroups.Cgroup { return res.Lookup(id, read) })
 	if *output == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(filtersToJSON(rep, notes, *disasm))
+		return printReport(stdout, true, filtersToJSON(rep, notes, *disasm), nil)
 	}
 	return printFilters(stdout, rep, notes, *pid, *disasm)
 }

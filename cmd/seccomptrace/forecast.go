@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -197,14 +196,8 @@ func runForecast(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	judgeBacklogs(out, obs)
 
-	if f.output == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
-			return exitWith(exitToolError, err)
-		}
-	} else {
-		printForecast(stdout, out)
+	if err := printReport(stdout, f.output == "json", out, func(w io.Writer) { printForecast(w, out) }); err != nil {
+		return exitWith(exitToolError, err)
 	}
 	if out.Lost > 0 || out.UnknownAction > 0 {
 		return exitError{exitInconclusive}

@@ -3,10 +3,8 @@
 package workload
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -38,30 +36,12 @@ func StartGated(s Scenario, resultPath string) (*Gated, error) {
 		return nil, errors.New("starting gated workload: Hold and Trace cannot be gated")
 	}
 	s.Gate = true
-	readyR, readyW, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("starting gated workload: %w", err)
-	}
-	gateR, gateW, err := os.Pipe()
-	if err != nil {
-		readyR.Close()
-		readyW.Close()
-		return nil, fmt.Errorf("starting gated workload: %w", err)
-	}
-	cmd, err := spawn(s, resultPath, []*os.File{readyW, gateR})
-	readyW.Close()
-	gateR.Close()
-	if err != nil {
-		readyR.Close()
-		gateW.Close()
+	g := &Gated{}
+	cmd, gate, err := spawnReporting(s, resultPath, "gated", &g.Report)
+	if cmd == nil {
 		return nil, err
 	}
-	g := &Gated{Cmd: cmd, gate: gateW}
-	b, err := io.ReadAll(readyR)
-	readyR.Close()
-	if err == nil {
-		err = json.Unmarshal(b, &g.Report)
-	}
+	g.Cmd, g.gate = cmd, gate
 	if err == nil && g.Report.Error != "" {
 		err = errors.New(g.Report.Error)
 	}
@@ -95,21 +75,5 @@ func gate() error {
 		}
 		*f.v = uint32(v)
 	}
-	b, _ := json.Marshal(rep)
-	out := os.NewFile(fdReadyOut, "ready")
-	_, werr := out.Write(b)
-	out.Close()
-	if werr != nil {
-		return fmt.Errorf("reporting at the gate: %w", werr)
-	}
-	if rep.Error != "" {
-		return errors.New(rep.Error)
-	}
-	in := os.NewFile(fdHoldIn, "gate")
-	_, err := io.Copy(io.Discard, in)
-	in.Close()
-	if err != nil {
-		return fmt.Errorf("waiting at the gate: %w", err)
-	}
-	return nil
+	return reportAndWait(rep, rep.Error, "at the gate", "waiting at the gate")
 }

@@ -74,30 +74,12 @@ func Hold(s Scenario, resultPath string) (*Held, error) {
 	if s.Trace != nil || s.Exec != nil {
 		return nil, errors.New("starting held workload: Trace and Exec cannot be held")
 	}
-	readyR, readyW, err := os.Pipe()
-	if err != nil {
-		return nil, fmt.Errorf("starting held workload: %w", err)
-	}
-	holdR, holdW, err := os.Pipe()
-	if err != nil {
-		readyR.Close()
-		readyW.Close()
-		return nil, fmt.Errorf("starting held workload: %w", err)
-	}
-	cmd, err := spawn(s, resultPath, []*os.File{readyW, holdR})
-	readyW.Close()
-	holdR.Close()
-	if err != nil {
-		readyR.Close()
-		holdW.Close()
+	h := &Held{resultPath: resultPath}
+	cmd, release, err := spawnReporting(s, resultPath, "held", &h.Report)
+	if cmd == nil {
 		return nil, err
 	}
-	h := &Held{cmd: cmd, release: holdW, resultPath: resultPath}
-	b, err := io.ReadAll(readyR)
-	readyR.Close()
-	if err == nil {
-		err = json.Unmarshal(b, &h.Report)
-	}
+	h.cmd, h.release = cmd, release
 	if err == nil && h.Report.Error != "" {
 		err = errors.New(h.Report.Error)
 	}
@@ -184,21 +166,28 @@ func hold(rep HoldReport) error {
 		}
 		rep.Tids = tids
 	}
+	return reportAndWait(rep, rep.Error, "held state", "holding")
+}
+
+// reportAndWait is the child's side of spawnReporting: it writes rep as
+// JSON on fd 3, then, unless failed says why it cannot go on, blocks
+// until fd 4 reaches EOF. what and waiting name the steps in errors.
+func reportAndWait(rep any, failed, what, waiting string) error {
 	b, _ := json.Marshal(rep)
 	out := os.NewFile(fdReadyOut, "ready")
 	_, werr := out.Write(b)
 	out.Close()
 	if werr != nil {
-		return fmt.Errorf("reporting held state: %w", werr)
+		return fmt.Errorf("reporting %s: %w", what, werr)
 	}
-	if rep.Error != "" {
-		return errors.New(rep.Error)
+	if failed != "" {
+		return errors.New(failed)
 	}
-	in := os.NewFile(fdHoldIn, "hold")
+	in := os.NewFile(fdHoldIn, "wait")
 	_, err := io.Copy(io.Discard, in)
 	in.Close()
 	if err != nil {
-		return fmt.Errorf("holding: %w", err)
+		return fmt.Errorf("%s: %w", waiting, err)
 	}
 	return nil
 }
@@ -226,4 +215,36 @@ func runHoldOnly() {
 		os.Exit(1)
 	}
 	os.Exit(0)
+}
+
+// spawnReporting starts s in a child with two pipes: the child writes a
+// JSON report (into report) on the first and waits for EOF on the second,
+// which the caller closes to let it go (release). what names the kind of
+// child in errors. A nil cmd means the child did not start; a cmd with an
+// error means it started but its report was bad: release it and wait.
+func spawnReporting(s Scenario, resultPath, what string, report any) (cmd *exec.Cmd, release *os.File, err error) {
+	readyR, readyW, err := os.Pipe()
+	if err != nil {
+		return nil, nil, fmt.Errorf("starting %s workload: %w", what, err)
+	}
+	waitR, waitW, err := os.Pipe()
+	if err != nil {
+		readyR.Close()
+		readyW.Close()
+		return nil, nil, fmt.Errorf("starting %s workload: %w", what, err)
+	}
+	cmd, err = spawn(s, resultPath, []*os.File{readyW, waitR})
+	readyW.Close()
+	waitR.Close()
+	if err != nil {
+		readyR.Close()
+		waitW.Close()
+		return nil, nil, err
+	}
+	b, err := io.ReadAll(readyR)
+	readyR.Close()
+	if err == nil {
+		err = json.Unmarshal(b, report)
+	}
+	return cmd, waitW, err
 }
