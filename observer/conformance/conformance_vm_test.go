@@ -91,7 +91,8 @@ func TestConformanceUnderExcludeRuleVM(t *testing.T) {
 // case's window depends on the scheduler, so the test samples audit_lost
 // around every case itself and checks each verdict against that: a case
 // during which audit_lost rose is inconclusive (naming the backlog or
-// audit_lost), never a pass; one during which nothing was lost passes.
+// audit_lost), never a pass; one during which nothing was lost passes,
+// unless the flood overran this reader's socket and its record with it.
 func TestConformanceUnderBacklogOverflowVM(t *testing.T) {
 	testutil.RequireVM(t)
 	cases := lossCases(t)
@@ -158,7 +159,7 @@ func TestConformanceUnderBacklogOverflowVM(t *testing.T) {
 	if len(lostAt) != len(rep.Results)+1 {
 		t.Fatalf("%d audit_lost samples for %d cases", len(lostAt), len(rep.Results))
 	}
-	rose := 0
+	rose, overran := 0, rep.Session.Audit.Overruns > 0
 	for i, r := range rep.Results {
 		around := lostAt[i+1] - lostAt[i]
 		switch {
@@ -168,8 +169,11 @@ func TestConformanceUnderBacklogOverflowVM(t *testing.T) {
 			t.Errorf("%s: audit_lost rose by %d during the case but only by %d around it", r.Case.Name, r.AuditLostRise, around)
 		case r.AuditLostRise > 0 && (r.Status != conformance.Inconclusive || !(strings.Contains(r.Detail, "backlog limit exceeded") || strings.Contains(r.Detail, "audit_lost rose"))):
 			t.Errorf("%s: %s (%s) although audit_lost rose by %d, want inconclusive naming the backlog or audit_lost", r.Case.Name, r.Status, r.Detail, r.AuditLostRise)
+		case r.AuditLostRise == 0 && r.Status == conformance.Inconclusive && overran && strings.Contains(r.Detail, "multicast socket overran"):
+			// The kernel kept the record, but the flood overran this
+			// reader's socket (the run's overruns say so): not a pass.
 		case r.AuditLostRise == 0 && r.Status != conformance.Pass:
-			t.Errorf("%s: %s (%s) although nothing was lost during it, want pass", r.Case.Name, r.Status, r.Detail)
+			t.Errorf("%s: %s (%s) although the kernel lost nothing during it (socket overruns in the run: %d), want pass", r.Case.Name, r.Status, r.Detail, rep.Session.Audit.Overruns)
 		}
 		if r.AuditLostRise > 0 {
 			rose++
@@ -178,7 +182,7 @@ func TestConformanceUnderBacklogOverflowVM(t *testing.T) {
 	if rose == 0 {
 		t.Errorf("the flood lost no record during any case (audit_lost +%d over the run)", rep.Session.Audit.LostIncrease)
 	}
-	t.Logf("%d cases: %+v; audit_lost rose during %d; +%d over the run", len(rep.Results), statuses(rep), rose, rep.Session.Audit.LostIncrease)
+	t.Logf("%d cases: %+v; audit_lost rose during %d; +%d over the run; %d multicast socket overruns", len(rep.Results), statuses(rep), rose, rep.Session.Audit.LostIncrease, rep.Session.Audit.Overruns)
 }
 
 // waitForLoss polls the kernel's audit_lost until it passes from: the

@@ -184,8 +184,16 @@ func Run(ctx context.Context, cases []Case, opts Options, progress func(done, to
 				res.AuditLostRise = r.to.AuditLost - r.from.AuditLost
 			}
 		}
-		if res.Status == Pass && res.AuditLostRise > 0 {
+		switch {
+		case res.Status == Pass && res.AuditLostRise > 0:
 			res.Status, res.Detail = Inconclusive, fmt.Sprintf("the kernel's audit_lost rose by %d during the case", res.AuditLostRise)
+		case res.Status == Inconclusive && res.AuditLostRise > 0:
+			res.Detail += fmt.Sprintf("; the kernel's audit_lost rose by %d during the case", res.AuditLostRise)
+		}
+		// A record queued but never read was dropped by this reader's
+		// socket, not by the kernel: say so where the socket overran.
+		if res.Status == Inconclusive && res.Delivered < res.Emissions && rep.Session.Audit.Overruns > 0 {
+			res.Detail += fmt.Sprintf("; the audit multicast socket overran %d times during the run", rep.Session.Audit.Overruns)
 		}
 		rep.Results = append(rep.Results, res)
 	}
