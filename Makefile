@@ -25,7 +25,7 @@ BUILD := build
 TESTBINS := $(BUILD)/observer.test $(BUILD)/audit.test $(BUILD)/conformance.test $(BUILD)/cmd.test $(BUILD)/seccomptrace
 GOFILES := $(shell find . -name '*.go' -not -path './build/*') go.mod go.sum
 # The committed bpf2go objects: the probes and the filter inventory's iterator.
-GENOBJS := gen/seccomp_x86_bpfel.o gen/inventory_x86_bpfel.o
+GENOBJS := gen/seccomp_x86_bpfel.o gen/inventory_x86_bpfel.o gen/seccomp_arm64_bpfel.o gen/inventory_arm64_bpfel.o
 
 .PHONY: all build generate check-generate unit vmtest vmtest-conformance vmtest-all test demo deps deps-kunit check-ci kernel-config clean bench perf
 
