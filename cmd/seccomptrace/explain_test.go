@@ -17,10 +17,11 @@ import (
 	"github.com/seccomptrace/seccomptrace/observer/audit"
 	"github.com/seccomptrace/seccomptrace/observer/judge"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
+	"github.com/seccomptrace/seccomptrace/observer/workload"
 )
 
 func TestExplainSentences(t *testing.T) {
-	delivered := judgedOf(unix.SYS_GETPGRP, policy.Log, 1, 3, false, judge.OKLogged, policy.ReasonLogActionLogged, true)
+	delivered := judgedOf(workload.NrGetpgrp, policy.Log, 1, 3, false, judge.OKLogged, policy.ReasonLogActionLogged, true)
 	rateLimited := judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, true, judge.OKLogged, policy.ReasonRequestedAndLogged, true)
 	rateLimited.Drops = []*observer.AuditDrop{{Reason: "rate limit exceeded"}}
 	excluded := judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, true, judge.OKLogged, policy.ReasonRequestedAndLogged, true)
@@ -47,7 +48,7 @@ func TestExplainSentences(t *testing.T) {
 	evil.Reason = "emission code \x1b[2J \"q\" caf\u00e9 \xff"
 
 	joiner := judge.NewJoiner("")
-	joiner.AddRecord(&audit.Seccomp{Stamp: audit.Stamp{Serial: 1234}, Pid: 123, Syscall: unix.SYS_GETPGRP, Code: policy.Log})
+	joiner.AddRecord(&audit.Seccomp{Stamp: audit.Stamp{Serial: 1234}, Pid: 123, Syscall: workload.NrGetpgrp, Code: policy.Log})
 	for _, tc := range []struct {
 		name string
 		j    judge.Judged

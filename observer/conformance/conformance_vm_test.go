@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/seccomptrace/seccomptrace/observer/audit"
 	"github.com/seccomptrace/seccomptrace/observer/conformance"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
@@ -111,8 +109,8 @@ func TestConformanceUnderBacklogOverflowVM(t *testing.T) {
 		t.Fatal(err)
 	}
 	flood, err := workload.Spawn(workload.Scenario{
-		Filters: []workload.FilterSpec{{Rules: []workload.Rule{{Nr: unix.SYS_GETPGRP, Action: policy.Log}}}},
-		Calls:   []workload.Call{{Nr: unix.SYS_GETPGRP, Count: 100_000_000}},
+		Filters: []workload.FilterSpec{{Rules: []workload.Rule{{Nr: workload.NrGetpgrp, Action: policy.Log}}}},
+		Calls:   []workload.Call{{Nr: workload.NrGetpgrp, Count: 100_000_000}},
 	}, filepath.Join(t.TempDir(), "flood.json"))
 	if err != nil {
 		t.Fatal(err)
