@@ -57,9 +57,17 @@ check-generate: generate
 	git diff --exit-code -- gen/ || { echo "gen/ is not up to date with bpf/: run 'make generate' and commit" >&2; exit 1; }
 
 # Unprivileged host tests. The BPF tests skip here (the host kernel refuses tracing) and run in the VM.
+# The arm64 build is checked here too: vet, the packages, and the VM test
+# binaries (compiled, not run: GOARCH=arm64 runs in the arm64 guest).
 unit:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+	GOARCH=arm64 $(GO) vet ./...
+	GOARCH=arm64 $(GO) build ./...
+	@set -e; d=$$(mktemp -d); trap 'rm -rf "$$d"' EXIT; \
+	for p in ./observer ./observer/audit ./observer/conformance ./cmd/seccomptrace; do \
+		GOARCH=arm64 $(GO) test -c -o "$$d/" $$p; \
+	done; echo "arm64: vet, build and test binaries of the VM packages compile"
 
 deps:
 	vmtest/setup.sh host
