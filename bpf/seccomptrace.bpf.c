@@ -462,20 +462,37 @@ static __always_inline void sd_from_regs(struct st_sdata *sd, struct task_struct
 	/* arm64's syscall_get_arguments: x0 as it was at entry (orig_x0, since
 	 * regs[0] takes the return value), then x1..x5; AArch32 tasks use the
 	 * same slots (r0..r5), and syscallno holds the number for both. */
-	struct pt_regs___st_arm64 r;
+	/* Two reads, not a copy of the whole 288-byte head (the stack of the
+	 * kretprobe, send_chain and send_filter would reach 512): x1..x5, and
+	 * pc..syscallno, contiguous in every arm64 pt_regs (checked at load). */
+	struct pt_regs___st_arm64 *u = (struct pt_regs___st_arm64 *)user_regs(task);
+	struct {
+		__u64 pc;
+		__u64 pstate;
+		__u64 orig_x0;
+		__s32 syscallno;
+		__u32 _pad;
+	} t = {};
+	__u64 a[5] = {};
 
-	if (bpf_probe_read_kernel(&r, bpf_core_field_offset(struct pt_regs___st_arm64, syscallno) + sizeof(r.syscallno),
-				  user_regs(task)))
-		__builtin_memset(&r, 0, sizeof(r));
-	sd->nr = r.syscallno;
+	if (bpf_core_field_offset(struct pt_regs___st_arm64, orig_x0) == bpf_core_field_offset(struct pt_regs___st_arm64, pc) + 16 &&
+	    bpf_core_field_offset(struct pt_regs___st_arm64, syscallno) == bpf_core_field_offset(struct pt_regs___st_arm64, pc) + 24) {
+		bpf_probe_read_kernel(&t, offsetof(typeof(t), _pad), &u->pc);
+	} else {
+		t.pc = BPF_CORE_READ(u, pc);
+		t.orig_x0 = BPF_CORE_READ(u, orig_x0);
+		t.syscallno = BPF_CORE_READ(u, syscallno);
+	}
+	bpf_probe_read_kernel(a, sizeof(a), &u->regs[1]);
+	sd->nr = t.syscallno;
 	sd->arch = compat ? ST_AUDIT_ARCH_COMPAT : ST_AUDIT_ARCH_NATIVE;
-	sd->instruction_pointer = r.pc;
-	sd->args[0] = r.orig_x0;
-	sd->args[1] = r.regs[1];
-	sd->args[2] = r.regs[2];
-	sd->args[3] = r.regs[3];
-	sd->args[4] = r.regs[4];
-	sd->args[5] = r.regs[5];
+	sd->instruction_pointer = t.pc;
+	sd->args[0] = t.orig_x0;
+	sd->args[1] = a[0];
+	sd->args[2] = a[1];
+	sd->args[3] = a[2];
+	sd->args[4] = a[3];
+	sd->args[5] = a[4];
 #endif
 }
 
