@@ -3,7 +3,8 @@
 # make demo      boot a Debian kernel in a VM, run `seccomptrace watch` on the built-in workload
 # make test      host unit tests + VM tests on the Debian 6.1 and 6.12 kernels
 # make vmtest    VM tests on one kernel: KERNEL=6.1 (a name from vmtest/kernels.txt) or KERNEL=/path/to/bzImage;
-#                the matrix's KTAP, JSON and JUnit go to REPORT_DIR (build/reports/KERNEL) and are checked with kunit.py
+#                the matrix's KTAP, JSON and JUnit go to REPORT_DIR (build/reports/KERNEL) and are checked with kunit.py;
+#                ARCH=arm64 boots Debian's arm64 build of KERNEL under qemu-system-aarch64 with GOARCH=arm64 binaries
 # make vmtest-conformance  the same with only doctor and the matrix in the guest (what kernel CI wants)
 # make generate  rebuild gen/ from bpf/ (the probes and the inventory iterator; needs clang; the output is committed)
 
@@ -21,7 +22,19 @@ VMTIMEOUT ?= 1500
 REPORTS ?= $(BUILD)/reports
 REPORT_DIR ?=
 
+# ARCH=arm64: the binaries go to build/arm64 and the guests are arm64 (vmtest only).
+ARCH ?= amd64
+ifeq ($(ARCH),amd64)
 BUILD := build
+else ifeq ($(ARCH),arm64)
+BUILD := build/arm64
+export GOARCH := arm64
+# run.sh boots an arm64 guest; suite.sh (in it) runs the binaries in BUILD.
+export VMTEST_ARCH := arm64
+export VMTEST_BUILD := $(BUILD)
+else
+$(error ARCH must be amd64 or arm64, not '$(ARCH)')
+endif
 TESTBINS := $(BUILD)/observer.test $(BUILD)/audit.test $(BUILD)/conformance.test $(BUILD)/cmd.test $(BUILD)/seccomptrace
 GOFILES := $(shell find . -name '*.go' -not -path './build/*') go.mod go.sum
 # The committed bpf2go objects: the probes and the filter inventory's iterator.

@@ -369,13 +369,13 @@ setup_kernel() {
 # (nothing arm64 runs on the host): what virtme-ng's init, run.sh --in-vm and
 # the tests call (bash, mount, dmesg, grep, sed, modprobe, auditctl),
 # busybox-static for vng's initramfs, and the files a configured system would
-# have (passwd, group) are written here.
+# have (passwd, group, mount points) are made here.
 ROOTFS_SUITE=bookworm
-ROOTFS_PACKAGES="base-files bash coreutils util-linux mount grep sed gawk findutils procps kmod gzip libc-bin busybox-static auditd iproute2"
+ROOTFS_PACKAGES="base-files bash dash coreutils util-linux mount grep sed gawk findutils procps kmod gzip libc-bin busybox-static auditd iproute2"
 
 setup_rootfs() {
 	local dir=$CACHE/rootfs/$ARCH want tmp
-	want="$ROOTFS_SUITE $ROOTFS_PACKAGES"
+	want="$ROOTFS_SUITE $ROOTFS_PACKAGES layout=2"
 	if [[ -f $dir/.complete ]] && [[ $(head -n1 "$dir/.complete") == "$want" ]]; then
 		return 0
 	fi
@@ -389,10 +389,19 @@ setup_rootfs() {
 		die "mmdebstrap failed for the $ARCH root tree; check network access to $MIRROR"
 	# What base-passwd's and the packages' maintainer scripts would have made.
 	printf '%s\n' 'root:x:0:0:root:/root:/bin/bash' 'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin' >"$tmp/root/etc/passwd"
-	printf '%s\n' 'root:x:0:' 'nogroup:x:65534:' >"$tmp/root/etc/group"
-	mkdir -p "$tmp/root/root" "$tmp/root/tmp" "$tmp/root/proc" "$tmp/root/sys" "$tmp/root/dev" "$tmp/root/run"
+	# tty: vng's init mounts devpts with gid=tty.
+	printf '%s\n' 'root:x:0:' 'tty:x:5:' 'nogroup:x:65534:' >"$tmp/root/etc/group"
+	: >"$tmp/root/etc/shadow"
+	: >"$tmp/root/etc/hosts"
+	# Mount points vng's init uses (the guest's root is read-only).
+	mkdir -p "$tmp/root"/{root,tmp,proc,sys,dev,run,opt,srv,etc/lvm}
 	chmod 1777 "$tmp/root/tmp"
+	# poweroff -f and hostname, which vng's init calls, from busybox.
+	ln -sf ../bin/busybox "$tmp/root/usr/sbin/poweroff"
+	ln -sf busybox "$tmp/root/usr/bin/hostname"
 	[[ -x $tmp/root/bin/busybox ]] || die "the $ARCH root tree has no /bin/busybox (busybox-static)"
+	# vng's initramfs switches to /bin/sh (dash's postinst would make the link).
+	[[ -e $tmp/root/bin/sh ]] || ln -s dash "$tmp/root/usr/bin/sh"
 	echo "$want" >"$tmp/root/.complete"
 	rm -rf "$dir"
 	mv "$tmp/root" "$dir"
