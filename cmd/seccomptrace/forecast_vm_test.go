@@ -107,7 +107,7 @@ func TestForecastVM(t *testing.T) {
 	for _, s := range fc.Busiest.Syscalls {
 		calls[s.Syscall] = s.Decisions
 	}
-	for _, name := range []string{"getppid", "getsid", "getpgrp", "getresuid"} {
+	for _, name := range []string{"getppid", "getsid", getpgrpName, "getresuid"} {
 		if calls[name] != n {
 			t.Errorf("%s: %d decisions observed, want %d (busiest %+v)", name, calls[name], n, fc.Busiest.Syscalls)
 		}
