@@ -3,7 +3,8 @@
 # make demo      boot a Debian kernel in a VM, run `seccomptrace watch` on the built-in workload
 # make test      host unit tests + VM tests on the Debian 6.1 and 6.12 kernels
 # make vmtest    VM tests on one kernel: KERNEL=6.1 (a name from vmtest/kernels.txt) or KERNEL=/path/to/bzImage;
-#                the matrix's KTAP, JSON and JUnit go to REPORT_DIR (build/reports/KERNEL) and are checked with kunit.py
+#                the matrix's KTAP, JSON and JUnit go to REPORT_DIR (build/reports/KERNEL) and are checked with kunit.py;
+#                ARCH=arm64 boots Debian's arm64 build of KERNEL under qemu-system-aarch64 with GOARCH=arm64 binaries
 # make vmtest-conformance  the same with only doctor and the matrix in the guest (what kernel CI wants)
 # make generate  rebuild gen/ from bpf/ (the probes and the inventory iterator; needs clang; the output is committed)
 
@@ -21,11 +22,23 @@ VMTIMEOUT ?= 1500
 REPORTS ?= $(BUILD)/reports
 REPORT_DIR ?=
 
+# ARCH=arm64: the binaries go to build/arm64 and the guests are arm64 (vmtest only).
+ARCH ?= amd64
+ifeq ($(ARCH),amd64)
 BUILD := build
+else ifeq ($(ARCH),arm64)
+BUILD := build/arm64
+export GOARCH := arm64
+# run.sh boots an arm64 guest; suite.sh (in it) runs the binaries in BUILD.
+export VMTEST_ARCH := arm64
+export VMTEST_BUILD := $(BUILD)
+else
+$(error ARCH must be amd64 or arm64, not '$(ARCH)')
+endif
 TESTBINS := $(BUILD)/observer.test $(BUILD)/audit.test $(BUILD)/conformance.test $(BUILD)/cmd.test $(BUILD)/seccomptrace
 GOFILES := $(shell find . -name '*.go' -not -path './build/*') go.mod go.sum
 # The committed bpf2go objects: the probes and the filter inventory's iterator.
-GENOBJS := gen/seccomp_x86_bpfel.o gen/inventory_x86_bpfel.o
+GENOBJS := gen/seccomp_x86_bpfel.o gen/inventory_x86_bpfel.o gen/seccomp_arm64_bpfel.o gen/inventory_arm64_bpfel.o
 
 .PHONY: all build generate check-generate unit vmtest vmtest-conformance vmtest-all test demo deps deps-kunit check-ci kernel-config clean bench perf
 
@@ -57,9 +70,17 @@ check-generate: generate
 	git diff --exit-code -- gen/ || { echo "gen/ is not up to date with bpf/: run 'make generate' and commit" >&2; exit 1; }
 
 # Unprivileged host tests. The BPF tests skip here (the host kernel refuses tracing) and run in the VM.
+# The arm64 build is checked here too: vet, the packages, and the VM test
+# binaries (compiled, not run: GOARCH=arm64 runs in the arm64 guest).
 unit:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+	GOARCH=arm64 $(GO) vet ./...
+	GOARCH=arm64 $(GO) build ./...
+	@set -e; d=$$(mktemp -d); trap 'rm -rf "$$d"' EXIT; \
+	for p in ./observer ./observer/audit ./observer/conformance ./cmd/seccomptrace; do \
+		GOARCH=arm64 $(GO) test -c -o "$$d/" $$p; \
+	done; echo "arm64: vet, build and test binaries of the VM packages compile"
 
 deps:
 	vmtest/setup.sh host

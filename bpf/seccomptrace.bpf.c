@@ -16,15 +16,11 @@
 #include "seccomptrace.h"
 #include "orig_prog.h"
 
+#if defined(__TARGET_ARCH_x86)
 /* x86: TS_COMPAT in thread_info.status marks an ia32 (or x32) syscall. */
 #define ST_TS_COMPAT 0x0002
-#define ST_AUDIT_ARCH_X86_64 0xc000003eU
-#define ST_AUDIT_ARCH_I386 0x40000003U
-/* x86_64 kernel stack without KASAN; used only where bpf_task_pt_regs is missing (< 5.15). */
-#define ST_THREAD_SIZE (16384)
-#define ST_SECCOMP_MODE_STRICT 1
-#define ST_SECCOMP_MODE_DEAD 3
-#define ST_SIGKILL 9
+#define ST_AUDIT_ARCH_NATIVE 0xc000003eU /* AUDIT_ARCH_X86_64 */
+#define ST_AUDIT_ARCH_COMPAT 0x40000003U /* AUDIT_ARCH_I386 */
 /* Mode-1 allow lists (__NR_seccomp_read/write/exit/sigreturn), native and ia32. */
 #define ST_NR_READ 0
 #define ST_NR_WRITE 1
@@ -34,6 +30,50 @@
 #define ST_NR32_READ 3
 #define ST_NR32_WRITE 4
 #define ST_NR32_SIGRETURN 119
+#elif defined(__TARGET_ARCH_arm64)
+/* arm64: is_compat_thread() tests TIF_32BIT in thread_info.flags (an AArch32 task). */
+#define ST_TIF_32BIT 22
+#define ST_AUDIT_ARCH_NATIVE 0xc00000b7U /* AUDIT_ARCH_AARCH64 */
+#define ST_AUDIT_ARCH_COMPAT 0x40000028U /* AUDIT_ARCH_ARM */
+/* Mode-1 allow lists: asm-generic numbers, and arm64's __NR_compat_* ones. */
+#define ST_NR_READ 63
+#define ST_NR_WRITE 64
+#define ST_NR_RT_SIGRETURN 139
+#define ST_NR_EXIT 93
+#define ST_NR32_EXIT 1
+#define ST_NR32_READ 3
+#define ST_NR32_WRITE 4
+#define ST_NR32_SIGRETURN 173 /* __NR_compat_rt_sigreturn */
+
+/*
+ * vmlinux.h is x86's: arm64's layouts come as CO-RE flavors, relocated
+ * against the running kernel's BTF. regs/pc sit in an anonymous union there.
+ */
+struct pt_regs___st_arm64 {
+	__u64 regs[31];
+	__u64 sp;
+	__u64 pc;
+	__u64 pstate;
+	__u64 orig_x0;
+	__s32 syscallno;
+	__u32 _pad;
+} __attribute__((preserve_access_index));
+
+/* uapi, what bpf_tracing.h's PT_REGS_PARM* read on arm64 (a kprobe's ctx). */
+struct user_pt_regs {
+	__u64 regs[31];
+	__u64 sp;
+	__u64 pc;
+	__u64 pstate;
+};
+#else
+#error "seccomptrace probes: only x86 (amd64) and arm64 are supported"
+#endif
+/* The kernel stack (16 KiB on x86_64 and arm64 without KASAN); used only where bpf_task_pt_regs is missing (< 5.15). */
+#define ST_THREAD_SIZE (16384)
+#define ST_SECCOMP_MODE_STRICT 1
+#define ST_SECCOMP_MODE_DEAD 3
+#define ST_SIGKILL 9
 /* Audit record types (uapi audit.h): a refused audit_log_start is reported only for these. */
 #define ST_AUDIT_SECCOMP 1326
 #define ST_AUDIT_CONFIG_CHANGE 1305
@@ -383,7 +423,11 @@ static __always_inline __u32 read_u32(__u64 addr)
 
 static __always_inline bool task_is_compat(struct task_struct *task)
 {
+#if defined(__TARGET_ARCH_x86)
 	return BPF_CORE_READ(task, thread_info.status) & ST_TS_COMPAT;
+#else
+	return (BPF_CORE_READ(task, thread_info.flags) >> ST_TIF_32BIT) & 1;
+#endif
 }
 
 /* The action cache's answer (docs/kernel-semantics.md §4): newest filter's bitmap only. */
@@ -419,7 +463,23 @@ static __always_inline struct pt_regs *user_regs(struct task_struct *task)
 {
 	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_task_pt_regs))
 		return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+#if defined(__TARGET_ARCH_x86)
 	return (struct pt_regs *)(BPF_CORE_READ(task, stack) + ST_THREAD_SIZE) - 1;
+#else
+	/* Local sizeof(struct pt_regs) is x86's: take the kernel's. */
+	return (struct pt_regs *)(BPF_CORE_READ(task, stack) + ST_THREAD_SIZE -
+				  bpf_core_type_size(struct pt_regs___st_arm64));
+#endif
+}
+
+/* The syscall number the user registers hold now (a tracer may have changed it). */
+static __always_inline int regs_syscall_nr(struct task_struct *task)
+{
+#if defined(__TARGET_ARCH_x86)
+	return (int)BPF_CORE_READ(user_regs(task), orig_ax);
+#else
+	return BPF_CORE_READ((struct pt_regs___st_arm64 *)user_regs(task), syscallno);
+#endif
 }
 
 /* Rebuild seccomp_data the way populate_seccomp_data does (§9), from the task's user registers. */
@@ -428,12 +488,13 @@ static __always_inline void sd_from_regs(struct st_sdata *sd, struct task_struct
 	/* One read of the registers up to ip, not one per field: each helper
 	 * call is paid on every streamed decision. The field accesses below
 	 * are CO-RE relocated into this copy of the kernel's layout. */
+#if defined(__TARGET_ARCH_x86)
 	struct pt_regs r;
 
 	if (bpf_probe_read_kernel(&r, bpf_core_field_offset(struct pt_regs, ip) + sizeof(r.ip), user_regs(task)))
 		__builtin_memset(&r, 0, sizeof(r));
 	sd->nr = (int)r.orig_ax;
-	sd->arch = compat ? ST_AUDIT_ARCH_I386 : ST_AUDIT_ARCH_X86_64;
+	sd->arch = compat ? ST_AUDIT_ARCH_COMPAT : ST_AUDIT_ARCH_NATIVE;
 	sd->instruction_pointer = r.ip;
 	if (compat) {
 		sd->args[0] = r.bx;
@@ -450,6 +511,42 @@ static __always_inline void sd_from_regs(struct st_sdata *sd, struct task_struct
 		sd->args[4] = r.r8;
 		sd->args[5] = r.r9;
 	}
+#else
+	/* arm64's syscall_get_arguments: x0 as it was at entry (orig_x0, since
+	 * regs[0] takes the return value), then x1..x5; AArch32 tasks use the
+	 * same slots (r0..r5), and syscallno holds the number for both. */
+	/* Two reads, not a copy of the whole 288-byte head (the stack of the
+	 * kretprobe, send_chain and send_filter would reach 512): x1..x5, and
+	 * pc..syscallno, contiguous in every arm64 pt_regs (checked at load). */
+	struct pt_regs___st_arm64 *u = (struct pt_regs___st_arm64 *)user_regs(task);
+	struct {
+		__u64 pc;
+		__u64 pstate;
+		__u64 orig_x0;
+		__s32 syscallno;
+		__u32 _pad;
+	} t = {};
+	__u64 a[5] = {};
+
+	if (bpf_core_field_offset(struct pt_regs___st_arm64, orig_x0) == bpf_core_field_offset(struct pt_regs___st_arm64, pc) + 16 &&
+	    bpf_core_field_offset(struct pt_regs___st_arm64, syscallno) == bpf_core_field_offset(struct pt_regs___st_arm64, pc) + 24) {
+		bpf_probe_read_kernel(&t, offsetof(typeof(t), _pad), &u->pc);
+	} else {
+		t.pc = BPF_CORE_READ(u, pc);
+		t.orig_x0 = BPF_CORE_READ(u, orig_x0);
+		t.syscallno = BPF_CORE_READ(u, syscallno);
+	}
+	bpf_probe_read_kernel(a, sizeof(a), &u->regs[1]);
+	sd->nr = t.syscallno;
+	sd->arch = compat ? ST_AUDIT_ARCH_COMPAT : ST_AUDIT_ARCH_NATIVE;
+	sd->instruction_pointer = t.pc;
+	sd->args[0] = t.orig_x0;
+	sd->args[1] = a[0];
+	sd->args[2] = a[1];
+	sd->args[3] = a[2];
+	sd->args[4] = a[3];
+	sd->args[5] = a[4];
+#endif
 }
 
 /* Copy a filter's unmodified user cBPF (orig_prog, §9) to user space once. */
@@ -597,7 +694,7 @@ static __always_inline bool strict_killed(struct task_struct *task)
 		return false;
 	if (BPF_CORE_READ(task, seccomp.mode) == ST_SECCOMP_MODE_DEAD)
 		return true;
-	nr = (int)BPF_CORE_READ(user_regs(task), orig_ax);
+	nr = regs_syscall_nr(task);
 	return nr >= 0 && !strict_allowed(nr, task_is_compat(task));
 }
 
@@ -869,7 +966,7 @@ static __always_inline __u64 peek_emitted(__u32 tid)
 
 static __always_inline __u32 arch_of(bool compat)
 {
-	return compat ? ST_AUDIT_ARCH_I386 : ST_AUDIT_ARCH_X86_64;
+	return compat ? ST_AUDIT_ARCH_COMPAT : ST_AUDIT_ARCH_NATIVE;
 }
 
 /* Forecast mode, first count of a task: keep its name (it may never be streamed). */
@@ -1000,7 +1097,7 @@ static __always_inline int decide(int this_syscall, const void *sd, bool recheck
 		rec->flags |= ST_F_SD_FROM_ARG;
 	} else {
 		sd_from_regs(&rec->sd, task, compat);
-		/* The filters saw this number: a tracer may have rewritten orig_ax since (§3). */
+		/* The filters saw this number: a tracer may have rewritten orig_ax/syscallno since (§3). */
 		if (!(flags & ST_F_TASK_EXITED))
 			rec->sd.nr = this_syscall;
 	}

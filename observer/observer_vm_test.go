@@ -53,12 +53,12 @@ func spineScenario(n int) workload.Scenario {
 	return workload.Scenario{
 		Filters: []workload.FilterSpec{
 			{Rules: []workload.Rule{{Nr: unix.SYS_GETPPID, Action: policy.Errno | 1}}, Log: true},
-			{Rules: []workload.Rule{{Nr: unix.SYS_GETPGRP, Action: policy.Log}}},
+			{Rules: []workload.Rule{{Nr: workload.NrGetpgrp, Action: policy.Log}}},
 			{Rules: []workload.Rule{{Nr: unix.SYS_GETSID, Action: policy.Trap}}},
 		},
 		Calls: []workload.Call{
 			{Nr: unix.SYS_GETPPID, Count: n},
-			{Nr: unix.SYS_GETPGRP, Count: n},
+			{Nr: workload.NrGetpgrp, Count: n},
 			{Nr: unix.SYS_GETSID, Count: n},
 		},
 	}
@@ -142,7 +142,7 @@ func TestSpineVM(t *testing.T) {
 
 func checkSpine(t *testing.T, o *observer.Observer, n int) {
 	pairs, res := collect(t, o, spineScenario(n))
-	checkErrnos(t, res, map[int32]int{unix.SYS_GETPPID: 1, unix.SYS_GETPGRP: 0}, n)
+	checkErrnos(t, res, map[int32]int{unix.SYS_GETPPID: 1, workload.NrGetpgrp: 0}, n)
 	type want struct {
 		ret       uint32
 		match     int // filter index, newest first
@@ -151,9 +151,9 @@ func checkSpine(t *testing.T, o *observer.Observer, n int) {
 		code      uint32
 	}
 	wants := map[int32]want{
-		unix.SYS_GETPPID: {ret: policy.Errno | 1, match: 2, skipped: true, emissions: 1, code: 0x50000},
-		unix.SYS_GETPGRP: {ret: policy.Log, match: 1, skipped: false, emissions: 1, code: policy.Log},
-		unix.SYS_GETSID:  {ret: policy.Trap, match: 0, skipped: true, emissions: 0},
+		unix.SYS_GETPPID:   {ret: policy.Errno | 1, match: 2, skipped: true, emissions: 1, code: 0x50000},
+		workload.NrGetpgrp: {ret: policy.Log, match: 1, skipped: false, emissions: 1, code: policy.Log},
+		unix.SYS_GETSID:    {ret: policy.Trap, match: 0, skipped: true, emissions: 0},
 	}
 	got := map[int32]int{}
 	logOf := []bool{false, false, true} // newest first: TRAP, LOG, ERRNO+FLAG_LOG

@@ -4,8 +4,11 @@
 # Run a command as root inside a VM booted from a real kernel (virtme-ng),
 # with the host's filesystem visible, and return the command's exit status.
 #
-#   vmtest/run.sh [--kernel NAME|PATH] [--timeout SEC] [--rwdir DIR]... [--append ARG]... [--] CMD [ARGS...]
+#   vmtest/run.sh [--arch amd64|arm64] [--kernel NAME|PATH] [--timeout SEC] [--rwdir DIR]... [--append ARG]... [--] CMD [ARGS...]
 #
+# --arch arm64 boots Debian's arm64 build of NAME under qemu-system-aarch64
+# (TCG) on the arm64 root tree setup.sh builds, with the current folder
+# shared at the same path: CMD must be an arm64 program (GOARCH=arm64).
 # --append ARG adds ARG to the guest kernel's command line (e.g. audit=0).
 # NAME is a line of vmtest/kernels.txt (fetched on first use by setup.sh);
 # PATH is a bzImage/vmlinuz or a built kernel tree. Also usable as
@@ -75,13 +78,13 @@ in_vm() {
 # ------------------------------------------------------------------- host --
 
 usage() {
-	sed -n '4,20p' "$SELF" | sed 's/^# \{0,1\}//' >&2
+	sed -n '4,24p' "$SELF" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
 # resolve_kernel NAME|PATH prints what to pass to vng -r.
 resolve_kernel() {
-	local k=$1 dir
+	local k=$1 dir setup=("$HERE/setup.sh" --arch "$ARCH")
 	if [[ $k == */* || -e $k ]]; then
 		[[ -e $k ]] || die "kernel '$k' not found; pass a bzImage/vmlinuz or a built kernel tree"
 		# vng looks for modules relative to the image; give it an absolute path.
@@ -89,13 +92,14 @@ resolve_kernel() {
 		return
 	fi
 	dir=$CACHE/kernels/$k
+	[[ $ARCH == amd64 ]] || dir=$CACHE/kernels-$ARCH/$k
 	if [[ ! -f $dir/.complete ]]; then
 		"$HERE/setup.sh" list | grep -qx -- "$k" ||
 			die "unknown kernel '$k'; valid: $("$HERE/setup.sh" list | tr '\n' ' ')or a path to a bzImage"
-		log "kernel $k is not cached; running vmtest/setup.sh kernel $k"
-		"$HERE/setup.sh" kernel "$k" >&2
+		log "kernel $k ($ARCH) is not cached; running vmtest/setup.sh --arch $ARCH kernel $k"
+		"${setup[@]}" kernel "$k" >&2
 	fi
-	"$HERE/setup.sh" vmlinuz "$k"
+	"${setup[@]}" vmlinuz "$k"
 }
 
 # find_kconfig VMLINUZ prints the config that belongs to a kernel image:
@@ -174,8 +178,11 @@ use_kvm() {
 
 host() {
 	local kernel=${VMTEST_KERNEL:-} timeout=${VMTEST_TIMEOUT:-900} rwdirs=() appends=() d
+	ARCH=${VMTEST_ARCH:-amd64}
 	while [[ $# -gt 0 ]]; do
 		case $1 in
+		--arch) ARCH=${2:?--arch needs amd64 or arm64}; shift 2 ;;
+		--arch=*) ARCH=${1#*=}; shift ;;
 		--kernel) kernel=${2:?--kernel needs NAME or PATH}; shift 2 ;;
 		--kernel=*) kernel=${1#*=}; shift ;;
 		--timeout) timeout=${2:?--timeout needs seconds}; shift 2 ;;
@@ -196,6 +203,7 @@ host() {
 	done
 	[[ -n $kernel ]] || die "no kernel given; use --kernel NAME (or VMTEST_KERNEL=NAME); valid: $("$HERE/setup.sh" list | tr '\n' ' ')"
 	[[ $timeout =~ ^[0-9]+$ ]] || die "--timeout wants whole seconds, not '$timeout'"
+	[[ $ARCH == amd64 || $ARCH == arm64 ]] || die "--arch must be amd64 or arm64, not '$ARCH'"
 
 	ensure_vng
 	local VNG vmlinuz
@@ -227,7 +235,17 @@ host() {
 	local kdir
 	kdir=$(kernel_root "$vmlinuz")
 	vng+=(--rodir "$kdir=$kdir")
-	use_kvm "$vmlinuz" "$kdir" || vng+=(--disable-kvm)
+	if [[ $ARCH == arm64 ]]; then
+		# The host's root is x86: the guest boots on the arm64 tree, in
+		# which the shared folders need mount points (its root is read-only
+		# in the guest, outside vng's tmpfs overlays). TCG only.
+		local root=$CACHE/rootfs/arm64
+		[[ -f $root/.complete ]] || "$HERE/setup.sh" --arch arm64 rootfs >&2
+		for d in "$PWD" "${rwdirs[@]}" "$kdir"; do mkdir -p "$root/$(realpath -- "$d")"; done
+		vng+=(--arch arm64 --root "$root" --disable-kvm)
+	else
+		use_kvm "$vmlinuz" "$kdir" || vng+=(--disable-kvm)
+	fi
 	# vmtest_fast=1 makes setup.sh's patched init skip udev and tmpfiles.
 	[[ ${VMTEST_FAST_INIT:-1} == 1 ]] && vng+=(--append vmtest_fast=1)
 	[[ ${VMTEST_VERBOSE:-0} == 1 ]] && vng+=(--verbose)
@@ -277,7 +295,7 @@ host() {
 	124) log "timed out after ${timeout}s (--timeout/VMTEST_TIMEOUT); the VM was killed" ;;
 	130 | 143) log "interrupted after ${took}s; the VM was stopped" ;;
 	255) log "the VM died after ${took}s (kernel panic, qemu error or broken kernel folder); rerun with VMTEST_VERBOSE=1 to see the console" ;;
-	*) log "kernel $kernel: exit status $rc after ${took}s" ;;
+	*) log "kernel $kernel ($ARCH): exit status $rc after ${took}s" ;;
 	esac
 	return "$rc"
 }

@@ -12,12 +12,19 @@
 #   vmtest/setup.sh kunit           host, plus the kernel's KTAP parser (tools/testing/kunit of linux-source-6.1)
 #   vmtest/setup.sh update          refresh the private apt lists
 #   vmtest/setup.sh list            print the kernel names
+#   vmtest/setup.sh --arch arm64 ...  the same for arm64 guests: kernels.txt's
+#                                   packages with -arm64 for -amd64, a private
+#                                   arm64 apt, and (kernel/all/rootfs) the arm64
+#                                   root tree the guest boots on
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${SECCOMPTRACE_CACHE:-/var/cache/seccomptrace}
 KERNELS_TXT=$HERE/kernels.txt
+# --arch arm64 (or SECCOMPTRACE_ARCH) switches to arm64 guests; see main.
+ARCH=${SECCOMPTRACE_ARCH:-amd64}
 APTDIR=$CACHE/apt
+KDIR=$CACHE/kernels
 HOST_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 # Debian suites we may take kernels or virtme-ng from.
 MIRROR=${SECCOMPTRACE_MIRROR:-http://deb.debian.org/debian}
@@ -37,6 +44,11 @@ VNG_SUITE=trixie
 # host's filesystem, so what is installed here is what the guest runs;
 # prometheus scrapes the metrics endpoint in a VM test.
 HOST_PACKAGES="qemu-system-x86 python3 python3-argcomplete python3-pkg-resources python3-requests file kmod busybox-static auditd python3-yaml xz-utils debian-archive-keyring systemd crun golang-github-containers-common prometheus"
+
+# arm64 guests also need QEMU's aarch64 system emulator and mmdebstrap,
+# which builds their root tree. Its packages are only unpacked (mmdebstrap's
+# extract variant): no arm64 code runs on the host, so no qemu-user/binfmt.
+HOST_PACKAGES_ARM64="qemu-system-arm mmdebstrap"
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
@@ -59,8 +71,9 @@ kernel_names() {
 # --- host packages --------------------------------------------------------
 
 host_packages() {
-	local missing=() p
-	for p in $HOST_PACKAGES; do
+	local missing=() p all=$HOST_PACKAGES
+	[[ $ARCH == arm64 ]] && all+=" $HOST_PACKAGES_ARM64"
+	for p in $all; do
 		[[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == "install ok installed" ]] || missing+=("$p")
 	done
 	[[ ${#missing[@]} -eq 0 ]] && return 0
@@ -101,8 +114,8 @@ write_apt_config() {
 	Dir::State::status "$APTDIR/state/status";
 	Dir::Cache "$APTDIR/cache/";
 	Dir::Log "$APTDIR/log/";
-	APT::Architecture "amd64";
-	APT::Architectures { "amd64"; };
+	APT::Architecture "$ARCH";
+	APT::Architectures { "$ARCH"; };
 	Acquire::Languages "none";
 	Acquire::Retries "3";
 	EOF
@@ -314,13 +327,15 @@ setup_kernel() {
 	read -r suite line <<<"$line"
 	read -r -a pkgs <<<"$line"
 	[[ ${#pkgs[@]} -gt 0 ]] || die "kernel '$name' in $KERNELS_TXT lists no packages"
-	dir=$CACHE/kernels/$name
+	# arm64: the same kernel builds, Debian's -arm64 flavour.
+	[[ $ARCH == amd64 ]] || pkgs=("${pkgs[@]/%-amd64/-$ARCH}")
+	dir=$KDIR/$name
 	want="$suite ${pkgs[*]}"
 	if [[ -f $dir/.complete ]] && [[ $(head -n1 "$dir/.complete") == "$want" ]]; then
 		return 0
 	fi
 	ensure_lists
-	tmp=$(mktemp -d "$CACHE/kernels/.$name.XXXXXX")
+	tmp=$(mktemp -d "$KDIR/.$name.XXXXXX")
 	chmod 755 "$tmp" # let apt's _apt user reach the download folder
 	log "fetching kernel $name: ${pkgs[*]} ($suite)"
 	local args=()
@@ -346,6 +361,54 @@ setup_kernel() {
 	log "kernel $name ready: $(find_vmlinuz "$dir")"
 }
 
+# --- the arm64 root tree ----------------------------------------------------
+
+# An arm64 guest cannot use the host's root: it boots on this tree, built
+# once by mmdebstrap from Debian's own mirror (its apt setup is mmdebstrap's,
+# temporary; /etc/apt is not read). The packages are unpacked, not configured
+# (nothing arm64 runs on the host): what virtme-ng's init, run.sh --in-vm and
+# the tests call (bash, mount, dmesg, grep, sed, modprobe, auditctl),
+# busybox-static for vng's initramfs, and the files a configured system would
+# have (passwd, group, mount points) are made here.
+ROOTFS_SUITE=bookworm
+ROOTFS_PACKAGES="base-files bash dash coreutils util-linux mount grep sed gawk findutils procps kmod gzip libc-bin busybox-static auditd iproute2"
+
+setup_rootfs() {
+	local dir=$CACHE/rootfs/$ARCH want tmp
+	want="$ROOTFS_SUITE $ROOTFS_PACKAGES layout=2"
+	if [[ -f $dir/.complete ]] && [[ $(head -n1 "$dir/.complete") == "$want" ]]; then
+		return 0
+	fi
+	mkdir -p "$CACHE/rootfs"
+	tmp=$(mktemp -d "$CACHE/rootfs/.$ARCH.XXXXXX")
+	log "building the $ARCH root tree ($ROOTFS_SUITE, mmdebstrap --variant=extract)"
+	mmdebstrap --quiet --mode=root --variant=extract --arch="$ARCH" \
+		--hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
+		--include="${ROOTFS_PACKAGES// /,}" \
+		"$ROOTFS_SUITE" "$tmp/root" "deb [signed-by=$HOST_KEYRING] $MIRROR $ROOTFS_SUITE main" >&2 ||
+		die "mmdebstrap failed for the $ARCH root tree; check network access to $MIRROR"
+	# What base-passwd's and the packages' maintainer scripts would have made.
+	printf '%s\n' 'root:x:0:0:root:/root:/bin/bash' 'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin' >"$tmp/root/etc/passwd"
+	# tty: vng's init mounts devpts with gid=tty.
+	printf '%s\n' 'root:x:0:' 'tty:x:5:' 'nogroup:x:65534:' >"$tmp/root/etc/group"
+	: >"$tmp/root/etc/shadow"
+	: >"$tmp/root/etc/hosts"
+	# Mount points vng's init uses (the guest's root is read-only).
+	mkdir -p "$tmp/root"/{root,tmp,proc,sys,dev,run,opt,srv,etc/lvm}
+	chmod 1777 "$tmp/root/tmp"
+	# poweroff -f and hostname, which vng's init calls, from busybox.
+	ln -sf ../bin/busybox "$tmp/root/usr/sbin/poweroff"
+	ln -sf busybox "$tmp/root/usr/bin/hostname"
+	[[ -x $tmp/root/bin/busybox ]] || die "the $ARCH root tree has no /bin/busybox (busybox-static)"
+	# vng's initramfs switches to /bin/sh (dash's postinst would make the link).
+	[[ -e $tmp/root/bin/sh ]] || ln -s dash "$tmp/root/usr/bin/sh"
+	echo "$want" >"$tmp/root/.complete"
+	rm -rf "$dir"
+	mv "$tmp/root" "$dir"
+	rm -rf "$tmp"
+	log "$ARCH root tree ready: $dir"
+}
+
 # find_vmlinuz DIR prints the kernel image inside an unpacked kernel folder.
 find_vmlinuz() {
 	local f
@@ -356,26 +419,47 @@ find_vmlinuz() {
 }
 
 main() {
+	if [[ ${1:-} == --arch ]]; then
+		ARCH=${2:?--arch needs amd64 or arm64}
+		shift 2
+	fi
+	case $ARCH in
+	amd64) ;;
+	arm64)
+		# Its own apt state, kernels and lock: x86 runs sharing the cache are not disturbed.
+		APTDIR=$CACHE/apt-arm64
+		KDIR=$CACHE/kernels-arm64
+		EXPIRED=$APTDIR/expired-suites
+		NEWER_KEYRING=$APTDIR/keyrings/debian-archive-keyring.gpg
+		# Only the suites of the arm64 kernels (kernels.txt's 6.1 and 6.12).
+		SUITES="bookworm trixie"
+		SECURITY_SUITES="bookworm-security"
+		;;
+	*) die "--arch must be amd64 or arm64, not '$ARCH'" ;;
+	esac
 	local cmd=${1:-host}
 	[[ $# -gt 0 ]] && shift
 	[[ -f $KERNELS_TXT ]] || die "missing $KERNELS_TXT"
 	case $cmd in
 	list) kernel_names; return ;;
-	-h | --help | help) sed -n '3,14p' "$0" | sed 's/^# \{0,1\}//'; return ;;
+	-h | --help | help) sed -n '3,18p' "$0" | sed 's/^# \{0,1\}//'; return ;;
 	vmlinuz)
-		local d=$CACHE/kernels/${1:?usage: setup.sh vmlinuz NAME}
-		[[ -f $d/.complete ]] || die "kernel '$1' is not set up; run: vmtest/setup.sh kernel $1"
+		local d=$KDIR/${1:?usage: setup.sh vmlinuz NAME}
+		[[ -f $d/.complete ]] || die "kernel '$1' is not set up; run: vmtest/setup.sh --arch $ARCH kernel $1"
 		find_vmlinuz "$d"
 		return
 		;;
 	esac
-	mkdir -p "$CACHE/kernels" || die "cannot create $CACHE; run as root or set SECCOMPTRACE_CACHE to a writable folder"
+	mkdir -p "$KDIR" || die "cannot create $CACHE; run as root or set SECCOMPTRACE_CACHE to a writable folder"
 	# One setup at a time: parallel `make vmtest` jobs may all start here.
-	exec 9>"$CACHE/.setup.lock"
+	local lock=$CACHE/.setup.lock
+	[[ $ARCH == amd64 ]] || lock=$CACHE/.setup-$ARCH.lock
+	exec 9>"$lock"
 	flock 9
 	host_packages
 	case $cmd in
 	host) setup_vng ;;
+	rootfs) setup_rootfs ;;
 	kunit)
 		setup_vng
 		setup_kunit
@@ -389,13 +473,15 @@ main() {
 		setup_vng
 		local n
 		for n in "$@"; do setup_kernel "$n"; done
+		[[ $ARCH == amd64 ]] || setup_rootfs
 		;;
 	all)
 		setup_vng
 		local n
 		for n in $(kernel_names); do setup_kernel "$n"; done
+		[[ $ARCH == amd64 ]] || setup_rootfs
 		;;
-	*) die "unknown command '$cmd'; use: setup.sh [host|kernel NAME...|kunit|all|update|list]" ;;
+	*) die "unknown command '$cmd'; use: setup.sh [--arch amd64|arm64] [host|kernel NAME...|rootfs|kunit|all|update|list]" ;;
 	esac
 }
 

@@ -14,6 +14,8 @@
 # (vmtest/check-reports.py) and for CI to upload.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# `make vmtest ARCH=arm64` builds into build/arm64 and says so here.
+B=${VMTEST_BUILD:-build}
 
 status=0
 step() {
@@ -24,12 +26,12 @@ step() {
 	fi
 }
 
-step build/seccomptrace doctor
+step "$B/seccomptrace" doctor
 if [[ ${1:-} != conformance ]]; then
-	step build/observer.test -test.v -test.count=1
-	step build/audit.test -test.v -test.count=1
-	step build/conformance.test -test.v -test.count=1
-	step build/cmd.test -test.v -test.count=1
+	step "$B/observer.test" -test.v -test.count=1
+	step "$B/audit.test" -test.v -test.count=1
+	step "$B/conformance.test" -test.v -test.count=1
+	step "$B/cmd.test" -test.v -test.count=1
 fi
 # The conformance matrix, in KTAP as KernelCI/LKFT read it.
 save=()
@@ -37,5 +39,5 @@ if [[ -n ${SECCOMPTRACE_REPORT_DIR:-} ]]; then
 	r=$SECCOMPTRACE_REPORT_DIR
 	save=(--save "ktap=$r/conformance.ktap" --save "json=$r/conformance.json" --save "junit=$r/conformance.junit.xml")
 fi
-step build/seccomptrace conformance --output ktap "${save[@]}"
+step "$B/seccomptrace" conformance --output ktap "${save[@]}"
 exit $status

@@ -18,10 +18,12 @@ import (
 	"github.com/seccomptrace/seccomptrace/observer/cgroups"
 	"github.com/seccomptrace/seccomptrace/observer/judge"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
+	"github.com/seccomptrace/seccomptrace/observer/sysnames"
+	"github.com/seccomptrace/seccomptrace/observer/workload"
 )
 
 func TestExplainSentences(t *testing.T) {
-	delivered := judgedOf(unix.SYS_GETPGRP, policy.Log, 1, 3, false, judge.OKLogged, policy.ReasonLogActionLogged, true)
+	delivered := judgedOf(workload.NrGetpgrp, policy.Log, 1, 3, false, judge.OKLogged, policy.ReasonLogActionLogged, true)
 	rateLimited := judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, true, judge.OKLogged, policy.ReasonRequestedAndLogged, true)
 	rateLimited.Drops = []*observer.AuditDrop{{Reason: "rate limit exceeded"}}
 	excluded := judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, true, judge.OKLogged, policy.ReasonRequestedAndLogged, true)
@@ -48,7 +50,7 @@ func TestExplainSentences(t *testing.T) {
 	evil.Reason = "emission code \x1b[2J \"q\" caf\u00e9 \xff"
 
 	joiner := judge.NewJoiner("")
-	joiner.AddRecord(&audit.Seccomp{Stamp: audit.Stamp{Serial: 1234}, Pid: 123, Syscall: unix.SYS_GETPGRP, Code: policy.Log})
+	joiner.AddRecord(&audit.Seccomp{Stamp: audit.Stamp{Serial: 1234}, Pid: 123, Syscall: workload.NrGetpgrp, Code: policy.Log})
 	for _, tc := range []struct {
 		name string
 		j    judge.Judged
@@ -157,11 +159,19 @@ func toJSONOf(j judge.Judged) pairJSON { return toJSON(&j) }
 // decisions by the cgroup and container they name.
 func TestExplainFromSelect(t *testing.T) {
 	cid := strings.Repeat("3f", 32)
-	inContainer := judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, false, judge.OKSilent, policy.ReasonFlagLogOff, false)
+	// judgedOf's decisions are x86_64's, on any host.
+	x86 := func(name string) int32 {
+		nr, ok := sysnames.Number(sysnames.ArchX8664, name)
+		if !ok {
+			t.Fatalf("no x86_64 %s", name)
+		}
+		return nr
+	}
+	inContainer := judgedOf(x86("getppid"), policy.Errno|1, 0, 1, false, judge.OKSilent, policy.ReasonFlagLogOff, false)
 	inContainer.Decision.Cgroup = cgroups.New(5, "/system.slice/docker-"+cid+".scope")
-	inUnit := judgedOf(unix.SYS_GETSID, policy.Errno|1, 0, 1, false, judge.OKSilent, policy.ReasonFlagLogOff, false)
+	inUnit := judgedOf(x86("getsid"), policy.Errno|1, 0, 1, false, judge.OKSilent, policy.ReasonFlagLogOff, false)
 	inUnit.Decision.Cgroup = cgroups.New(6, "/system.slice/nginx.service")
-	nowhere := judgedOf(unix.SYS_GETPGRP, policy.Errno|1, 0, 1, false, judge.OKSilent, policy.ReasonFlagLogOff, false)
+	nowhere := judgedOf(x86("getpgrp"), policy.Errno|1, 0, 1, false, judge.OKSilent, policy.ReasonFlagLogOff, false)
 	var lines bytes.Buffer
 	enc := json.NewEncoder(&lines)
 	for _, j := range []judge.Judged{inContainer, inUnit, nowhere} {

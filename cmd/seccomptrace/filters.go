@@ -536,7 +536,7 @@ func printFilter(w io.Writer, i int, f *inventory.Filter, disasm bool) {
 	}
 	wrapList(w, "     can return:", rets)
 	if !f.ChecksArch {
-		fmt.Fprintln(w, "     does not check the architecture: i386 numbers are judged like x86_64 ones")
+		fmt.Fprintf(w, "     does not check the architecture: %s numbers are judged like %s ones\n", sysnames.ArchName(sysnames.Compat), sysnames.ArchName(sysnames.Native))
 	}
 	for _, a := range f.Arches {
 		printArch(w, a)

@@ -129,7 +129,7 @@ func TestFiltersVM(t *testing.T) {
 	specOne := workload.FilterSpec{Rules: []workload.Rule{{Nr: unix.SYS_GETPPID, Action: policy.Errno | 1}}, Log: true}
 	stack := []workload.FilterSpec{ // oldest first
 		{Rules: []workload.Rule{{Nr: unix.SYS_GETPPID, Action: policy.Errno | 1}}},
-		{Rules: []workload.Rule{{Nr: unix.SYS_GETPGRP, Action: policy.KillProcess}}, Log: true},
+		{Rules: []workload.Rule{{Nr: workload.NrGetpgrp, Action: policy.KillProcess}}, Log: true},
 		{Program: getsidFilter, Log: true},
 	}
 	dir := t.TempDir()

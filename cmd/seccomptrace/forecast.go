@@ -372,7 +372,7 @@ func topLine(ts []topJSON, withRecords bool) string {
 		name := t.Syscall
 		if t.Comm != nil {
 			name = fmt.Sprintf("pid %d \"%s\"", t.Pid, escape(*t.Comm))
-		} else if t.Arch != "" && t.Arch != "x86_64" {
+		} else if t.Arch != "" && t.Arch != sysnames.ArchName(sysnames.Native) {
 			name += "/" + t.Arch
 		}
 		switch {

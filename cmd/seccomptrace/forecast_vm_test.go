@@ -31,12 +31,12 @@ func forecastWorkload(t *testing.T, n int, log bool) {
 		Filters: []workload.FilterSpec{{Log: log, Rules: []workload.Rule{
 			{Nr: unix.SYS_GETPPID, Action: policy.Errno | 1},
 			{Nr: unix.SYS_GETSID, Action: policy.Trap},
-			{Nr: unix.SYS_GETPGRP, Action: policy.Log},
+			{Nr: workload.NrGetpgrp, Action: policy.Log},
 			{Nr: unix.SYS_GETRESUID, Action: policy.Allow},
 		}}},
 		Calls: []workload.Call{
 			{Nr: unix.SYS_GETPPID, Count: n}, {Nr: unix.SYS_GETSID, Count: n},
-			{Nr: unix.SYS_GETPGRP, Count: n}, {Nr: unix.SYS_GETRESUID, Count: n},
+			{Nr: workload.NrGetpgrp, Count: n}, {Nr: unix.SYS_GETRESUID, Count: n},
 		},
 	}
 	spec, err := json.Marshal(s)
@@ -107,7 +107,7 @@ func TestForecastVM(t *testing.T) {
 	for _, s := range fc.Busiest.Syscalls {
 		calls[s.Syscall] = s.Decisions
 	}
-	for _, name := range []string{"getppid", "getsid", "getpgrp", "getresuid"} {
+	for _, name := range []string{"getppid", "getsid", getpgrpName, "getresuid"} {
 		if calls[name] != n {
 			t.Errorf("%s: %d decisions observed, want %d (busiest %+v)", name, calls[name], n, fc.Busiest.Syscalls)
 		}

@@ -37,9 +37,9 @@ func TestWatchWorkloadVM(t *testing.T) {
 		skipped   bool
 	}
 	wants := map[string]want{
-		"getppid": {"errno(1)", 1, true, true},
-		"getpgrp": {"log", 1, false, false},
-		"getsid":  {"trap", 0, false, true},
+		"getppid":   {"errno(1)", 1, true, true},
+		getpgrpName: {"log", 1, false, false},
+		"getsid":    {"trap", 0, false, true},
 	}
 	got := map[string]int{}
 	sc := bufio.NewScanner(&out)
@@ -102,7 +102,7 @@ func TestWatchStreamsVM(t *testing.T) {
 	// until the command ends, and the command waits for this test.
 	guard := time.After(2 * time.Minute)
 	got := map[string]int{}
-	for got["getppid"] < 4 || got["getpgrp"] < 4 || got["getsid"] < 4 {
+	for got["getppid"] < 4 || got[getpgrpName] < 4 || got["getsid"] < 4 {
 		select {
 		case j, ok := <-lines:
 			if !ok {

@@ -25,6 +25,7 @@ import (
 	"github.com/seccomptrace/seccomptrace/observer/policy"
 	"github.com/seccomptrace/seccomptrace/observer/session"
 	"github.com/seccomptrace/seccomptrace/observer/testutil"
+	"github.com/seccomptrace/seccomptrace/observer/workload"
 )
 
 // gathered is every counter and gauge of reg as `name{l="v",...}` -> value.
@@ -223,7 +224,7 @@ func TestStreamAllocs(t *testing.T) {
 	}
 	st := &stream{pr: pr, m: newMetrics(labelLimits{comm: 4})}
 	silent := judgedOf(unix.SYS_GETPPID, policy.Errno|1, 0, 1, false, judge.OKSilent, policy.ReasonFlagLogOff, false)
-	lost := judgedOf(unix.SYS_GETPGRP, policy.Log, 0, 1, false, judge.Inconclusive, "", true)
+	lost := judgedOf(workload.NrGetpgrp, policy.Log, 0, 1, false, judge.Inconclusive, "", true)
 	lost.Deliveries = []judge.Delivery{{State: judge.Lost, Reason: "rate limit exceeded"}}
 	lost.Decision.Comm = "other"
 	if n := testing.AllocsPerRun(1000, func() {

@@ -167,8 +167,8 @@ func TestWatchUnprivilegedVM(t *testing.T) {
 			}
 		}
 	}
-	if delivered["getppid"] != 2 || delivered["getpgrp"] != 2 || len(delivered) != 2 {
-		t.Errorf("delivered emissions %v, want getppid and getpgrp twice each", delivered)
+	if delivered["getppid"] != 2 || delivered[getpgrpName] != 2 || len(delivered) != 2 {
+		t.Errorf("delivered emissions %v, want getppid and %s twice each", delivered, getpgrpName)
 	}
 }
 

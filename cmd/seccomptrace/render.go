@@ -56,7 +56,7 @@ func appendSyscall(b []byte, p *judge.Pair) (_ []byte, nr int64) {
 // appendArch appends sysnames.ArchName(arch).
 func appendArch(b []byte, arch uint32) []byte {
 	switch arch {
-	case sysnames.ArchX8664, sysnames.ArchI386:
+	case sysnames.ArchX8664, sysnames.ArchI386, sysnames.ArchAArch64, sysnames.ArchARM:
 		return append(b, sysnames.ArchName(arch)...)
 	}
 	b = append(b, "0x"...)
@@ -395,7 +395,7 @@ func appendPairText(b []byte, j *judge.Judged, st *lines) []byte {
 	}
 	col = len(b) + 1
 	b, _ = appendSyscall(append(b, ' '), p)
-	if d != nil && d.Data.Arch != sysnames.ArchX8664 {
+	if d != nil && d.Data.Arch != sysnames.Native {
 		b = append(appendArch(append(b, '['), d.Data.Arch), ']')
 	}
 	b = pad(b, col, 18)

@@ -25,6 +25,7 @@ import (
 	"github.com/seccomptrace/seccomptrace/observer/policy"
 	"github.com/seccomptrace/seccomptrace/observer/session"
 	"github.com/seccomptrace/seccomptrace/observer/testutil"
+	"github.com/seccomptrace/seccomptrace/observer/workload"
 )
 
 // setComm copies comm into a record's task comm.
@@ -119,13 +120,13 @@ func (f *feeder) silent(pid uint32, comm string) {
 // or, with lost, audit_log_lost(lost) inside it.
 func (f *feeder) logged(pid uint32, comm, lost string) {
 	f.seq++
-	f.decode(emissionRec(f.seq, pid, comm, unix.SYS_GETPGRP, policy.Log))
+	f.decode(emissionRec(f.seq, pid, comm, workload.NrGetpgrp, policy.Log))
 	if lost != "" {
 		f.decode(dropRec(f.seq, pid, lost))
 	}
-	f.decode(decisionRec(f.seq, pid, comm, unix.SYS_GETPGRP, logStack, false))
+	f.decode(decisionRec(f.seq, pid, comm, workload.NrGetpgrp, logStack, false))
 	if lost == "" {
-		f.r.AddRecord(audit.Event{Record: audit.Record{Seccomp: &audit.Seccomp{Stamp: audit.Stamp{Serial: uint32(f.seq)}, Pid: int32(pid), Syscall: unix.SYS_GETPGRP, Code: policy.Log}}})
+		f.r.AddRecord(audit.Event{Record: audit.Record{Seccomp: &audit.Seccomp{Stamp: audit.Stamp{Serial: uint32(f.seq)}, Pid: int32(pid), Syscall: workload.NrGetpgrp, Code: policy.Log}}})
 	}
 	f.r.Drained()
 }

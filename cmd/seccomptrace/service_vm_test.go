@@ -183,9 +183,9 @@ func TestServiceVM(t *testing.T) {
 	s := workload.Scenario{
 		Filters: []workload.FilterSpec{
 			{Rules: []workload.Rule{{Nr: unix.SYS_GETSID, Action: policy.Errno | 2}}},
-			{Log: true, Rules: []workload.Rule{{Nr: unix.SYS_GETPPID, Action: policy.Errno | 1}, {Nr: unix.SYS_GETPGRP, Action: policy.Log}}},
+			{Log: true, Rules: []workload.Rule{{Nr: unix.SYS_GETPPID, Action: policy.Errno | 1}, {Nr: workload.NrGetpgrp, Action: policy.Log}}},
 		},
-		Calls: []workload.Call{{Nr: unix.SYS_GETPPID, Count: n}, {Nr: unix.SYS_GETPGRP, Count: n}, {Nr: unix.SYS_GETSID, Count: m}},
+		Calls: []workload.Call{{Nr: unix.SYS_GETPPID, Count: n}, {Nr: workload.NrGetpgrp, Count: n}, {Nr: unix.SYS_GETSID, Count: m}},
 	}
 	res, _, err := workload.Run(s, filepath.Join(dir, "result.json"))
 	if err != nil {

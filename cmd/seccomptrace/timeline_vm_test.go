@@ -187,7 +187,7 @@ func TestWatchDeliveryVM(t *testing.T) {
 				if len(p.Emissions) == 0 {
 					continue
 				}
-				if len(p.Emissions) != 1 || (p.Syscall != "getppid" && p.Syscall != "getpgrp") {
+				if len(p.Emissions) != 1 || (p.Syscall != "getppid" && p.Syscall != getpgrpName) {
 					t.Errorf("unexpected emissions: %s", sc.Text())
 					continue
 				}
@@ -201,7 +201,7 @@ func TestWatchDeliveryVM(t *testing.T) {
 				}
 				serials[e.Serial] = true
 			}
-			if got["getppid"] != n || got["getpgrp"] != n {
+			if got["getppid"] != n || got[getpgrpName] != n {
 				t.Errorf("logged lines %v, want %d each", got, n)
 			}
 			summary := "audit: 4 delivered, 0 lost, 0 undelivered, 0 unknown"

@@ -21,12 +21,12 @@ func demoScenario(n int) workload.Scenario {
 	return workload.Scenario{
 		Filters: []workload.FilterSpec{
 			{Rules: []workload.Rule{{Nr: unix.SYS_GETPPID, Action: policy.Errno | 1}}, Log: true}, // ERRNO(1), FLAG_LOG: logged
-			{Rules: []workload.Rule{{Nr: unix.SYS_GETPGRP, Action: policy.Log}}},                  // LOG: always logged
+			{Rules: []workload.Rule{{Nr: workload.NrGetpgrp, Action: policy.Log}}},                // LOG: always logged
 			{Rules: []workload.Rule{{Nr: unix.SYS_GETSID, Action: policy.Trap}}},                  // TRAP, no FLAG_LOG: silent
 		},
 		Calls: []workload.Call{
 			{Nr: unix.SYS_GETPPID, Count: n},
-			{Nr: unix.SYS_GETPGRP, Count: n},
+			{Nr: workload.NrGetpgrp, Count: n},
 			{Nr: unix.SYS_GETSID, Count: n},
 		},
 	}
@@ -57,14 +57,14 @@ func actionsChildren(n int, userNotif bool) []child {
 		{Nr: unix.SYS_GETPGID, Action: policy.Allow | 7}, // ALLOW with data: evaluated, never cached, never logged
 	}}
 	silent := workload.FilterSpec{Rules: []workload.Rule{
-		{Nr: unix.SYS_GETPGRP, Action: policy.Errno | 2},
+		{Nr: workload.NrGetpgrp, Action: policy.Errno | 2},
 		{Nr: unix.SYS_SCHED_GETSCHEDULER, Action: policy.Trap},
 		{Nr: unix.SYS_SCHED_GET_PRIORITY_MIN, Action: policy.Trace},
 		{Nr: unix.SYS_SYSINFO, Action: policy.Log},
 	}}
 	calls := []workload.Call{}
 	for _, nr := range []int32{unix.SYS_GETPPID, unix.SYS_GETSID, unix.SYS_GETPRIORITY, unix.SYS_TIMES, unix.SYS_GETPGID,
-		unix.SYS_GETPGRP, unix.SYS_SCHED_GETSCHEDULER, unix.SYS_SCHED_GET_PRIORITY_MIN, unix.SYS_SYSINFO} {
+		workload.NrGetpgrp, unix.SYS_SCHED_GETSCHEDULER, unix.SYS_SCHED_GET_PRIORITY_MIN, unix.SYS_SYSINFO} {
 		calls = append(calls, workload.Call{Nr: nr, Count: n})
 	}
 	if userNotif {
@@ -102,7 +102,7 @@ func explainChildren() []child {
 	return []child{
 		{name: "errno without FLAG_LOG", scenario: one(unix.SYS_GETPPID, policy.Errno|1, false)},
 		{name: "errno with FLAG_LOG", scenario: one(unix.SYS_GETSID, policy.Errno|2, true)},
-		{name: "log", scenario: one(unix.SYS_GETPGRP, policy.Log, false)},
+		{name: "log", scenario: one(workload.NrGetpgrp, policy.Log, false)},
 		{name: "trace continued by a tracer", scenario: traced},
 	}
 }

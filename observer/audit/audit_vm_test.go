@@ -146,14 +146,14 @@ func TestSeccompRecordsVM(t *testing.T) {
 	s := workload.Scenario{
 		Filters: []workload.FilterSpec{
 			{Rules: []workload.Rule{{Nr: unix.SYS_GETPPID, Action: policy.Errno | 1}}, Log: true},
-			{Rules: []workload.Rule{{Nr: unix.SYS_GETPGRP, Action: policy.Log}}},
+			{Rules: []workload.Rule{{Nr: workload.NrGetpgrp, Action: policy.Log}}},
 			{Rules: []workload.Rule{{Nr: unix.SYS_GETSID, Action: policy.Trap}}, Log: true},
 			// Not logged: ERRNO without FLAG_LOG.
 			{Rules: []workload.Rule{{Nr: unix.SYS_GETGID, Action: policy.Errno | 2}}},
 		},
 		Calls: []workload.Call{
 			{Nr: unix.SYS_GETPPID, Count: n},
-			{Nr: unix.SYS_GETPGRP, Count: n},
+			{Nr: workload.NrGetpgrp, Count: n},
 			{Nr: unix.SYS_GETSID, Count: n},
 			{Nr: unix.SYS_GETGID, Count: n},
 		},
@@ -169,10 +169,10 @@ func TestSeccompRecordsVM(t *testing.T) {
 		sig  int64
 		n    int
 	}{
-		unix.SYS_GETPPID: {policy.Errno, 0, n},
-		unix.SYS_GETPGRP: {policy.Log, 0, n},
-		unix.SYS_GETSID:  {policy.Trap, 0, n},
-		unix.SYS_GETGID:  {0, 0, 0},
+		unix.SYS_GETPPID:   {policy.Errno, 0, n},
+		workload.NrGetpgrp: {policy.Log, 0, n},
+		unix.SYS_GETSID:    {policy.Trap, 0, n},
+		unix.SYS_GETGID:    {0, 0, 0},
 	}
 	exe, _ := os.Executable()
 	comm := filepath.Base(exe)
@@ -223,8 +223,8 @@ func TestOverrunTinyBufferVM(t *testing.T) {
 	r := openReader(t, audit.ReaderOptions{RcvBuf: 1})
 	const n = 2000
 	res := runChild(t, workload.Scenario{
-		Filters: []workload.FilterSpec{{Rules: []workload.Rule{{Nr: unix.SYS_GETPGRP, Action: policy.Log}}}},
-		Calls:   []workload.Call{{Nr: unix.SYS_GETPGRP, Count: n}},
+		Filters: []workload.FilterSpec{{Rules: []workload.Rule{{Nr: workload.NrGetpgrp, Action: policy.Log}}}},
+		Calls:   []workload.Call{{Nr: workload.NrGetpgrp, Count: n}},
 	})
 	c := readUntilMarker(t, r, 5, 20*time.Second)
 	got := len(c.byPid[int32(res.Pid)])

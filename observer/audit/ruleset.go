@@ -228,10 +228,11 @@ func (f RuleField) value() string {
 	case f.Type == FieldMsgType:
 		return MsgTypeName(f.Value)
 	case f.Type == FieldArch:
+		// auditctl's b64/b32 are this machine's native and compat arches.
 		switch f.Value {
-		case sysnames.ArchX8664:
+		case sysnames.Native:
 			return "b64"
-		case sysnames.ArchI386:
+		case sysnames.Compat:
 			return "b32"
 		}
 		return fmt.Sprintf("0x%x", f.Value)
@@ -299,7 +300,7 @@ func (r Rule) syscalls() string {
 	case none:
 		return ""
 	}
-	arch := sysnames.ArchX8664
+	arch := sysnames.Native
 	for _, f := range r.Fields {
 		if f.Type == FieldArch && f.Op == OpEqual {
 			arch = f.Value

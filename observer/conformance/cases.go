@@ -153,7 +153,7 @@ func Cases(k Kernel) []Case {
 			}
 			for _, s := range settings {
 				for _, flag := range []bool{false, true} {
-					c := Case{Action: ac.action, Variant: ac.variant, FlagLog: flag, Logged: s.name, Set: s.set, Audit: audit, nr: unix.SYS_GETPPID, arch: sysnames.ArchX8664}
+					c := Case{Action: ac.action, Variant: ac.variant, FlagLog: flag, Logged: s.name, Set: s.set, Audit: audit, nr: unix.SYS_GETPPID, arch: sysnames.Native}
 					name := policy.ActionName(ac.action)
 					if ac.variant != Plain {
 						name += "/" + string(ac.variant)
@@ -174,8 +174,9 @@ func Cases(k Kernel) []Case {
 	return out
 }
 
-// compatCases: int $0x80 syscalls (arch I386, ia32 numbers) under a filter
-// that matches that arch; the same rules apply (§2, §9).
+// compatCases: compat syscalls (x86_64: int $0x80, arch I386, ia32 numbers;
+// arm64: an AArch32 program, arch ARM) under a filter that matches that
+// arch; the same rules apply (§2, §9).
 func compatCases(def policy.ActionSet, audit AuditState, noCompat string) []Case {
 	var out []Case
 	for _, ac := range []struct {
@@ -196,9 +197,9 @@ func compatCases(def policy.ActionSet, audit AuditState, noCompat string) []Case
 		}{{"default", def}, {"without-" + ac.name, def &^ bit}} {
 			for _, flag := range []bool{false, true} {
 				c := Case{
-					Name:   fmt.Sprintf("compat/int80: %s flag_log=%s actions_logged=%s audit=%s", name, onOff(flag), s.name, audit),
+					Name:   fmt.Sprintf("compat/%s: %s flag_log=%s actions_logged=%s audit=%s", workload.CompatLabel, name, onOff(flag), s.name, audit),
 					Action: ac.action, FlagLog: flag, Logged: s.name, Set: s.set, Audit: audit,
-					nr: workload.NR32Getppid, arch: sysnames.ArchI386, exitSignal: ac.sig, exitStatus: ac.status,
+					nr: workload.NR32Getppid, arch: sysnames.Compat, exitSignal: ac.sig, exitStatus: ac.status,
 					Skip: noCompatReason(noCompat),
 				}
 				c.scenario = workload.Scenario{
@@ -213,7 +214,7 @@ func compatCases(def policy.ActionSet, audit AuditState, noCompat string) []Case
 }
 
 // strictCases: mode 1 kills any syscall but read, write, _exit and
-// sigreturn (the ia32 list for int $0x80) and logs it as KILL_THREAD with
+// sigreturn (the ia32 or arm list for compat calls) and logs it as KILL_THREAD with
 // requested=true, so only the kill_thread bit decides (§3).
 func strictCases(def policy.ActionSet, audit AuditState, noCompat string) []Case {
 	var out []Case
@@ -224,12 +225,12 @@ func strictCases(def policy.ActionSet, audit AuditState, noCompat string) []Case
 		allow  int32 // one it lets through (write(-1): EBADF)
 	}{
 		{"native", false, unix.SYS_GETPPID, unix.SYS_WRITE},
-		{"compat/int80", true, workload.NR32Getppid, workload.NR32Write},
+		{"compat/" + workload.CompatLabel, true, workload.NR32Getppid, workload.NR32Write},
 	}
 	for _, call := range calls {
-		arch, skip := sysnames.ArchX8664, ""
+		arch, skip := sysnames.Native, ""
 		if call.compat {
-			arch, skip = sysnames.ArchI386, noCompatReason(noCompat)
+			arch, skip = sysnames.Compat, noCompatReason(noCompat)
 		}
 		for _, s := range []struct {
 			name string
@@ -258,13 +259,13 @@ func noCompatReason(noCompat string) string {
 	if noCompat == "" {
 		return ""
 	}
-	return "no int $0x80 syscalls: " + noCompat
+	return "no " + workload.CompatWhat + ": " + noCompat
 }
 
 // stackedCases check precedence and whose FLAG_LOG counts (§4).
 func stackedCases(def policy.ActionSet, audit AuditState) []Case {
 	mk := func(name string, filters []workload.FilterSpec, action uint32, flag bool) Case {
-		c := Case{Name: fmt.Sprintf("stacked: %s audit=%s", name, audit), Action: action, FlagLog: flag, Logged: "default", Set: def, Audit: audit, nr: unix.SYS_GETPPID, arch: sysnames.ArchX8664}
+		c := Case{Name: fmt.Sprintf("stacked: %s audit=%s", name, audit), Action: action, FlagLog: flag, Logged: "default", Set: def, Audit: audit, nr: unix.SYS_GETPPID, arch: sysnames.Native}
 		c.scenario = workload.Scenario{Filters: filters, Calls: []workload.Call{{Nr: c.nr, Count: 1}}}
 		return c
 	}

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/seccomptrace/seccomptrace/observer/audit"
 	"github.com/seccomptrace/seccomptrace/observer/conformance"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
@@ -128,8 +126,8 @@ func TestConformanceUnderBacklogOverflowVM(t *testing.T) {
 	}
 	t.Cleanup(stop)
 	flood, err := workload.Spawn(workload.Scenario{
-		Filters: []workload.FilterSpec{{Rules: []workload.Rule{{Nr: unix.SYS_GETPGRP, Action: policy.Log}}}},
-		Calls:   []workload.Call{{Nr: unix.SYS_GETPGRP, Count: 100_000_000}},
+		Filters: []workload.FilterSpec{{Rules: []workload.Rule{{Nr: workload.NrGetpgrp, Action: policy.Log}}}},
+		Calls:   []workload.Call{{Nr: workload.NrGetpgrp, Count: 100_000_000}},
 	}, filepath.Join(t.TempDir(), "flood.json"))
 	if err != nil {
 		t.Fatal(err)

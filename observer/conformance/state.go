@@ -25,7 +25,7 @@ const actionsLoggedPath = "/proc/sys/kernel/seccomp/actions_logged"
 // ruleArch and ruleNr are the one audit rule a run adds: "-a always,exit
 // -F arch=b64 -S getpid". getpid is not a case syscall.
 const (
-	ruleArch = sysnames.ArchX8664
+	ruleArch = sysnames.Native
 	ruleNr   = unix.SYS_GETPID
 )
 

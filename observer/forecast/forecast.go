@@ -225,7 +225,7 @@ func (o *Observation) AddJudged(j *judge.Judged) {
 			// A strict-mode kill seen only at its emission.
 			e := j.Emissions[0]
 			o.nameTask(e.Tgid, e.Comm)
-			o.add(class{tgid: e.Tgid, arch: sysnames.ArchX8664, nr: int32(e.Syscall), ret: policy.KillThread, requested: true,
+			o.add(class{tgid: e.Tgid, arch: sysnames.Native, nr: int32(e.Syscall), ret: policy.KillThread, requested: true,
 				path: policy.PathStrict, actionsLogged: j.ActionsLogged}, 1, emitted)
 		}
 		return

@@ -14,6 +14,7 @@ import (
 	"github.com/seccomptrace/seccomptrace/observer/policy"
 	"github.com/seccomptrace/seccomptrace/observer/session"
 	"github.com/seccomptrace/seccomptrace/observer/sysnames"
+	wl "github.com/seccomptrace/seccomptrace/observer/workload"
 )
 
 const n = 100
@@ -47,7 +48,7 @@ func workload() *Observation {
 	o.AddJudged(judged(unix.SYS_GETPPID, policy.Errno|1, false, policy.PathFilter))
 	o.AddJudged(judged(unix.SYS_GETSID, policy.Trap, false, policy.PathFilter))
 	for range n {
-		o.AddJudged(judged(unix.SYS_GETPGRP, policy.Log, false, policy.PathFilter))
+		o.AddJudged(judged(wl.NrGetpgrp, policy.Log, false, policy.PathFilter))
 	}
 	o.AddReport(&session.Report{
 		Silent: []observer.SilentCount{

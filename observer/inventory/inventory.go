@@ -305,7 +305,7 @@ func finishChain(c *Chain, filters map[observer.FilterID]*Filter, s State) {
 	}
 	// The cache needs every filter of the stack; with one unknown, say nothing.
 	if len(progs) == len(c.Filters) && !c.Truncated {
-		for _, arch := range []uint32{sysnames.ArchX8664, sysnames.ArchI386} {
+		for _, arch := range []uint32{sysnames.Native, sysnames.Compat} {
 			n := 0
 			for _, nr := range sysnames.Numbers(arch) {
 				if cbpf.KernelCaches(progs, nr, arch) {
@@ -338,7 +338,7 @@ func analyzeFilter(id observer.FilterID, f *observer.Filter, notStored bool) *Fi
 	all := cbpf.Explore(f.Insns, cbpf.Input{})
 	out.Rets, out.RetUnknown, out.Incomplete = byPrecedence(all.Rets), all.RetUnknown, all.Incomplete
 	out.ChecksArch = len(all.Arches) > 0
-	arches := []uint32{sysnames.ArchX8664, sysnames.ArchI386}
+	arches := []uint32{sysnames.Native, sysnames.Compat}
 	for _, a := range all.Arches {
 		if !slices.Contains(arches, a) {
 			arches = append(arches, a)

@@ -29,7 +29,7 @@ var argFilter = []cbpf.Instruction{
 	cbpf.Jump(0x15, sysnames.ArchX8664, 1, 0),
 	cbpf.Stmt(0x06, policy.KillProcess),
 	cbpf.Stmt(0x20, cbpf.OffNr),
-	cbpf.Jump(0x15, unix.SYS_GETPGRP, 0, 3),
+	cbpf.Jump(0x15, workload.NrGetpgrp, 0, 3),
 	cbpf.Stmt(0x20, cbpf.OffArgs),
 	cbpf.Jump(0x15, 5, 0, 1),
 	cbpf.Stmt(0x06, policy.Errno|7),
@@ -139,7 +139,7 @@ func TestAnalyzeFilters(t *testing.T) {
 		t.Errorf("filter B = %+v", b)
 	}
 	bx := b.Arches[0]
-	if len(bx.Dependent) != 1 || bx.Dependent[0].Nr != unix.SYS_GETPGRP ||
+	if len(bx.Dependent) != 1 || bx.Dependent[0].Nr != workload.NrGetpgrp ||
 		!slices.Equal(bx.Dependent[0].Rets, []uint32{policy.Errno | 7, policy.Allow}) || !slices.Equal(bx.Dependent[0].On, []string{"args[0].lo"}) {
 		t.Errorf("B x86_64 dependent = %+v", bx.Dependent)
 	}

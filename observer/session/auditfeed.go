@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/seccomptrace/seccomptrace/observer/audit"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
 	"github.com/seccomptrace/seccomptrace/observer/workload"
@@ -93,8 +91,8 @@ const barrierTimeout = 10 * time.Second
 // root file system, a private /tmp).
 func (f *auditFeed) barrier() error {
 	s := workload.Scenario{
-		Filters: []workload.FilterSpec{{Rules: []workload.Rule{{Nr: unix.SYS_GETPGRP, Action: policy.Log}}}},
-		Calls:   []workload.Call{{Nr: unix.SYS_GETPGRP, Count: 1}},
+		Filters: []workload.FilterSpec{{Rules: []workload.Rule{{Nr: workload.NrGetpgrp, Action: policy.Log}}}},
+		Calls:   []workload.Call{{Nr: workload.NrGetpgrp, Count: 1}},
 	}
 	cmd, err := workload.Spawn(s, "")
 	if err != nil {

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/seccomptrace/seccomptrace/observer"
 	"github.com/seccomptrace/seccomptrace/observer/audit"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
@@ -77,7 +75,7 @@ func MeasureDrain(n int) (DrainMeasure, error) {
 				return
 			}
 			s := ev.Record.Seccomp
-			if s == nil || s.Code != policy.Log || s.Syscall != unix.SYS_GETPGRP {
+			if s == nil || s.Code != policy.Log || s.Syscall != workload.NrGetpgrp {
 				continue
 			}
 			mu.Lock()
@@ -95,8 +93,8 @@ func MeasureDrain(n int) (DrainMeasure, error) {
 	}
 	defer os.RemoveAll(dir)
 	cmd, err := workload.Spawn(workload.Scenario{
-		Filters: []workload.FilterSpec{{Rules: []workload.Rule{{Nr: unix.SYS_GETPGRP, Action: policy.Log}}}},
-		Calls:   []workload.Call{{Nr: unix.SYS_GETPGRP, Count: n}},
+		Filters: []workload.FilterSpec{{Rules: []workload.Rule{{Nr: workload.NrGetpgrp, Action: policy.Log}}}},
+		Calls:   []workload.Call{{Nr: workload.NrGetpgrp, Count: n}},
 	}, filepath.Join(dir, "result.json"))
 	if err != nil {
 		return m, fmt.Errorf("measuring the audit drain: %w", err)

@@ -12,6 +12,7 @@ import (
 	"github.com/seccomptrace/seccomptrace/observer/audit"
 	"github.com/seccomptrace/seccomptrace/observer/judge"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
+	"github.com/seccomptrace/seccomptrace/observer/workload"
 )
 
 // fakeSession is a session without probes: events are fed by hand, timers
@@ -78,20 +79,20 @@ func deliveryOf(e Event) string {
 // as unknown, and the end (after the barrier) settles the rest.
 func TestQueueOrderAndDelivery(t *testing.T) {
 	f := newFake(t, time.Hour, true, true)
-	f.decision(1, unix.SYS_GETPGRP, policy.Log, false, true)
+	f.decision(1, workload.NrGetpgrp, policy.Log, false, true)
 	f.decision(2, unix.SYS_GETSID, policy.Trap, false, false)
 	if len(f.got) != 0 {
 		t.Fatalf("handed out before the record came: %+v", f.got)
 	}
-	f.auditEvent(audit.Event{Record: audit.Record{Seccomp: &audit.Seccomp{Stamp: audit.Stamp{Serial: 77}, Pid: 123, Syscall: unix.SYS_GETPGRP, Code: policy.Log}}})
+	f.auditEvent(audit.Event{Record: audit.Record{Seccomp: &audit.Seccomp{Stamp: audit.Stamp{Serial: 77}, Pid: 123, Syscall: workload.NrGetpgrp, Code: policy.Log}}})
 	got := f.take()
-	if len(got) != 2 || got[0].Judged.Decision.Syscall != unix.SYS_GETPGRP || got[0].Judged.Deliveries[0].Record.Stamp.Serial != 77 ||
+	if len(got) != 2 || got[0].Judged.Decision.Syscall != workload.NrGetpgrp || got[0].Judged.Deliveries[0].Record.Stamp.Serial != 77 ||
 		got[1].Judged.Decision.Syscall != unix.SYS_GETSID || deliveryOf(got[1]) != "-" || got[0].Index != 0 || got[1].Index != 1 {
 		t.Fatalf("after the record: %+v", got)
 	}
 
 	// A record that never comes: the event waits until its timer fires.
-	f.decision(3, unix.SYS_GETPGRP, policy.Log, false, true)
+	f.decision(3, workload.NrGetpgrp, policy.Log, false, true)
 	f.write(0, policy.BitLog)
 	if len(f.got) != 0 {
 		t.Fatalf("handed out before the wait ended: %+v", f.got)
@@ -109,7 +110,7 @@ func TestQueueOrderAndDelivery(t *testing.T) {
 	}
 
 	// Held at the end, after a barrier: undelivered (inconclusive), and a write without record is missing.
-	f.decision(4, unix.SYS_GETPGRP, policy.Log, false, true)
+	f.decision(4, workload.NrGetpgrp, policy.Log, false, true)
 	f.write(-int64(unix.EINVAL), policy.BitLog)
 	f.queue.finish(true, 0)
 	got = f.take()
@@ -126,7 +127,7 @@ func TestQueueOrderAndDelivery(t *testing.T) {
 // TestQueueNotFollowing: without the audit group nothing is held.
 func TestQueueNotFollowing(t *testing.T) {
 	f := newFake(t, time.Hour, false, true)
-	f.decision(1, unix.SYS_GETPGRP, policy.Log, false, true)
+	f.decision(1, workload.NrGetpgrp, policy.Log, false, true)
 	if got := f.take(); len(got) != 1 || deliveryOf(got[0]) != "unknown" {
 		t.Fatalf("%+v", got)
 	}
@@ -168,9 +169,9 @@ func TestQueueOverrunsMakeWritesInconclusive(t *testing.T) {
 func TestEarlyRecords(t *testing.T) {
 	f := &fakeSession{}
 	f.Session = newSession(Options{Wait: time.Hour, OnEvent: func(e Event) error { f.got = append(f.got, e.Clone()); return nil }})
-	f.auditEvent(audit.Event{Record: audit.Record{Seccomp: &audit.Seccomp{Stamp: audit.Stamp{Serial: 9}, Pid: 123, Syscall: unix.SYS_GETPGRP, Code: policy.Log}}})
+	f.auditEvent(audit.Event{Record: audit.Record{Seccomp: &audit.Seccomp{Stamp: audit.Stamp{Serial: 9}, Pid: 123, Syscall: workload.NrGetpgrp, Code: policy.Log}}})
 	f.wire(&auditState{following: true, before: &audit.StatusReply{}}, policy.BitLog, policy.ModelPost418)
-	f.decision(1, unix.SYS_GETPGRP, policy.Log, false, true)
+	f.decision(1, workload.NrGetpgrp, policy.Log, false, true)
 	if got := f.take(); len(got) != 1 || got[0].Judged.Deliveries[0].State != judge.Delivered || got[0].Judged.Deliveries[0].Record.Stamp.Serial != 9 {
 		t.Fatalf("%+v", got)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/seccomptrace/seccomptrace/observer/judge"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
 	"github.com/seccomptrace/seccomptrace/observer/testutil"
+	"github.com/seccomptrace/seccomptrace/observer/workload"
 )
 
 // decisionRecord is pid 123's decision on nr under the one-filter stack at addr (chainOf).
@@ -77,13 +78,13 @@ func TestReplay(t *testing.T) {
 	}
 
 	// A LOG decision waits for its record; the silent one behind it waits too.
-	feed(emissionRecord(3, unix.SYS_GETPGRP, policy.Log), decisionRecord(3, unix.SYS_GETPGRP, 0x2000),
+	feed(emissionRecord(3, workload.NrGetpgrp, policy.Log), decisionRecord(3, workload.NrGetpgrp, 0x2000),
 		decisionRecord(4, unix.SYS_GETPPID, 0x1000))
 	r.Drained()
 	if len(got) != 2 || idles != 1 {
 		t.Fatalf("handed out before the record came: %+v", got[2:])
 	}
-	r.AddRecord(audit.Event{Record: audit.Record{Seccomp: &audit.Seccomp{Stamp: audit.Stamp{Serial: 41}, Pid: 123, Syscall: unix.SYS_GETPGRP, Code: policy.Log}}})
+	r.AddRecord(audit.Event{Record: audit.Record{Seccomp: &audit.Seccomp{Stamp: audit.Stamp{Serial: 41}, Pid: 123, Syscall: workload.NrGetpgrp, Code: policy.Log}}})
 	if len(got) != 4 || idles != 2 || got[2].Judged.Verdict != judge.OKLogged || got[2].Judged.Deliveries[0].Record.Stamp.Serial != 41 ||
 		got[3].Judged.Decision.Seq != 4 || got[3].Index != 3 {
 		t.Fatalf("after the record: %d idles, %+v", idles, got[2:])
@@ -148,10 +149,10 @@ func TestReplayWaitsRunOut(t *testing.T) {
 	for i := range n {
 		seq := uint64(i + 1)
 		if i%10 == 0 {
-			if err := r.Decode(emissionRecord(seq, unix.SYS_GETPGRP, policy.Log)); err != nil {
+			if err := r.Decode(emissionRecord(seq, workload.NrGetpgrp, policy.Log)); err != nil {
 				t.Fatal(err)
 			}
-			if err := r.Decode(decisionRecord(seq, unix.SYS_GETPGRP, 0x2000)); err != nil {
+			if err := r.Decode(decisionRecord(seq, workload.NrGetpgrp, 0x2000)); err != nil {
 				t.Fatal(err)
 			}
 			continue

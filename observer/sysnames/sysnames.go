@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 
-// Package sysnames maps x86 syscall numbers to kernel syscall names and
-// back, for the two audit architectures an x86_64 kernel reports in
-// seccomp_data.arch and in AUDIT_SECCOMP records (docs/kernel-semantics.md §9).
+// Package sysnames maps syscall numbers to kernel syscall names and back,
+// for the audit architectures an x86_64 kernel (x86_64, i386) or an arm64
+// kernel (aarch64, arm) reports in seccomp_data.arch and in AUDIT_SECCOMP
+// records (docs/kernel-semantics.md §9). Native and Compat name the two of
+// the architecture this binary was built for.
 //
 // The tables are generated from golang.org/x/sys/unix (see mktables.go).
 // x/sys can lag the newest kernel syscalls; numbers it does not know yet
@@ -24,6 +26,10 @@ const (
 	ArchX8664 uint32 = 0xc000003e
 	// ArchI386 is AUDIT_ARCH_I386: int 0x80, sysenter and 32-bit tasks.
 	ArchI386 uint32 = 0x40000003
+	// ArchAArch64 is AUDIT_ARCH_AARCH64: native arm64 syscalls.
+	ArchAArch64 uint32 = 0xc00000b7
+	// ArchARM is AUDIT_ARCH_ARM: AArch32 (compat) tasks on an arm64 kernel.
+	ArchARM uint32 = 0x40000028
 )
 
 // X32Bit is __X32_SYSCALL_BIT: x32 syscalls arrive with
@@ -56,6 +62,8 @@ var (
 	numbersX8664 = invert(namesX8664)
 	numbersI386  = invert(namesI386)
 	numbersX32   = invert(namesX32)
+	numbersA64   = invert(namesAArch64)
+	numbersARM   = invert(namesARM)
 )
 
 // Forward tables indexed by number, built once, so that naming a syscall
@@ -65,6 +73,8 @@ var (
 	byNrX8664 = bySlice(namesX8664)
 	byNrI386  = bySlice(namesI386)
 	byNrX32   = x32Names()
+	byNrA64   = bySlice(namesAArch64)
+	byNrARM   = bySlice(namesARM)
 )
 
 func invert(m map[int32]string) map[string]int32 {
@@ -125,6 +135,10 @@ func known(arch uint32, nr int32) (string, bool) {
 		return lookup(byNrX8664, nr)
 	case ArchI386:
 		return lookup(byNrI386, nr)
+	case ArchAArch64:
+		return lookup(byNrA64, nr)
+	case ArchARM:
+		return lookup(byNrARM, nr)
 	}
 	return "", false
 }
@@ -182,13 +196,19 @@ func Number(arch uint32, name string) (int32, bool) {
 	case ArchI386:
 		nr, ok := numbersI386[name]
 		return nr, ok
+	case ArchAArch64:
+		nr, ok := numbersA64[name]
+		return nr, ok
+	case ArchARM:
+		nr, ok := numbersARM[name]
+		return nr, ok
 	}
 	return 0, false
 }
 
 // Numbers returns the syscall numbers in arch's table, sorted: the x86_64
-// ones (x32's, with X32Bit, are not listed) or the i386 ones; nil for any
-// other arch.
+// ones (x32's, with X32Bit, are not listed), the i386, aarch64 or arm
+// ones; nil for any other arch.
 func Numbers(arch uint32) []int32 {
 	var m map[int32]string
 	switch arch {
@@ -196,6 +216,10 @@ func Numbers(arch uint32) []int32 {
 		m = namesX8664
 	case ArchI386:
 		m = namesI386
+	case ArchAArch64:
+		m = namesAArch64
+	case ArchARM:
+		m = namesARM
 	default:
 		return nil
 	}
@@ -207,14 +231,18 @@ func Numbers(arch uint32) []int32 {
 	return out
 }
 
-// ArchName returns "x86_64" or "i386" for the two x86 audit arches, and
-// the value in hex (e.g. "0xc00000b7") for any other.
+// ArchName returns "x86_64", "i386", "aarch64" or "arm" (auditd's
+// names) for the known audit arches, and the value in hex for any other.
 func ArchName(arch uint32) string {
 	switch arch {
 	case ArchX8664:
 		return "x86_64"
 	case ArchI386:
 		return "i386"
+	case ArchAArch64:
+		return "aarch64"
+	case ArchARM:
+		return "arm"
 	}
 	return fmt.Sprintf("0x%08x", arch)
 }

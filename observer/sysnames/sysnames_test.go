@@ -3,6 +3,7 @@
 package sysnames
 
 import (
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -27,11 +28,20 @@ func TestName(t *testing.T) {
 		{"x86_64 unknown", ArchX8664, 99999, "syscall_99999"},
 		{"tracer skip nr -1", ArchX8664, -1, "syscall_-1"},
 		{"i386 unknown", ArchI386, 5000, "syscall_5000"},
-		{"unknown arch", 0xc00000b7, 110, "syscall_110"},
+		{"unknown arch", 0xc00000f3, 110, "syscall_110"},
 		{"x32 getpid", ArchX8664, X32Bit | 39, "getpid(x32)"},
 		{"x32 rt_sigaction", ArchX8664, X32Bit | 512, "rt_sigaction(x32)"},
 		{"x32 pwritev2", ArchX8664, X32Bit | 547, "pwritev2(x32)"},
 		{"x32 past the table", ArchX8664, X32Bit | 600, "syscall_1073742424"},
+		// arm64 uses the asm-generic numbers; its compat tasks, arm's.
+		{"aarch64 getppid", ArchAArch64, 173, "getppid"},
+		{"aarch64 read", ArchAArch64, 63, "read"},
+		{"aarch64 seccomp", ArchAArch64, 277, "seccomp"},
+		{"aarch64 arch-specific hole", ArchAArch64, 244, "syscall_244"},
+		{"arm restart_syscall", ArchARM, 0, "restart_syscall"},
+		{"arm getppid", ArchARM, 64, "getppid"},
+		{"arm rt_sigreturn", ArchARM, 173, "rt_sigreturn"},
+		{"arm seccomp", ArchARM, 383, "seccomp"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,6 +66,10 @@ func TestNumber(t *testing.T) {
 		{"x32 getpid", ArchX8664, "getpid(x32)", X32Bit | 39, true},
 		{"x32 ioctl uses the x32 number", ArchX8664, "ioctl(x32)", X32Bit | 514, true},
 		{"x32 suffix on i386", ArchI386, "getpid(x32)", 0, false},
+		{"aarch64 getpid", ArchAArch64, "getpid", 172, true},
+		{"aarch64 has no getpgrp", ArchAArch64, "getpgrp", 0, false},
+		{"arm getpgrp", ArchARM, "getpgrp", 65, true},
+		{"x32 suffix on aarch64", ArchAArch64, "getpid(x32)", 0, false},
 		{"unknown form", ArchX8664, "syscall_400", 400, true},
 		{"unknown form negative", ArchX8664, "syscall_-1", -1, true},
 		{"bad unknown form", ArchX8664, "syscall_x", 0, false},
@@ -82,6 +96,8 @@ func TestRoundTrip(t *testing.T) {
 	}{
 		{ArchX8664, namesX8664},
 		{ArchI386, namesI386},
+		{ArchAArch64, namesAArch64},
+		{ArchARM, namesARM},
 	}
 	for _, tab := range tables {
 		if len(tab.names) < 300 {
@@ -111,7 +127,9 @@ func TestArchName(t *testing.T) {
 	}{
 		{ArchX8664, "x86_64"},
 		{ArchI386, "i386"},
-		{0xc00000b7, "0xc00000b7"},
+		{0xc00000b7, "aarch64"},
+		{0x40000028, "arm"},
+		{0xc00000f3, "0xc00000f3"},
 		{0, "0x00000000"},
 	}
 	for _, tt := range tests {
@@ -128,7 +146,7 @@ func TestTableVersion(t *testing.T) {
 }
 
 func TestNumbers(t *testing.T) {
-	for _, arch := range []uint32{ArchX8664, ArchI386} {
+	for _, arch := range []uint32{ArchX8664, ArchI386, ArchAArch64, ArchARM} {
 		nrs := Numbers(arch)
 		if len(nrs) < 300 || !slices.IsSorted(nrs) {
 			t.Fatalf("Numbers(%s): %d numbers, sorted %v", ArchName(arch), len(nrs), slices.IsSorted(nrs))
@@ -139,7 +157,7 @@ func TestNumbers(t *testing.T) {
 			}
 		}
 	}
-	if Numbers(0xc00000b7) != nil {
+	if Numbers(0xc00000f3) != nil { // AUDIT_ARCH_RISCV64: no table
 		t.Error("Numbers of an arch without a table must be nil")
 	}
 }
@@ -167,5 +185,14 @@ func TestAppendName(t *testing.T) {
 		buf = AppendName(buf[:0], ArchX8664, 9999)
 	}); n != 0 {
 		t.Errorf("%v allocations per name", n)
+	}
+}
+
+// Native and Compat are what this binary's kernel reports: the x86 pair on
+// amd64, the arm pair on arm64.
+func TestNativeCompat(t *testing.T) {
+	want := map[string][2]uint32{"amd64": {ArchX8664, ArchI386}, "arm64": {ArchAArch64, ArchARM}}[runtime.GOARCH]
+	if Native != want[0] || Compat != want[1] {
+		t.Errorf("%s: Native, Compat = %s, %s; want %s, %s", runtime.GOARCH, ArchName(Native), ArchName(Compat), ArchName(want[0]), ArchName(want[1]))
 	}
 }

@@ -43,7 +43,7 @@ func TestHold(t *testing.T) {
 	s := Scenario{
 		Filters: []FilterSpec{
 			{Rules: []Rule{{Nr: unix.SYS_GETPPID, Action: errno1}}},
-			{Rules: []Rule{{Nr: unix.SYS_GETPGRP, Action: errno1}}, Log: true},
+			{Rules: []Rule{{Nr: NrGetpgrp, Action: errno1}}, Log: true},
 		},
 		Calls: []Call{{Nr: unix.SYS_GETPPID, Count: 2}},
 		Hold:  &HoldSpec{Threads: 3, Fork: true, ForkAt: 1},

@@ -117,13 +117,8 @@ func trace(spec TraceSpec, tidR *os.File, seizeW *os.File) error {
 		switch {
 		case ws.StopSignal() == unix.SIGTRAP && ws.TrapCause() == unix.PTRACE_EVENT_SECCOMP:
 			if spec.SkipSyscall {
-				var regs unix.PtraceRegs
-				if err := unix.PtraceGetRegs(tid, &regs); err != nil {
-					return fmt.Errorf("reading tracee registers: %w", err)
-				}
-				regs.Orig_rax = ^uint64(0) // -1: skip (§3)
-				if err := unix.PtraceSetRegs(tid, &regs); err != nil {
-					return fmt.Errorf("writing tracee registers: %w", err)
+				if err := skipSyscall(tid); err != nil {
+					return err
 				}
 			}
 		case ws.TrapCause() == unix.PTRACE_EVENT_STOP:

@@ -40,8 +40,8 @@ type Rule struct {
 	Action uint32 `json:"action"`
 }
 
-// FilterSpec is one filter: the rules for native x86_64 syscalls (ia32
-// ones with Compat), ALLOW otherwise; or, when Program is set, that program
+// FilterSpec is one filter: the rules for native syscalls (x86_64 or
+// aarch64; ia32 or arm ones with Compat), ALLOW otherwise; or, when Program is set, that program
 // as it is.
 type FilterSpec struct {
 	Rules   []Rule             `json:"rules,omitempty"`
@@ -139,9 +139,9 @@ func (f FilterSpec) Build() []cbpf.Instruction {
 		allow  = 0x7fff0000
 	)
 	n := len(f.Rules)
-	arch := sysnames.ArchX8664
+	arch := sysnames.Native
 	if f.Compat {
-		arch = sysnames.ArchI386
+		arch = sysnames.Compat
 	}
 	prog := []cbpf.Instruction{
 		{Code: ldAbsW, K: 4}, // arch
