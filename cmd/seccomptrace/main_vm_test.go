@@ -21,15 +21,20 @@ import (
 
 // TestWatchWorkloadVM runs the real CLI path in the VM: watch follows a
 // command that runs the built-in workload, and the JSON lines must show
-// exactly the workload's decisions and emissions.
+// exactly the workload's decisions and emissions. --send-all: how many of
+// the silent getsid TRAPs are counted in the kernel instead depends on
+// when the session's mark lands (TestSilentCountingVM checks that path).
 func TestWatchWorkloadVM(t *testing.T) {
 	self := inVM(t)
 	t.Setenv(envAsCLI, "workload --count 4")
 	var out, errOut bytes.Buffer
-	if err := run(context.Background(), []string{"watch", "--output", "json", "--", self}, &out, &errOut); err != nil {
+	if err := run(context.Background(), []string{"watch", "--send-all", "--output", "json", "--", self}, &out, &errOut); err != nil {
 		t.Fatalf("watch: %v\nstderr: %s", err, errOut.String())
 	}
 	t.Logf("stderr: %s", errOut.String())
+	if !strings.Contains(errOut.String(), " 0 silent ones counted") {
+		t.Errorf("--send-all counted silent decisions: %s", errOut.String())
+	}
 	type want struct {
 		action    string
 		emissions int
@@ -83,7 +88,7 @@ func TestWatchStreamsVM(t *testing.T) {
 	var errOut bytes.Buffer
 	done := make(chan error, 1)
 	go func() {
-		err := run(context.Background(), []string{"watch", "--output", "json", "--", "/bin/sh", "-c", `"$0"; exec cat "$1" >/dev/null`, self, fifo}, w, &errOut)
+		err := run(context.Background(), []string{"watch", "--send-all", "--output", "json", "--", "/bin/sh", "-c", `"$0"; exec cat "$1" >/dev/null`, self, fifo}, w, &errOut)
 		w.CloseWithError(err)
 		done <- err
 	}()
