@@ -120,11 +120,15 @@ test: deps-kunit check-ci unit build
 		$(BUILD)/cmd.test -test.v -test.count=1 -test.run '^TestCheckAuditDisabledAtBootVM$$'; }; \
 	run || { rc=$$?; if [ $$rc = 124 ] || [ $$rc = 255 ]; then echo "=== guest died ($$rc): retrying once"; run; else exit $$rc; fi; }
 
+# vmtest-all ends with the matrix on Debian's arm64 6.12 (ARCH=arm64): the
+# Go VM suite has not been made to pass there yet (README, Not done yet).
 vmtest-all: build deps-kunit
 	@set -e; for k in $(ALL_KERNELS); do \
 		echo "=== VM tests on Debian $$k"; \
 		d=$(REPORTS)/$$k; $(VMSUITE); \
 	done
+	@echo "=== the conformance matrix on Debian 6.12 arm64"
+	$(MAKE) vmtest-conformance ARCH=arm64 KERNEL=6.12
 
 # On a host that allows BPF tracing the demo runs directly; elsewhere in a VM.
 demo: build deps
