@@ -58,15 +58,7 @@ func forecastWorkload(t *testing.T, n int, log bool) {
 // within 5% of the forecast (they are the same count: the decisions are).
 func TestForecastVM(t *testing.T) {
 	self := inVM(t)
-	orig, err := os.ReadFile(actionsLoggedPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := os.WriteFile(actionsLoggedPath, orig, 0); err != nil {
-			t.Errorf("restoring actions_logged: %v", err)
-		}
-	})
+	restoreActionsLoggedAtEnd(t)
 	current := policy.DefaultLogged &^ policy.BitErrno
 	if err := os.WriteFile(actionsLoggedPath, []byte(current.String()), 0); err != nil {
 		t.Fatal(err)
@@ -74,7 +66,7 @@ func TestForecastVM(t *testing.T) {
 	const n = 300
 	forecastWorkload(t, n, false)
 	var out, errOut bytes.Buffer
-	err = run(context.Background(), []string{"forecast", "--output", "json", "--measure-drain", "500",
+	err := run(context.Background(), []string{"forecast", "--output", "json", "--measure-drain", "500",
 		"--actions-logged", strings.ReplaceAll(policy.DefaultLogged.String(), " ", ","), "--flag-log", "all", "--", self}, &out, &errOut)
 	var fc forecastJSON
 	if jerr := json.Unmarshal(out.Bytes(), &fc); jerr != nil || err != nil {

@@ -30,15 +30,7 @@ import (
 func TestSilentCountingVM(t *testing.T) {
 	self := inVM(t)
 	const flood = 20000
-	orig, err := os.ReadFile(actionsLoggedPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := os.WriteFile(actionsLoggedPath, orig, 0); err != nil {
-			t.Errorf("restoring actions_logged: %v", err)
-		}
-	})
+	restoreActionsLoggedAtEnd(t)
 	withoutErrno := (policy.DefaultLogged &^ policy.BitErrno).String()
 	if err := os.WriteFile(actionsLoggedPath, []byte(withoutErrno), 0); err != nil {
 		t.Fatal(err)

@@ -16,10 +16,9 @@ import (
 	"github.com/seccomptrace/seccomptrace/observer/audit"
 )
 
-// setActionsLogged writes value (one write(2)) and waits for its
-// CONFIG_CHANGE record when audit is on, so that the record cannot reach a
-// later run's reader; the original value is restored when the test ends.
-func setActionsLogged(t *testing.T, value string) {
+// restoreActionsLoggedAtEnd writes actions_logged back as it is now when
+// the test ends.
+func restoreActionsLoggedAtEnd(t *testing.T) {
 	t.Helper()
 	orig, err := os.ReadFile(actionsLoggedPath)
 	if err != nil {
@@ -30,6 +29,14 @@ func setActionsLogged(t *testing.T, value string) {
 			t.Errorf("restoring actions_logged: %v", err)
 		}
 	})
+}
+
+// setActionsLogged writes value (one write(2)) and waits for its
+// CONFIG_CHANGE record when audit is on, so that the record cannot reach a
+// later run's reader; the original value is restored when the test ends.
+func setActionsLogged(t *testing.T, value string) {
+	t.Helper()
+	restoreActionsLoggedAtEnd(t)
 	st, err := audit.GetStatus()
 	if err != nil {
 		t.Fatal(err)
