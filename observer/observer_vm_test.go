@@ -163,7 +163,7 @@ func checkSpine(t *testing.T, o *observer.Observer, n int) {
 			t.Errorf("emission outside a decision: %+v", p.Emissions)
 			continue
 		}
-		if d.Data.Arch != sysnames.ArchX8664 || d.Data.Nr != d.Syscall {
+		if d.Data.Arch != sysnames.Native || d.Data.Nr != d.Syscall {
 			t.Errorf("seq %d: arch %#x nr %d syscall %d", d.Seq, d.Data.Arch, d.Data.Nr, d.Syscall)
 		}
 		if !d.Known {

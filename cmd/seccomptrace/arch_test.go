@@ -10,3 +10,7 @@ import (
 // getpgrpName is what the output calls the workloads' getpgrp calls:
 // "getpgrp", or "getpgid" on arm64, which has no getpgrp.
 var getpgrpName = sysnames.Name(sysnames.Native, workload.NrGetpgrp)
+
+// nativeArch is what the output calls this machine's native arch:
+// "x86_64" or "aarch64".
+var nativeArch = sysnames.ArchName(sysnames.Native)

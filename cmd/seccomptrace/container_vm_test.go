@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -62,9 +63,12 @@ type profileCond struct {
 	MinKernel string   `json:"minKernel"`
 }
 
-// ociSeccomp converts the profile to an OCI config's linux.seccomp for an
-// amd64 container with caps, as podman does: x86_64 and its
-// subarchitectures; a rule only where its includes hold (every cap, the
+// scmpNative is the profile's name for this machine's arch.
+var scmpNative = map[string]string{"amd64": "SCMP_ARCH_X86_64", "arm64": "SCMP_ARCH_AARCH64"}[runtime.GOARCH]
+
+// ociSeccomp converts the profile to an OCI config's linux.seccomp for a
+// container of this machine's arch with caps, as podman does: the native
+// arch and its subarchitectures; a rule only where its includes hold (every cap, the
 // arch) and its excludes do not.
 func ociSeccomp(t *testing.T, caps []string) map[string]any {
 	t.Helper()
@@ -78,17 +82,17 @@ func ociSeccomp(t *testing.T, caps []string) map[string]any {
 	}
 	var arches []string
 	for _, a := range p.ArchMap {
-		if a.Arch == "SCMP_ARCH_X86_64" {
+		if a.Arch == scmpNative {
 			arches = append([]string{a.Arch}, a.Sub...)
 		}
 	}
 	if arches == nil {
-		t.Fatalf("%s has no SCMP_ARCH_X86_64 in its archMap", containersProfile)
+		t.Fatalf("%s has no %s in its archMap", containersProfile, scmpNative)
 	}
 	var rules []map[string]any
 	for _, s := range p.Syscalls {
-		ok := len(s.Includes.Arches) == 0 || slices.Contains(s.Includes.Arches, "amd64")
-		ok = ok && !slices.Contains(s.Excludes.Arches, "amd64")
+		ok := len(s.Includes.Arches) == 0 || slices.Contains(s.Includes.Arches, runtime.GOARCH)
+		ok = ok && !slices.Contains(s.Excludes.Arches, runtime.GOARCH)
 		for _, c := range s.Includes.Caps {
 			ok = ok && slices.Contains(caps, c)
 		}
@@ -336,7 +340,7 @@ func TestContainerFiltersVM(t *testing.T) {
 	}
 	var swapoff string
 	for _, a := range f.Arches {
-		if a.Arch != "x86_64" {
+		if a.Arch != nativeArch {
 			continue
 		}
 		for _, g := range a.Constant {
@@ -346,7 +350,7 @@ func TestContainerFiltersVM(t *testing.T) {
 		}
 	}
 	if swapoff != "errno(1)" {
-		t.Errorf("swapoff on x86_64 gives %q, want errno(1) (the profile's EPERM list)", swapoff)
+		t.Errorf("swapoff on %s gives %q, want errno(1) (the profile's EPERM list)", nativeArch, swapoff)
 	}
 	t.Logf("inventory: %d tasks in %d processes, %d chains, %d filters; the container's chain: %d filter(s) of %d instructions, %d tasks",
 		got.Tasks, got.Processes, len(got.Chains), len(got.Filters), len(ch.Filters), f.Len, len(ch.Tasks))

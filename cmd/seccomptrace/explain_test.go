@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -56,7 +57,7 @@ func TestExplainSentences(t *testing.T) {
 		j    judge.Judged
 		want string
 	}{
-		{"delivered", delivered, "getpgrp (pid 123) was logged: delivered as audit serial 1234 (ausearch -a 1234)"},
+		{"delivered", delivered, getpgrpName + " (pid 123) was logged: delivered as audit serial 1234 (ausearch -a 1234)"},
 		{"lost to the rate limit", rateLimited, "getppid (pid 123): the kernel tried to log it but audit_log_lost dropped the record: rate limit exceeded"},
 		{"excluded", excluded, "getppid (pid 123): the kernel tried to log it but audit_log_start refused it: excluded: audit_log_start refused the record without counting it lost (an exclude rule such as msgtype=SECCOMP)"},
 		{"excluded by a named rule", excludedNamed, `getppid (pid 123): the kernel tried to log it but audit_log_start refused it: excluded by rule "-a never,exclude -F msgtype=SECCOMP"`},
@@ -103,7 +104,7 @@ func TestExplainMatches(t *testing.T) {
 		{p, nil, "", true},
 		{allow, nil, "", false}, // ALLOWs only with --syscall
 		{allow, nil, "getpgid", true},
-		{p, nil, "110", true},
+		{p, nil, strconv.Itoa(unix.SYS_GETPPID), true},
 		{p, nil, "getsid", false},
 		{p, pidList{123}, "", true},
 		{p, pidList{124}, "", false},
@@ -159,19 +160,19 @@ func toJSONOf(j judge.Judged) pairJSON { return toJSON(&j) }
 // decisions by the cgroup and container they name.
 func TestExplainFromSelect(t *testing.T) {
 	cid := strings.Repeat("3f", 32)
-	// judgedOf's decisions are x86_64's, on any host.
-	x86 := func(name string) int32 {
-		nr, ok := sysnames.Number(sysnames.ArchX8664, name)
+	// judgedOf's decisions are of the native arch.
+	native := func(name string) int32 {
+		nr, ok := sysnames.Number(sysnames.Native, name)
 		if !ok {
-			t.Fatalf("no x86_64 %s", name)
+			t.Fatalf("no %s %s", nativeArch, name)
 		}
 		return nr
 	}
-	inContainer := judgedOf(x86("getppid"), policy.Errno|1, 0, 1, false, judge.OKSilent, policy.ReasonFlagLogOff, false)
+	inContainer := judgedOf(native("getppid"), policy.Errno|1, 0, 1, false, judge.OKSilent, policy.ReasonFlagLogOff, false)
 	inContainer.Decision.Cgroup = cgroups.New(5, "/system.slice/docker-"+cid+".scope")
-	inUnit := judgedOf(x86("getsid"), policy.Errno|1, 0, 1, false, judge.OKSilent, policy.ReasonFlagLogOff, false)
+	inUnit := judgedOf(native("getsid"), policy.Errno|1, 0, 1, false, judge.OKSilent, policy.ReasonFlagLogOff, false)
 	inUnit.Decision.Cgroup = cgroups.New(6, "/system.slice/nginx.service")
-	nowhere := judgedOf(x86("getpgrp"), policy.Errno|1, 0, 1, false, judge.OKSilent, policy.ReasonFlagLogOff, false)
+	nowhere := judgedOf(workload.NrGetpgrp, policy.Errno|1, 0, 1, false, judge.OKSilent, policy.ReasonFlagLogOff, false)
 	var lines bytes.Buffer
 	enc := json.NewEncoder(&lines)
 	for _, j := range []judge.Judged{inContainer, inUnit, nowhere} {
@@ -183,7 +184,7 @@ func TestExplainFromSelect(t *testing.T) {
 		args []string
 		want []string // syscalls explained
 	}{
-		{nil, []string{"getppid", "getsid", "getpgrp"}},
+		{nil, []string{"getppid", "getsid", getpgrpName}},
 		{[]string{"--container", cid[:12]}, []string{"getppid"}},
 		{[]string{"--container", strings.ToUpper(cid)}, []string{"getppid"}},
 		{[]string{"--cgroup", "/system.slice"}, []string{"getppid", "getsid"}},

@@ -110,8 +110,8 @@ func TestFiltersJSON(t *testing.T) {
 	if f.Len != 6 || f.FlagLog || len(f.Disasm) != 6 || strings.Join(f.Returns, " ") != "kill_process allow" {
 		t.Errorf("filter = %+v", f)
 	}
-	x86 := f.Arches[0]
-	if x86.Arch != "x86_64" || !x86.Checked || len(x86.Constant) != 2 || x86.Constant[1].Syscalls[0] != "getppid" {
-		t.Errorf("x86_64 = %+v", x86)
+	native := f.Arches[0]
+	if native.Arch != nativeArch || !native.Checked || len(native.Constant) != 2 || native.Constant[1].Syscalls[0] != "getppid" {
+		t.Errorf("%s = %+v", nativeArch, native)
 	}
 }

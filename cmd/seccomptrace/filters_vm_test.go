@@ -24,11 +24,11 @@ import (
 	"github.com/seccomptrace/seccomptrace/observer/workload"
 )
 
-// getsidFilter: KILL_PROCESS on any arch but x86_64; getsid(0) gives
+// getsidFilter: KILL_PROCESS on any arch but the native one; getsid(0) gives
 // ERRNO(7), getsid of anything else ALLOW; every other syscall ALLOW.
 var getsidFilter = []cbpf.Instruction{
 	cbpf.Stmt(cbpf.ClassLD|cbpf.SizeW|cbpf.ModeABS, cbpf.OffArch),
-	cbpf.Jump(cbpf.ClassJMP|cbpf.OpJEQ, sysnames.ArchX8664, 1, 0),
+	cbpf.Jump(cbpf.ClassJMP|cbpf.OpJEQ, sysnames.Native, 1, 0),
 	cbpf.Stmt(cbpf.ClassRET, policy.KillProcess),
 	cbpf.Stmt(cbpf.ClassLD|cbpf.SizeW|cbpf.ModeABS, cbpf.OffNr),
 	cbpf.Jump(cbpf.ClassJMP|cbpf.OpJEQ, unix.SYS_GETSID, 0, 3),
@@ -117,11 +117,11 @@ func TestFiltersVM(t *testing.T) {
 	// Audit on before the children fork (a task gets an audit context only
 	// once audit was ever enabled, §7) and one syscall rule: for --model 4.14-4.17.
 	setAuditEnabled(t, true)
-	if err := audit.AddSyscallRule(sysnames.ArchX8664, unix.SYS_GETPPID); err != nil {
+	if err := audit.AddSyscallRule(sysnames.Native, unix.SYS_GETPPID); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := audit.DeleteSyscallRule(sysnames.ArchX8664, unix.SYS_GETPPID); err != nil {
+		if err := audit.DeleteSyscallRule(sysnames.Native, unix.SYS_GETPPID); err != nil {
 			t.Errorf("deleting the audit rule: %v", err)
 		}
 	})
@@ -220,13 +220,14 @@ func TestFiltersVM(t *testing.T) {
 	newest := check("stack #0", cStack.Filters[0].Addr, stack[2], "kill_process errno(7) allow")
 	check("stack #1", cStack.Filters[1].Addr, stack[1], "kill_process allow")
 	check("stack #2", cStack.Filters[2].Addr, stack[0], "errno(1) allow")
-	x86 := newest.Arches[0]
-	if x86.Arch != "x86_64" || !x86.Checked || len(x86.Dependent) != 1 || x86.Dependent[0].Syscall != "getsid" ||
-		strings.Join(x86.Dependent[0].Results, " ") != "errno(7) allow" || strings.Join(x86.Dependent[0].On, " ") != "args[0].lo" {
-		t.Errorf("stack #0 on x86_64: %+v", x86)
+	native := newest.Arches[0]
+	if native.Arch != nativeArch || !native.Checked || len(native.Dependent) != 1 || native.Dependent[0].Syscall != "getsid" ||
+		strings.Join(native.Dependent[0].Results, " ") != "errno(7) allow" || strings.Join(native.Dependent[0].On, " ") != "args[0].lo" {
+		t.Errorf("stack #0 on %s: %+v", nativeArch, native)
 	}
-	if i386 := newest.Arches[1]; i386.Arch != "i386" || i386.Checked || len(i386.Constant) != 1 || i386.Constant[0].Result != "kill_process" {
-		t.Errorf("stack #0 on i386: %+v", i386)
+	compatArch := sysnames.ArchName(sysnames.Compat)
+	if compat := newest.Arches[1]; compat.Arch != compatArch || compat.Checked || len(compat.Constant) != 1 || compat.Constant[0].Result != "kill_process" {
+		t.Errorf("stack #0 on %s: %+v", compatArch, compat)
 	}
 
 	// What the kernel logs, filter by filter (newest first), as things are.

@@ -6,22 +6,24 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestPrintForecastEscapes: a process name reaches the terminal escaped,
 // and every forecast gets its line and its backlog sentence.
 func TestPrintForecastEscapes(t *testing.T) {
 	comm := "evil\x1b]0;pwned\x07"
-	nr := int32(110)
+	nr := int32(unix.SYS_GETPPID)
 	limit := uint32(64)
 	s := &forecastJSON{Model: "4.18+", Command: []string{"/bin/x\x1b[2J"}, DurationSeconds: 2, Decisions: 10, ActionsLogged: "trap log",
-		Busiest: busiestJSON{Tasks: []topJSON{{Pid: 7, Comm: &comm, Decisions: 10}}, Syscalls: []topJSON{{Syscall: "getppid", Nr: &nr, Arch: "x86_64", Decisions: 10}}},
+		Busiest: busiestJSON{Tasks: []topJSON{{Pid: 7, Comm: &comm, Decisions: 10}}, Syscalls: []topJSON{{Syscall: "getppid", Nr: &nr, Arch: nativeArch, Decisions: 10}}},
 		Backlog: backlogJSON{Limit: &limit, DrainHow: "not seen"},
 		Forecasts: []proposalResult{
 			{Policy: "current", Label: "current", Overflow: "no", Why: "no records", PerAction: map[string]uint64{}},
 			{Policy: "flag-log=all", Label: "flag-log=all", Records: 10, PerSecond: 5, PerAction: map[string]uint64{"errno": 10, "unknown(0x10000)": 1},
 				Tasks:    []topJSON{{Pid: 7, Comm: &comm, Records: 10, Decisions: 10}},
-				Syscalls: []topJSON{{Syscall: "getppid", Nr: &nr, Arch: "x86_64", Records: 10, Decisions: 10, Actions: []string{"errno"}}},
+				Syscalls: []topJSON{{Syscall: "getppid", Nr: &nr, Arch: nativeArch, Records: 10, Decisions: 10, Actions: []string{"errno"}}},
 				Overflow: "no", Why: "all 10 records of the run fit in the backlog of 64 even if none were drained"},
 		},
 		Notes: []string{"a note"},

@@ -62,7 +62,7 @@ func TestWatchWorkloadVM(t *testing.T) {
 		}
 		got[j.Syscall]++
 		if j.Action != w.action || len(j.Emissions) != w.emissions || j.FlagLog == nil || *j.FlagLog != w.flagLog ||
-			j.Skipped == nil || *j.Skipped != w.skipped || j.FilterDepth != 3 || j.Arch != "x86_64" {
+			j.Skipped == nil || *j.Skipped != w.skipped || j.FilterDepth != 3 || j.Arch != nativeArch {
 			t.Errorf("%s: got %s", j.Syscall, sc.Text())
 		}
 	}

@@ -30,7 +30,7 @@ import (
 func judgedOf(nr int32, ret uint32, match, depth int, log bool, v judge.Verdict, reason policy.Reason, emitted bool) judge.Judged {
 	d := &observer.Decision{Task: observer.Task{Tgid: 123, Tid: 123, Comm: "child", Time: time.Unix(1700000000, 0)},
 		Seq: 9, Syscall: nr, Known: true, Ret: ret, Match: match, Filters: make([]observer.FilterRef, depth)}
-	d.Data.Arch, d.Data.Nr = 0xc000003e, nr
+	d.Data.Arch, d.Data.Nr = sysnames.Native, nr
 	if match >= 0 {
 		d.Filters[match].Log = log
 	}
@@ -105,7 +105,7 @@ func textLineOf(j pairJSON, wide bool) string {
 		emitted = []string{"-"}
 	}
 	syscallCol := j.Syscall
-	if j.Arch != "" && j.Arch != "x86_64" {
+	if j.Arch != "" && j.Arch != nativeArch {
 		syscallCol += "[" + j.Arch + "]"
 	}
 	verdict := j.Verdict

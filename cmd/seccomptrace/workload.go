@@ -54,7 +54,9 @@ func actionsChildren(n int, userNotif bool) []child {
 		{Nr: unix.SYS_GETSID, Action: policy.Trap},
 		{Nr: unix.SYS_GETPRIORITY, Action: policy.Trace}, // no tracer: -ENOSYS, skip, logged if requested
 		{Nr: unix.SYS_TIMES, Action: policy.Log},
-		{Nr: unix.SYS_GETPGID, Action: policy.Allow | 7}, // ALLOW with data: evaluated, never cached, never logged
+		// ALLOW with data: evaluated, never cached, never logged. Not
+		// getpgid: it is NrGetpgrp on arm64.
+		{Nr: unix.SYS_GETRESGID, Action: policy.Allow | 7},
 	}}
 	silent := workload.FilterSpec{Rules: []workload.Rule{
 		{Nr: workload.NrGetpgrp, Action: policy.Errno | 2},
@@ -63,7 +65,7 @@ func actionsChildren(n int, userNotif bool) []child {
 		{Nr: unix.SYS_SYSINFO, Action: policy.Log},
 	}}
 	calls := []workload.Call{}
-	for _, nr := range []int32{unix.SYS_GETPPID, unix.SYS_GETSID, unix.SYS_GETPRIORITY, unix.SYS_TIMES, unix.SYS_GETPGID,
+	for _, nr := range []int32{unix.SYS_GETPPID, unix.SYS_GETSID, unix.SYS_GETPRIORITY, unix.SYS_TIMES, unix.SYS_GETRESGID,
 		workload.NrGetpgrp, unix.SYS_SCHED_GETSCHEDULER, unix.SYS_SCHED_GET_PRIORITY_MIN, unix.SYS_SYSINFO} {
 		calls = append(calls, workload.Call{Nr: nr, Count: n})
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/seccomptrace/seccomptrace/observer/audit"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
+	"github.com/seccomptrace/seccomptrace/observer/sysnames"
 	"github.com/seccomptrace/seccomptrace/observer/testutil"
 	"github.com/seccomptrace/seccomptrace/observer/workload"
 )
@@ -25,8 +26,6 @@ func TestMain(m *testing.M) {
 	workload.RunChildIfRequested()
 	os.Exit(m.Run())
 }
-
-const archX8664 = 0xc000003e
 
 // openReader joins the multicast group, or skips (host) / fails (VM).
 func openReader(t *testing.T, opts audit.ReaderOptions) *audit.Reader {
@@ -187,9 +186,9 @@ func TestSeccompRecordsVM(t *testing.T) {
 		switch {
 		case !ok || w.n == 0:
 			t.Errorf("unexpected record %+v", sc)
-		case sc.Code != w.code || sc.Sig != w.sig || sc.Arch != archX8664 || sc.Compat:
+		case sc.Code != w.code || sc.Sig != w.sig || sc.Arch != sysnames.Native || sc.Compat:
 			t.Errorf("syscall %d: code=%#x sig=%d arch=%x compat=%v, want code=%#x sig=%d arch=%x compat=false",
-				sc.Syscall, sc.Code, sc.Sig, sc.Arch, sc.Compat, w.code, w.sig, archX8664)
+				sc.Syscall, sc.Code, sc.Sig, sc.Arch, sc.Compat, w.code, w.sig, sysnames.Native)
 		}
 		if sc.Comm != comm || sc.ExeNull || sc.IP == 0 || sc.UID != uint32(os.Getuid()) {
 			t.Errorf("record fields: %+v (want comm %q, exe set, ip nonzero, uid %d)", sc, comm, os.Getuid())
@@ -379,11 +378,11 @@ func TestListExcludeRuleVM(t *testing.T) {
 		t.Fatal(err)
 	}
 	added = true
-	if err := audit.AddSyscallRule(archX8664, unix.SYS_GETPID); err != nil {
+	if err := audit.AddSyscallRule(sysnames.Native, unix.SYS_GETPID); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := audit.DeleteSyscallRule(archX8664, unix.SYS_GETPID); err != nil {
+		if err := audit.DeleteSyscallRule(sysnames.Native, unix.SYS_GETPID); err != nil {
 			t.Errorf("restoring the audit rules: %v", err)
 		}
 	})

@@ -7,6 +7,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/seccomptrace/seccomptrace/observer/sysnames"
+	"golang.org/x/sys/unix"
 )
 
 // fixture lays out struct audit_rule_data word by word, independently of
@@ -86,11 +89,11 @@ func TestParseFormatMatchRules(t *testing.T) {
 			"-a never,exclude -F msgtype=9999", false, false},
 		{"exe string", fixture{list: 5, fields: [][3]uint32{{exe, 8, eq}, {msgtype, 1326, eq}}, buf: "/bin/foo"},
 			"-a never,exclude -F exe=/bin/foo -F msgtype=SECCOMP", true, false},
-		{"exit rule with syscalls and key", fixture{list: 4, action: 2, syscalls: []int{39, 110},
-			fields: [][3]uint32{{arch, 0xc000003e, eq}, {uid, 0, eq}, {key, 3, eq}}, buf: "k-1"},
+		{"exit rule with syscalls and key", fixture{list: 4, action: 2, syscalls: []int{unix.SYS_GETPID, unix.SYS_GETPPID},
+			fields: [][3]uint32{{arch, sysnames.Native, eq}, {uid, 0, eq}, {key, 3, eq}}, buf: "k-1"},
 			"-a always,exit -F arch=b64 -S getpid,getppid -F uid=0 -F key=k-1", false, false},
-		{"exit rule, b32 names", fixture{list: 4, action: 2, syscalls: []int{20},
-			fields: [][3]uint32{{arch, 0x40000003, eq}}},
+		{"exit rule, b32 names", fixture{list: 4, action: 2, syscalls: []int{20}, // getpid on i386 and on arm alike
+			fields: [][3]uint32{{arch, sysnames.Compat, eq}}},
 			"-a always,exit -F arch=b32 -S getpid", false, false},
 		{"exit rule, all syscalls, no arch", fixture{list: 4, action: 0, syscalls: []int{-1},
 			fields: [][3]uint32{{uid, 1000, ge}}},

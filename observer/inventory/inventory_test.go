@@ -23,10 +23,10 @@ var (
 )
 
 // argFilter: getpgrp gives ERRNO(7) when args[0].lo is 5, ALLOW otherwise;
-// KILL_PROCESS for any arch but x86_64; ALLOW for every other syscall.
+// KILL_PROCESS for any arch but the native one; ALLOW for every other syscall.
 var argFilter = []cbpf.Instruction{
 	cbpf.Stmt(0x20, cbpf.OffArch),
-	cbpf.Jump(0x15, sysnames.ArchX8664, 1, 0),
+	cbpf.Jump(0x15, sysnames.Native, 1, 0),
 	cbpf.Stmt(0x06, policy.KillProcess),
 	cbpf.Stmt(0x20, cbpf.OffNr),
 	cbpf.Jump(0x15, workload.NrGetpgrp, 0, 3),
@@ -116,20 +116,20 @@ func TestAnalyzeFilters(t *testing.T) {
 	if !a.Known || a.Len != 6 || a.Log || !slices.Equal(a.Rets, []uint32{policy.Errno | 1, policy.Allow}) || !a.ChecksArch {
 		t.Errorf("filter A = %+v", a)
 	}
-	x86 := a.Arches[0]
-	if x86.Arch != sysnames.ArchX8664 || !x86.Checked || len(x86.Dependent) != 0 {
-		t.Errorf("A x86_64 = %+v", x86)
+	native := a.Arches[0]
+	if native.Arch != sysnames.Native || !native.Checked || len(native.Dependent) != 0 {
+		t.Errorf("A native = %+v", native)
 	}
-	if got := constantFor(x86, policy.Errno|1); !slices.Equal(got, []int32{unix.SYS_GETPPID}) {
-		t.Errorf("A x86_64 errno(1) syscalls = %v, want getppid", got)
+	if got := constantFor(native, policy.Errno|1); !slices.Equal(got, []int32{unix.SYS_GETPPID}) {
+		t.Errorf("A native errno(1) syscalls = %v, want getppid", got)
 	}
-	if n := len(constantFor(x86, policy.Allow)); n != len(sysnames.Numbers(sysnames.ArchX8664))-1 {
-		t.Errorf("A x86_64 allows %d syscalls, want all but getppid", n)
+	if n := len(constantFor(native, policy.Allow)); n != len(sysnames.Numbers(sysnames.Native))-1 {
+		t.Errorf("A native allows %d syscalls, want all but getppid", n)
 	}
-	// FilterSpec.Build allows every other arch: i386 is not checked, all ALLOW.
-	i386 := a.Arches[1]
-	if i386.Arch != sysnames.ArchI386 || i386.Checked || len(i386.Constant) != 1 || i386.Constant[0].Ret != policy.Allow {
-		t.Errorf("A i386 = %+v", i386)
+	// FilterSpec.Build allows every other arch: the compat arch is not checked, all ALLOW.
+	compat := a.Arches[1]
+	if compat.Arch != sysnames.Compat || compat.Checked || len(compat.Constant) != 1 || compat.Constant[0].Ret != policy.Allow {
+		t.Errorf("A compat = %+v", compat)
 	}
 	if other := a.Arches[len(a.Arches)-1]; !other.Other || other.AnyNr == nil || !slices.Equal(other.AnyNr.Rets, []uint32{policy.Allow}) {
 		t.Errorf("A other arches = %+v", other)
@@ -141,16 +141,16 @@ func TestAnalyzeFilters(t *testing.T) {
 	bx := b.Arches[0]
 	if len(bx.Dependent) != 1 || bx.Dependent[0].Nr != workload.NrGetpgrp ||
 		!slices.Equal(bx.Dependent[0].Rets, []uint32{policy.Errno | 7, policy.Allow}) || !slices.Equal(bx.Dependent[0].On, []string{"args[0].lo"}) {
-		t.Errorf("B x86_64 dependent = %+v", bx.Dependent)
+		t.Errorf("B native dependent = %+v", bx.Dependent)
 	}
 	if bi := b.Arches[1]; len(bi.Constant) != 1 || bi.Constant[0].Ret != policy.KillProcess || bi.Checked {
-		t.Errorf("B i386 = %+v", bi)
+		t.Errorf("B compat = %+v", bi)
 	}
 
 	// The cache: getppid (A's ERRNO) and getpgrp (B's argument test) are the
-	// only x86_64 syscalls it cannot answer; i386 is killed by B.
+	// only x86_64 syscalls it cannot answer; compat is killed by B.
 	c := r.Chains[0]
-	want := []ArchCount{{sysnames.ArchX8664, len(sysnames.Numbers(sysnames.ArchX8664)) - 2}, {sysnames.ArchI386, 0}}
+	want := []ArchCount{{sysnames.Native, len(sysnames.Numbers(sysnames.Native)) - 2}, {sysnames.Compat, 0}}
 	if !slices.Equal(c.Cached, want) {
 		t.Errorf("chain 1 cache = %+v, want %+v", c.Cached, want)
 	}
