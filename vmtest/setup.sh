@@ -369,9 +369,11 @@ setup_kernel() {
 # (nothing arm64 runs on the host): what virtme-ng's init, run.sh --in-vm and
 # the tests call (bash, mount, dmesg, grep, sed, modprobe, auditctl),
 # busybox-static for vng's initramfs, and the files a configured system would
-# have (passwd, group, mount points) are made here.
+# have (passwd, group, mount points) are made here. As on the x86 host:
+# crun and containers-common's seccomp.json for the container tests,
+# prometheus (and its promtool) for the metrics tests.
 ROOTFS_SUITE=bookworm
-ROOTFS_PACKAGES="base-files bash dash coreutils util-linux mount grep sed gawk findutils procps kmod gzip libc-bin busybox-static auditd iproute2"
+ROOTFS_PACKAGES="base-files bash dash coreutils util-linux mount grep sed gawk findutils procps kmod gzip libc-bin busybox-static auditd iproute2 crun golang-github-containers-common prometheus"
 
 setup_rootfs() {
 	local dir=$CACHE/rootfs/$ARCH want tmp
