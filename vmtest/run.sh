@@ -240,7 +240,8 @@ host() {
 		# which the shared folders need mount points (its root is read-only
 		# in the guest, outside vng's tmpfs overlays). TCG only.
 		local root=$CACHE/rootfs/arm64
-		[[ -f $root/.complete ]] || "$HERE/setup.sh" --arch arm64 rootfs >&2
+		# setup.sh rebuilds it when its package list changed, else returns.
+		"$HERE/setup.sh" --arch arm64 rootfs >&2
 		for d in "$PWD" "${rwdirs[@]}" "$kdir"; do mkdir -p "$root/$(realpath -- "$d")"; done
 		vng+=(--arch arm64 --root "$root" --disable-kvm)
 	else
