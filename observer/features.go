@@ -33,6 +33,11 @@ var (
 	// ErrNotPrivileged means the process lacks the capabilities (CAP_BPF
 	// and CAP_PERFMON, or CAP_SYS_ADMIN) or the rlimit to load tracing programs.
 	ErrNotPrivileged = errors.New("not privileged")
+	// ErrKprobesNeedSysAdmin is the ErrNotPrivileged of a kprobe refused
+	// by kernel.perf_event_paranoid=3 (Debian's default): perf events need
+	// CAP_SYS_ADMIN there, which CAP_BPF and CAP_PERFMON do not replace.
+	// It matters where the kernel has no fentry (arm64 before 6.4).
+	ErrKprobesNeedSysAdmin = errors.New("kprobes need CAP_SYS_ADMIN under kernel.perf_event_paranoid=3")
 	// ErrHookMissing means a hook's kernel function does not exist here
 	// (inlined, compiled out, or only a compiler clone). A *HookError around
 	// it names the hook and the kernel option that provides it.
@@ -254,8 +259,11 @@ func haveKprobe(target string) error {
 		}
 		defer prog.Close()
 		l, err := link.Kprobe(target, prog, nil)
+		if err != nil && perfParanoidRefused(err) {
+			return fmt.Errorf("attaching kprobe probe: %w: %w: %w", ErrNotPrivileged, ErrKprobesNeedSysAdmin, err)
+		}
 		if err != nil {
-			return classify("attaching kprobe probe"+perfParanoidNote(err), err)
+			return classify("attaching kprobe probe", err)
 		}
 		return l.Close()
 	})
@@ -277,18 +285,16 @@ func classify(action string, err error) error {
 	return fmt.Errorf("%s: %w", action, err)
 }
 
-// perfParanoidNote names the cause of a refused kprobe perf event that
-// CAP_PERFMON does not cure: Debian's kernel.perf_event_paranoid=3 (its
-// default) refuses perf_event_open without CAP_SYS_ADMIN.
-func perfParanoidNote(err error) string {
+// perfParanoidRefused reports whether a refused kprobe perf event is one
+// that CAP_PERFMON does not cure: Debian's kernel.perf_event_paranoid=3
+// (its default) refuses perf_event_open without CAP_SYS_ADMIN.
+func perfParanoidRefused(err error) bool {
 	if (!errors.Is(err, unix.EPERM) && !errors.Is(err, unix.EACCES)) || hasCap(unix.CAP_SYS_ADMIN) {
-		return ""
+		return false
 	}
 	b, rerr := os.ReadFile("/proc/sys/kernel/perf_event_paranoid")
-	if n, perr := strconv.Atoi(strings.TrimSpace(string(b))); rerr != nil || perr != nil || n < 3 {
-		return ""
-	}
-	return " (kernel.perf_event_paranoid is 3: perf events need CAP_SYS_ADMIN; fentry does not)"
+	n, perr := strconv.Atoi(strings.TrimSpace(string(b)))
+	return rerr == nil && perr == nil && n >= 3
 }
 
 // hasCap reports whether capability c is in the effective set.

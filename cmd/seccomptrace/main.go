@@ -93,6 +93,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func oneLine(err error) string {
 	var hook *observer.HookError
 	switch {
+	case errors.Is(err, observer.ErrKprobesNeedSysAdmin):
+		return "kernel.perf_event_paranoid=3 refuses kprobes without CAP_SYS_ADMIN (the probes are kprobes with --kprobe or where the kernel has no fentry, as arm64 before 6.4): add CAP_SYS_ADMIN"
 	case errors.Is(err, observer.ErrNotPrivileged):
 		return notPrivilegedAdvice()
 	case errors.Is(err, observer.ErrNoBTF):

@@ -206,9 +206,10 @@ func TestDoctorUnprivilegedVM(t *testing.T) {
 		// The deployed set is not enough there: exactly the kprobe refusal, then CAP_SYS_ADMIN on top.
 		out, _, err := runCLIAs(t, setprivPrefix(t, caps), bin, "doctor")
 		t.Logf("doctor with %v (kprobes only):\n%s", caps, out)
-		want := "hook decision    __seccomp_filter   unavailable fentry: attaching fentry probe: create raw tracepoint: not supported; kprobe: attaching kprobe probe (kernel.perf_event_paranoid is 3: perf events need CAP_SYS_ADMIN"
-		if err == nil || !strings.Contains(out, want) || !strings.HasPrefix(doctorLines(t, out, nil), "not ready") {
-			t.Fatalf("doctor: %v; want not ready with %q", err, want)
+		want := "hook decision    __seccomp_filter   unavailable fentry: attaching fentry probe: create raw tracepoint: not supported; kprobe: attaching kprobe probe: not privileged: kprobes need CAP_SYS_ADMIN under kernel.perf_event_paranoid=3"
+		verdict := "not ready: kernel.perf_event_paranoid=3 refuses kprobes without CAP_SYS_ADMIN"
+		if err == nil || !strings.Contains(out, want) || !strings.HasPrefix(doctorLines(t, out, nil), verdict) {
+			t.Fatalf("doctor: %v; want %q with %q", err, verdict, want)
 		}
 		extra = []string{"CAP_SYS_ADMIN"}
 		caps = append(caps, extra...)
