@@ -45,6 +45,7 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	statePath := fs.String("state-file", conformance.DefaultStatePath, "where the state to restore is saved before any change")
 	kprobe := fs.Bool("kprobe", false, "attach with kprobes even where fentry works")
 	list := fs.Bool("list", false, "list the cases and exit")
+	progress := fs.Bool("progress", false, "name each case on stderr as it starts, one line each (a terminal gets one updating line anyway)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -90,11 +91,14 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	tty := isTerminal(stderr)
 	rep, err := conformance.Run(ctx, cases, opts, func(done, total int, c *conformance.Case) {
-		if tty {
+		switch {
+		case *progress:
+			fmt.Fprintf(stderr, "[%d/%d] %s\n", done+1, total, c.Name)
+		case tty:
 			fmt.Fprintf(stderr, "\r\033[K[%d/%d] %s", done+1, total, c.Name)
 		}
 	})
-	if tty {
+	if tty && !*progress {
 		fmt.Fprint(stderr, "\r\033[K")
 	}
 	if err != nil {
