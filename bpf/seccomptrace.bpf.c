@@ -1204,6 +1204,8 @@ static __always_inline void on_sysctl_enter(void)
 
 	if (!bpf_map_update_elem(&sysctl_start, &tid, &now, BPF_ANY))
 		__sync_fetch_and_add(&sysctl_in_progress, 1);
+	else
+		count(ST_CNT_INFLIGHT_FULL); /* the kretprobe will not send this write */
 }
 
 static __always_inline int on_sysctl(__u32 write, long ret, const char *buffer, const __u64 *lenp)
@@ -1393,11 +1395,18 @@ int BPF_KPROBE(kprobe_actions_logged, const void *table, int write)
 	return 0;
 }
 
-/* A kretprobe cannot see `write`; reads are rare and harmless to send. */
+/* A kretprobe cannot see `write`: the kprobe marked a write's entry. A read
+ * must not be sent: where the policy is read back from the sysctl (no
+ * kernel address), the reader's own read-back would come back here, again
+ * and again. */
 SEC("kretprobe/seccomp_actions_logged_handler")
 int BPF_KRETPROBE(kretprobe_actions_logged, int ret)
 {
-	return on_sysctl(0, ret, NULL, NULL);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	if (!bpf_map_lookup_elem(&sysctl_start, &tid))
+		return 0;
+	return on_sysctl(1, ret, NULL, NULL);
 }
 
 SEC("kprobe/seccomp_log")
