@@ -582,10 +582,12 @@ var ErrSyncMark = errors.New("sync marker program returned an unknown value")
 // SendMarker puts a *SyncMarker with token into the ring buffer, behind
 // every record the probes reserved before the call: Read returns it once
 // it has returned all of those. It runs sync_mark with BPF_PROG_TEST_RUN
-// (it is never attached). When the ring is full, no marker is written:
-// sent is false and pos is the producer position read after the attempt,
-// a barrier just as good, which Read has passed once Consumed reaches
-// it. Not for concurrent use.
+// (it is never attached). pos is the ring's producer position read right
+// after the attempt: every record reserved before the call, and the
+// marker when sent, ends at or before it. When the ring is full no marker
+// is written (sent is false), and pos is the barrier instead: Read has
+// returned every earlier record once Consumed reaches it. Not for
+// concurrent use.
 func (o *Observer) SendMarker(token uint64) (sent bool, pos uint64, err error) {
 	binary.NativeEndian.PutUint64(o.syncPacket[syncPacketLen-8:], token)
 	ret, err := o.objs.Programs[gen.SeccompProgSyncMark].Run(&ebpf.RunOptions{Data: o.syncPacket[:]})
@@ -594,15 +596,15 @@ func (o *Observer) SendMarker(token uint64) (sent bool, pos uint64, err error) {
 	}
 	switch gen.SeccompStSyncRet(ret) {
 	case gen.SeccompStSyncRetST_SYNC_WRITTEN:
-		return true, 0, nil
+		sent = true
 	case gen.SeccompStSyncRetST_SYNC_FULL:
-		if err := o.objs.Variables[gen.SeccompVarSyncProdPos].Get(&pos); err != nil {
-			return false, 0, fmt.Errorf("reading the ring's producer position: %w", err)
-		}
-		return false, pos, nil
 	default:
 		return false, 0, fmt.Errorf("%w: %d", ErrSyncMark, ret)
 	}
+	if err := o.objs.Variables[gen.SeccompVarSyncProdPos].Get(&pos); err != nil {
+		return false, 0, fmt.Errorf("reading the ring's producer position: %w", err)
+	}
+	return sent, pos, nil
 }
 
 // Consumed is the ring buffer's position after the last record Read

@@ -70,7 +70,7 @@ func (f *fakeRing) sendMarker(token uint64) (bool, uint64, error) {
 	if f.markerFull || !f.push(testutil.RawOf(&r)) {
 		return false, f.prod, nil
 	}
-	return true, 0, nil
+	return true, f.prod, nil
 }
 
 // flush is observer.Flush: the reader gets "drained" once the ring is empty.
