@@ -3,6 +3,7 @@
 package main
 
 import (
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -16,21 +17,19 @@ import (
 	"github.com/seccomptrace/seccomptrace/observer/workload"
 )
 
-// TestSyncUnderFloodVM: a child streams ERRNO decisions without end
-// while Sync, Mark and Finish run; none may wait for the ring to empty.
-// First the reader is slowed (each of the flood's decisions costs it
-// 200 µs of work) until the ring has overflowed and Sync has returned
-// three times since. Then, at full speed with the flood still running,
-// short children make 20 getppid decisions each and exit before a Sync
-// (or Mark): after it, all 20 must have been judged, unless the ring dropped decisions
-// while the child ran (it cannot tell whose). Finish ends the run with
-// the flood still going.
+// TestSyncUnderFloodVM: children stream ERRNO decisions while Sync, Mark
+// and Finish run, and the reader is slowed (each flood decision costs it
+// 200 µs of work) so that the ring holds a backlog. First, bursts that fit
+// in the ring (10,000 decisions) run beside short children that make 20
+// getppid decisions each and exit before a Sync or Mark: after it, all 20
+// must have been judged; how much of the burst was still unread behind
+// the barrier is logged. Then a flood without end overflows the ring;
+// Sync must go on returning, and Finish returns with the flood running.
 func TestSyncUnderFloodVM(t *testing.T) {
 	inVM(t)
 	var (
 		mu       sync.Mutex
 		judged   = map[uint32]int{}
-		slow     atomic.Bool
 		floodPid atomic.Uint32
 	)
 	s, err := session.Start(session.Options{FollowSelf: true, NoAudit: true, NoSilentCounting: true,
@@ -40,15 +39,14 @@ func TestSyncUnderFloodVM(t *testing.T) {
 			}
 			d := e.Judged.Decision
 			pid := d.Tgid
-			if pid != floodPid.Load() && d.Syscall != unix.SYS_GETPPID {
+			flooding := pid == floodPid.Load() && d.Syscall == workload.NrGetpgrp
+			if !flooding && d.Syscall != unix.SYS_GETPPID {
 				return nil // a child's runtime, on 5.10 (no action cache)
 			}
 			mu.Lock()
 			judged[pid]++
 			mu.Unlock()
-			if slow.Load() && pid == floodPid.Load() {
-				for start := time.Now(); time.Since(start) < 200*time.Microsecond; {
-				}
+			for start := time.Now(); flooding && time.Since(start) < 200*time.Microsecond; {
 			}
 			return nil
 		}})
@@ -69,42 +67,28 @@ func TestSyncUnderFloodVM(t *testing.T) {
 		}
 		return p.Counters.DroppedDecisions
 	}
-
-	slow.Store(true)
-	flood, err := workload.Spawn(workload.Scenario{
-		Filters: []workload.FilterSpec{{Rules: []workload.Rule{{Nr: workload.NrGetpgrp, Action: policy.Errno | 1}}}},
-		Calls:   []workload.Call{{Nr: workload.NrGetpgrp, Count: 100_000_000}},
-	}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	floodPid.Store(uint32(flood.Process.Pid))
-	defer func() {
-		_ = flood.Process.Kill()
-		_ = flood.Wait()
-	}()
-
-	start := time.Now()
-	syncs, full, d0 := 0, 0, dropped()
-	for full < 3 {
-		within(t, "Sync with the reader slowed", s.Sync)
-		syncs++
-		if dropped() > d0 {
-			full++
+	spawnFlood := func(calls int) *exec.Cmd {
+		t.Helper()
+		cmd, err := workload.Spawn(workload.Scenario{
+			Filters: []workload.FilterSpec{{Rules: []workload.Rule{{Nr: workload.NrGetpgrp, Action: policy.Errno | 1}}}},
+			Calls:   []workload.Call{{Nr: workload.NrGetpgrp, Count: calls}},
+		}, "")
+		if err != nil {
+			t.Fatal(err)
 		}
-		if time.Since(start) > 5*time.Minute {
-			t.Fatalf("the ring did not overflow in %d syncs over %v; the flood's decisions judged: %d", syncs, time.Since(start), count(floodPid.Load()))
-		}
+		floodPid.Store(uint32(cmd.Process.Pid))
+		t.Cleanup(func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		})
+		return cmd
 	}
-	t.Logf("slowed reader: %d syncs in %v, the last %d after the ring overflowed (%d decisions dropped); the flood's decisions judged: %d",
-		syncs, time.Since(start), full, dropped()-d0, count(floodPid.Load()))
 
-	slow.Store(false)
-	const n = 20
-	conclusive := 0
-	floodBefore := count(floodPid.Load())
-	for i := range 6 {
+	const n, burst = 20, 10_000
+	behind := 0
+	for i := range 4 {
 		d0 := dropped()
+		b := spawnFlood(burst)
 		cmd, err := workload.Spawn(workload.Scenario{
 			Filters: []workload.FilterSpec{{Rules: []workload.Rule{{Nr: unix.SYS_GETPPID, Action: policy.Errno | 1}}}},
 			Calls:   []workload.Call{{Nr: unix.SYS_GETPPID, Count: n}},
@@ -115,42 +99,58 @@ func TestSyncUnderFloodVM(t *testing.T) {
 		if err := cmd.Wait(); err != nil {
 			t.Fatalf("child %d: %v", i, err)
 		}
-		d1 := dropped()
 		if i%2 == 0 {
 			within(t, "Sync", s.Sync)
 		} else {
 			within(t, "Mark", func() error { _, err := s.Mark(); return err })
 		}
-		got := count(uint32(cmd.Process.Pid))
-		switch {
-		case got > n:
-			t.Errorf("child %d: %d getppid decisions judged, more than its %d calls", i, got, n)
-		case d1 == d0 && got != n:
-			t.Errorf("child %d: %d getppid decisions judged after the barrier, want all %d (none was dropped while it ran)", i, got, n)
-		case d1 == d0:
-			conclusive++
-		default:
-			t.Logf("child %d: %d decisions dropped while it ran; %d of its decisions judged", i, d1-d0, got)
+		got, atBarrier := count(uint32(cmd.Process.Pid)), count(uint32(b.Process.Pid))
+		if got != n {
+			t.Errorf("child %d: %d getppid decisions judged after the barrier, want %d", i, got, n)
+		}
+		// The rest of the burst, then an empty ring for the next one.
+		if err := b.Wait(); err != nil {
+			t.Fatalf("burst %d: %v", i, err)
+		}
+		within(t, "Sync after the burst", s.Sync)
+		if total := count(uint32(b.Process.Pid)); total != burst || dropped() != d0 {
+			t.Errorf("burst %d: %d of its %d decisions judged, %d dropped: the ring was to hold them all", i, total, burst, dropped()-d0)
+		}
+		if atBarrier < burst {
+			behind++
+		}
+		t.Logf("child %d: %d of %d burst decisions judged at the barrier", i, atBarrier, burst)
+	}
+	if behind == 0 {
+		t.Log("every burst had been read to its end at its barrier: the barriers met no backlog")
+	}
+
+	flood := spawnFlood(100_000_000)
+	start := time.Now()
+	syncs, full, d0 := 0, 0, dropped()
+	for full < 3 {
+		within(t, "Sync under the flood", s.Sync)
+		syncs++
+		if dropped() > d0 {
+			full++
+		}
+		if time.Since(start) > 5*time.Minute {
+			t.Fatalf("the ring did not overflow in %d syncs over %v; the flood's decisions judged: %d", syncs, time.Since(start), count(uint32(flood.Process.Pid)))
 		}
 	}
-	if conclusive == 0 {
-		t.Error("every child ran while the ring dropped decisions: the barrier's exactness was not checked")
-	}
-	if after := count(floodPid.Load()); after <= floodBefore {
-		t.Errorf("the flood's decisions judged did not grow while the children ran (%d, %d)", floodBefore, after)
-	}
+	within(t, "Mark under the flood", func() error { _, err := s.Mark(); return err })
 	var ws unix.WaitStatus
 	if pid, err := unix.Wait4(flood.Process.Pid, &ws, unix.WNOHANG, nil); pid != 0 || err != nil {
 		t.Fatalf("the flood ended before the run did (%v, %v)", ws, err)
 	}
 	var rep *session.Report
-	within(t, "Finish", func() (err error) { rep, err = s.Finish(); return err })
+	within(t, "Finish under the flood", func() (err error) { rep, err = s.Finish(); return err })
 	p, err := s.Progress()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d of 6 children checked exactly; Finish with the flood running: %d decisions judged, counters %+v (markers that found the ring full: %d)",
-		conclusive, rep.Decisions, p.Counters, p.Counters.SyncFull)
+	t.Logf("%d of 4 barriers had burst decisions behind them; flood: %d syncs in %v, the last %d after the ring overflowed; Finish: %d decisions judged, %d dropped, %d markers found the ring full",
+		behind, syncs, time.Since(start), full, rep.Decisions, p.Counters.DroppedDecisions, p.Counters.SyncFull)
 }
 
 // within runs f and fails the test if it has not returned after 3 minutes
