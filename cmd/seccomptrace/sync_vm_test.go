@@ -3,6 +3,7 @@
 package main
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
@@ -20,10 +21,11 @@ import (
 // TestSyncUnderFloodVM: children stream ERRNO decisions while Sync, Mark
 // and Finish run, and the reader is slowed (each flood decision costs it
 // 200 µs of work) so that the ring holds a backlog. First, bursts that fit
-// in the ring (10,000 decisions) run beside short children that make 20
-// getppid decisions each and exit before a Sync or Mark: after it, all 20
-// must have been judged; how much of the burst was still unread behind
-// the barrier is logged. Then a flood without end overflows the ring;
+// in the ring (10,000 decisions, 6,000 of them before the short child
+// starts) run beside short children that make 20 getppid decisions each
+// and exit before a Sync or Mark: after it, all 20 and the burst's first
+// 6,000 must have been judged; whether the reader still had a backlog at
+// the call, and whether the burst went on behind the barrier, is logged. Then a flood without end overflows the ring;
 // Sync must go on returning, and Finish returns with the flood running.
 func TestSyncUnderFloodVM(t *testing.T) {
 	inVM(t)
@@ -67,11 +69,11 @@ func TestSyncUnderFloodVM(t *testing.T) {
 		}
 		return p.Counters.DroppedDecisions
 	}
-	spawnFlood := func(calls int) *exec.Cmd {
+	spawnFlood := func(calls ...workload.Call) *exec.Cmd {
 		t.Helper()
 		cmd, err := workload.Spawn(workload.Scenario{
 			Filters: []workload.FilterSpec{{Rules: []workload.Rule{{Nr: workload.NrGetpgrp, Action: policy.Errno | 1}}}},
-			Calls:   []workload.Call{{Nr: workload.NrGetpgrp, Count: calls}},
+			Calls:   calls,
 		}, "")
 		if err != nil {
 			t.Fatal(err)
@@ -84,11 +86,23 @@ func TestSyncUnderFloodVM(t *testing.T) {
 		return cmd
 	}
 
-	const n, burst = 20, 10_000
-	behind := 0
+	// A burst makes 6,000 calls, waits on a FIFO until this test has seen
+	// it get there, and makes 4,000 more while the short child runs.
+	const n, burst, first = 20, 10_000, 6_000
+	backlog, behind := 0, 0
 	for i := range 4 {
 		d0 := dropped()
-		b := spawnFlood(burst)
+		fifo := filepath.Join(t.TempDir(), "burst")
+		if err := unix.Mkfifo(fifo, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		b := spawnFlood(workload.Call{Nr: workload.NrGetpgrp, Count: first}, workload.Call{WaitFIFO: fifo},
+			workload.Call{Nr: workload.NrGetpgrp, Count: burst - first})
+		w, err := os.OpenFile(fifo, os.O_WRONLY, 0) // returns once the burst is at its wait
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
 		cmd, err := workload.Spawn(workload.Scenario{
 			Filters: []workload.FilterSpec{{Rules: []workload.Rule{{Nr: unix.SYS_GETPPID, Action: policy.Errno | 1}}}},
 			Calls:   []workload.Call{{Nr: unix.SYS_GETPPID, Count: n}},
@@ -99,6 +113,7 @@ func TestSyncUnderFloodVM(t *testing.T) {
 		if err := cmd.Wait(); err != nil {
 			t.Fatalf("child %d: %v", i, err)
 		}
+		atCall := count(uint32(b.Process.Pid))
 		if i%2 == 0 {
 			within(t, "Sync", s.Sync)
 		} else {
@@ -116,16 +131,19 @@ func TestSyncUnderFloodVM(t *testing.T) {
 		if total := count(uint32(b.Process.Pid)); total != burst || dropped() != d0 {
 			t.Errorf("burst %d: %d of its %d decisions judged, %d dropped: the ring was to hold them all", i, total, burst, dropped()-d0)
 		}
-		if atBarrier < burst {
-			behind++
+		if atBarrier < first {
+			t.Errorf("burst %d: %d of its decisions judged at the barrier, fewer than the %d it made before the child started", i, atBarrier, first)
 		}
-		t.Logf("child %d: %d of %d burst decisions judged at the barrier", i, atBarrier, burst)
-	}
-	if behind == 0 {
-		t.Log("every burst had been read to its end at its barrier: the barriers met no backlog")
+		if atBarrier > atCall {
+			backlog++ // the reader still had the burst's records to read at the call
+		}
+		if atBarrier < burst {
+			behind++ // the burst went on sending behind the marker
+		}
+		t.Logf("child %d: burst decisions judged %d at the call, %d at the barrier, of %d", i, atCall, atBarrier, burst)
 	}
 
-	flood := spawnFlood(100_000_000)
+	flood := spawnFlood(workload.Call{Nr: workload.NrGetpgrp, Count: 100_000_000})
 	start := time.Now()
 	syncs, full, d0 := 0, 0, dropped()
 	for full < 3 {
@@ -149,8 +167,8 @@ func TestSyncUnderFloodVM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d of 4 barriers had burst decisions behind them; flood: %d syncs in %v, the last %d after the ring overflowed; Finish: %d decisions judged, %d dropped, %d markers found the ring full",
-		behind, syncs, time.Since(start), full, rep.Decisions, p.Counters.DroppedDecisions, p.Counters.SyncFull)
+	t.Logf("%d of 4 barriers met a backlog at the call, %d had burst decisions behind them; flood: %d syncs in %v, the last %d after the ring overflowed; Finish: %d decisions judged, %d dropped, %d markers found the ring full",
+		backlog, behind, syncs, time.Since(start), full, rep.Decisions, p.Counters.DroppedDecisions, p.Counters.SyncFull)
 }
 
 // within runs f and fails the test if it has not returned after 3 minutes
