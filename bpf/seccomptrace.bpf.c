@@ -111,6 +111,8 @@ __u32 silent_gen = 0;
 __u32 pending_emissions = 0;
 /* One step per process forgotten (exec, exit): voids cpu_state's memo. */
 __u32 task_gen = 0;
+/* sync_mark's last reading of the ring's producer position (one Sync at a time). */
+__u64 sync_prod_pos = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -326,6 +328,8 @@ const enum st_drop_stage *unused_drop_stage __attribute__((unused));
 const enum st_record_kind *unused_kind __attribute__((unused));
 const enum st_flags *unused_flags __attribute__((unused));
 const enum st_counter *unused_counter __attribute__((unused));
+const struct st_sync *unused_sync __attribute__((unused));
+const enum st_sync_ret *unused_sync_ret __attribute__((unused));
 
 /* Filters already sent: filter address -> bpf_prog address (a reused address gets a new prog). */
 struct {
@@ -1517,4 +1521,37 @@ int BPF_PROG(follow_fork, struct task_struct *parent, struct task_struct *child)
 	if (ptgid != ctgid && bpf_map_lookup_elem(&targets, &ptgid))
 		bpf_map_update_elem(&targets, &ctgid, &one, BPF_ANY);
 	return 0;
+}
+
+/*
+ * A barrier through the ring (Session.Sync), never attached: the observer
+ * runs it with BPF_PROG_TEST_RUN on a packet whose last 8 bytes are a
+ * token (a socket filter's test run wants an Ethernet header first, which
+ * it pulls; reading from the end does not depend on that). The marker is
+ * reserved after every record a probe reserved before the run, and the
+ * reader reads in reservation order, stopping at a record not yet
+ * committed: once it has read the marker it has read every one of them,
+ * whatever came after. Ring-buffer helpers are base helpers (5.8+), open
+ * to socket filters. When the ring is full the marker cannot go in, but
+ * the producer position read after the failed write is as good a barrier:
+ * every earlier record lies below it, and the observer counts the bytes
+ * it reads (no program discards a reservation, so the reader's position
+ * is the sum of what it read).
+ */
+SEC("socket")
+int sync_mark(struct __sk_buff *skb)
+{
+	struct st_sync rec = {.kind = ST_REC_SYNC};
+	__u32 len = skb->len;
+	long err;
+
+	if (len < sizeof(rec.token) || bpf_skb_load_bytes(skb, len - sizeof(rec.token), &rec.token, sizeof(rec.token)))
+		return ST_SYNC_BAD;
+	err = bpf_ringbuf_output(&events, &rec, sizeof(rec), 0);
+	sync_prod_pos = bpf_ringbuf_query(&events, BPF_RB_PROD_POS);
+	if (err) {
+		count(ST_CNT_RB_DROP_SYNC);
+		return ST_SYNC_FULL;
+	}
+	return ST_SYNC_WRITTEN;
 }

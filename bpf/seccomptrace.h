@@ -22,6 +22,7 @@ enum st_record_kind {
 	ST_REC_FILTER_FREE = 8, /* a sent filter was destroyed: forget it, and the chain it headed */
 	ST_REC_TASK = 9,        /* who a process is: sent once per tgid (again after an exec), before its first streamed record */
 	ST_REC_TASK_GONE = 10,  /* a process whose st_task_info was sent exec'd or exited: forget it (its pid may come back) */
+	ST_REC_SYNC = 11,       /* a marker the observer sent itself (sync_mark): every record reserved before it is read before it */
 };
 
 enum st_flags {
@@ -62,6 +63,7 @@ enum st_counter {
 	ST_CNT_RB_DROP_CHAIN,         /* a chain record was lost: its decisions are unknown */
 	ST_CNT_ALLOW_FULL,            /* allow_counts full (forecast): a cached ALLOW counted only in the total */
 	ST_CNT_RB_DROP_TASK,          /* a task record was lost: its process's records are not attributed */
+	ST_CNT_RB_DROP_SYNC,          /* a sync marker found the ring full: the observer waited by position instead (no loss) */
 	ST_CNT_MAX,
 };
 
@@ -150,6 +152,23 @@ struct st_task_info {
 struct st_task_gone {
 	__u32 kind; /* ST_REC_TASK_GONE */
 	__u32 tgid;
+};
+
+/*
+ * A barrier in the stream (Session.Sync): the token the observer put in
+ * the packet it ran sync_mark on.
+ */
+struct st_sync {
+	__u32 kind; /* ST_REC_SYNC */
+	__u32 _pad;
+	__u64 token;
+};
+
+/* sync_mark's return values (the observer reads them from BPF_PROG_TEST_RUN). */
+enum st_sync_ret {
+	ST_SYNC_BAD = 0,     /* no token in the packet: nothing written */
+	ST_SYNC_WRITTEN = 1, /* the marker is in the ring */
+	ST_SYNC_FULL = 2,    /* the ring was full: sync_prod_pos says where the stream had got to */
 };
 
 /* Decisions marked silent by the observer: (chain, arch, nr) -> silent_mark. */

@@ -98,7 +98,8 @@ const (
 	SeccompStCounterST_CNT_RB_DROP_CHAIN       SeccompStCounter = 13
 	SeccompStCounterST_CNT_ALLOW_FULL          SeccompStCounter = 14
 	SeccompStCounterST_CNT_RB_DROP_TASK        SeccompStCounter = 15
-	SeccompStCounterST_CNT_MAX                 SeccompStCounter = 16
+	SeccompStCounterST_CNT_RB_DROP_SYNC        SeccompStCounter = 16
+	SeccompStCounterST_CNT_MAX                 SeccompStCounter = 17
 )
 
 type SeccompStDecision struct {
@@ -220,6 +221,7 @@ const (
 	SeccompStRecordKindST_REC_FILTER_FREE SeccompStRecordKind = 8
 	SeccompStRecordKindST_REC_TASK        SeccompStRecordKind = 9
 	SeccompStRecordKindST_REC_TASK_GONE   SeccompStRecordKind = 10
+	SeccompStRecordKindST_REC_SYNC        SeccompStRecordKind = 11
 )
 
 type SeccompStSilentKey struct {
@@ -228,6 +230,21 @@ type SeccompStSilentKey struct {
 	Arch  uint32
 	Nr    int32
 }
+
+type SeccompStSync struct {
+	_     structs.HostLayout
+	Kind  uint32
+	Pad   uint32
+	Token uint64
+}
+
+type SeccompStSyncRet uint32
+
+const (
+	SeccompStSyncRetST_SYNC_BAD     SeccompStSyncRet = 0
+	SeccompStSyncRetST_SYNC_WRITTEN SeccompStSyncRet = 1
+	SeccompStSyncRetST_SYNC_FULL    SeccompStSyncRet = 2
+)
 
 type SeccompStSysctl struct {
 	_     structs.HostLayout
@@ -335,6 +352,7 @@ const (
 	SeccompProgKretprobeActionsLogged  = "kretprobe_actions_logged"
 	SeccompProgKretprobeAuditLogStart  = "kretprobe_audit_log_start"
 	SeccompProgKretprobeFilter         = "kretprobe_filter"
+	SeccompProgSyncMark                = "sync_mark"
 	SeccompProgTaskExec                = "task_exec"
 	SeccompProgTaskExit                = "task_exit"
 	SeccompVarActionsLoggedAddr        = "actions_logged_addr"
@@ -348,6 +366,7 @@ const (
 	SeccompVarPendingEmissions         = "pending_emissions"
 	SeccompVarSendAll                  = "send_all"
 	SeccompVarSilentGen                = "silent_gen"
+	SeccompVarSyncProdPos              = "sync_prod_pos"
 	SeccompVarSysctlInProgress         = "sysctl_in_progress"
 	SeccompVarTargetComm               = "target_comm"
 	SeccompVarTaskGen                  = "task_gen"
@@ -362,6 +381,8 @@ const (
 	SeccompVarUnusedFlags              = "unused_flags"
 	SeccompVarUnusedKind               = "unused_kind"
 	SeccompVarUnusedSilentMark         = "unused_silent_mark"
+	SeccompVarUnusedSync               = "unused_sync"
+	SeccompVarUnusedSyncRet            = "unused_sync_ret"
 	SeccompVarUnusedSysctl             = "unused_sysctl"
 	SeccompVarUnusedTaskGone           = "unused_task_gone"
 	SeccompVarUnusedTaskInfo           = "unused_task_info"
@@ -431,6 +452,7 @@ type SeccompProgramSpecs struct {
 	KretprobeActionsLogged  *ebpf.ProgramSpec `ebpf:"kretprobe_actions_logged"`
 	KretprobeAuditLogStart  *ebpf.ProgramSpec `ebpf:"kretprobe_audit_log_start"`
 	KretprobeFilter         *ebpf.ProgramSpec `ebpf:"kretprobe_filter"`
+	SyncMark                *ebpf.ProgramSpec `ebpf:"sync_mark"`
 	TaskExec                *ebpf.ProgramSpec `ebpf:"task_exec"`
 	TaskExit                *ebpf.ProgramSpec `ebpf:"task_exit"`
 }
@@ -474,6 +496,7 @@ type SeccompVariableSpecs struct {
 	PendingEmissions  *ebpf.VariableSpec `ebpf:"pending_emissions"`
 	SendAll           *ebpf.VariableSpec `ebpf:"send_all"`
 	SilentGen         *ebpf.VariableSpec `ebpf:"silent_gen"`
+	SyncProdPos       *ebpf.VariableSpec `ebpf:"sync_prod_pos"`
 	SysctlInProgress  *ebpf.VariableSpec `ebpf:"sysctl_in_progress"`
 	TargetComm        *ebpf.VariableSpec `ebpf:"target_comm"`
 	TaskGen           *ebpf.VariableSpec `ebpf:"task_gen"`
@@ -488,6 +511,8 @@ type SeccompVariableSpecs struct {
 	UnusedFlags       *ebpf.VariableSpec `ebpf:"unused_flags"`
 	UnusedKind        *ebpf.VariableSpec `ebpf:"unused_kind"`
 	UnusedSilentMark  *ebpf.VariableSpec `ebpf:"unused_silent_mark"`
+	UnusedSync        *ebpf.VariableSpec `ebpf:"unused_sync"`
+	UnusedSyncRet     *ebpf.VariableSpec `ebpf:"unused_sync_ret"`
 	UnusedSysctl      *ebpf.VariableSpec `ebpf:"unused_sysctl"`
 	UnusedTaskGone    *ebpf.VariableSpec `ebpf:"unused_task_gone"`
 	UnusedTaskInfo    *ebpf.VariableSpec `ebpf:"unused_task_info"`
@@ -571,6 +596,7 @@ type SeccompVariables struct {
 	PendingEmissions  *ebpf.Variable `ebpf:"pending_emissions"`
 	SendAll           *ebpf.Variable `ebpf:"send_all"`
 	SilentGen         *ebpf.Variable `ebpf:"silent_gen"`
+	SyncProdPos       *ebpf.Variable `ebpf:"sync_prod_pos"`
 	SysctlInProgress  *ebpf.Variable `ebpf:"sysctl_in_progress"`
 	TargetComm        *ebpf.Variable `ebpf:"target_comm"`
 	TaskGen           *ebpf.Variable `ebpf:"task_gen"`
@@ -585,6 +611,8 @@ type SeccompVariables struct {
 	UnusedFlags       *ebpf.Variable `ebpf:"unused_flags"`
 	UnusedKind        *ebpf.Variable `ebpf:"unused_kind"`
 	UnusedSilentMark  *ebpf.Variable `ebpf:"unused_silent_mark"`
+	UnusedSync        *ebpf.Variable `ebpf:"unused_sync"`
+	UnusedSyncRet     *ebpf.Variable `ebpf:"unused_sync_ret"`
 	UnusedSysctl      *ebpf.Variable `ebpf:"unused_sysctl"`
 	UnusedTaskGone    *ebpf.Variable `ebpf:"unused_task_gone"`
 	UnusedTaskInfo    *ebpf.Variable `ebpf:"unused_task_info"`
@@ -616,6 +644,7 @@ type SeccompPrograms struct {
 	KretprobeActionsLogged  *ebpf.Program `ebpf:"kretprobe_actions_logged"`
 	KretprobeAuditLogStart  *ebpf.Program `ebpf:"kretprobe_audit_log_start"`
 	KretprobeFilter         *ebpf.Program `ebpf:"kretprobe_filter"`
+	SyncMark                *ebpf.Program `ebpf:"sync_mark"`
 	TaskExec                *ebpf.Program `ebpf:"task_exec"`
 	TaskExit                *ebpf.Program `ebpf:"task_exit"`
 }
@@ -644,6 +673,7 @@ func (p *SeccompPrograms) Close() error {
 		p.KretprobeActionsLogged,
 		p.KretprobeAuditLogStart,
 		p.KretprobeFilter,
+		p.SyncMark,
 		p.TaskExec,
 		p.TaskExit,
 	)

@@ -165,3 +165,21 @@ func TestDecodeReuse(t *testing.T) {
 		t.Errorf("%v allocations per decision", n)
 	}
 }
+
+// TestDecodeSyncMarker: the marker SendMarker puts in the ring comes back
+// with its token; one cut short is an error, not a marker.
+func TestDecodeSyncMarker(t *testing.T) {
+	o := NewDecoder(RetInt)
+	r := gen.SeccompStSync{Kind: uint32(gen.SeccompStRecordKindST_REC_SYNC), Token: 1<<40 + 7}
+	raw := testutil.RawOf(&r)
+	ev, err := o.Decode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, ok := ev.(*SyncMarker); !ok || m.Token != r.Token {
+		t.Fatalf("decoded %#v, want the marker with token %d", ev, r.Token)
+	}
+	if _, err := o.Decode(raw[:8]); err == nil {
+		t.Fatal("a marker without its token decoded")
+	}
+}

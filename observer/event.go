@@ -221,8 +221,17 @@ type Chain struct {
 }
 
 // Event is a *Decision, *Emission, *Filter, *Chain, *FilterFree, *SysctlWrite,
-// *AuditDrop, *Proc or *ProcGone.
+// *AuditDrop, *Proc, *ProcGone or *SyncMarker.
 type Event interface{ isEvent() }
+
+// SyncMarker is a marker the observer sent itself (SendMarker): every
+// record the probes reserved before it was read before it. It is a point
+// in the stream, not something that happened.
+type SyncMarker struct {
+	Token uint64
+}
+
+func (*SyncMarker) isEvent() {}
 
 func (*Chain) isEvent() {}
 
@@ -335,6 +344,8 @@ func (o *Observer) Read() (Event, error) {
 	if err := o.reader.ReadInto(&o.record); err != nil {
 		return nil, err
 	}
+	// The ring's own accounting: an 8-byte header, the data padded to 8.
+	o.consumed += ringHeader + (uint64(len(o.record.RawSample))+7)&^7
 	ev, err := o.Decode(o.record.RawSample)
 	if err != nil {
 		return nil, err
@@ -415,6 +426,12 @@ func (o *Decoder) Decode(raw []byte) (Event, error) {
 			o.lastTgid, o.lastProc = 0, nil
 		}
 		return &ProcGone{Tgid: r.Tgid}, nil
+	case gen.SeccompStRecordKindST_REC_SYNC:
+		var r gen.SeccompStSync
+		if err := copyRecord(&r, raw); err != nil {
+			return nil, err
+		}
+		return &SyncMarker{Token: r.Token}, nil
 	case gen.SeccompStRecordKindST_REC_SYSCTL:
 		var r gen.SeccompStSysctl
 		if err := copyRecord(&r, raw); err != nil {

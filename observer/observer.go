@@ -8,6 +8,7 @@
 package observer
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -172,6 +173,10 @@ type Observer struct {
 	links  []link.Link
 	reader *ringbuf.Reader
 	record ringbuf.Record
+	// consumed is the ring position after the last record Read returned.
+	consumed uint64
+	// syncPacket is SendMarker's packet, reused.
+	syncPacket [syncPacketLen]byte
 }
 
 // Discover chooses a strategy for each hook without loading the probes. Its
@@ -366,6 +371,8 @@ func Open(opts Options) (*Observer, error) {
 	for _, b := range binds {
 		keep[b.prog] = true
 	}
+	// Never attached: SendMarker runs it, whatever the strategy.
+	keep[gen.SeccompProgSyncMark] = true
 	for name := range spec.Programs {
 		if !keep[name] {
 			delete(spec.Programs, name)
@@ -556,9 +563,55 @@ func (o *Observer) Close() error {
 	return errors.Join(errs...)
 }
 
-// Flush makes a blocked or later Read return ErrDrained once every record
-// already in the ring buffer has been read: a barrier without sleeps.
+// Flush makes a blocked or later Read return ErrDrained once the ring
+// buffer is empty. A target that keeps sending can keep it from ever
+// being empty: SendMarker is the barrier that does not wait for that.
 func (o *Observer) Flush() error { return o.reader.Flush() }
+
+// ringHeader is BPF_RINGBUF_HDR_SZ: every record is preceded by it.
+const ringHeader = 8
+
+// syncPacketLen is sync_mark's test-run packet: the Ethernet header
+// BPF_PROG_TEST_RUN wants for a socket filter (ETH_HLEN, zeros), then the token.
+const syncPacketLen = 14 + 8
+
+// ErrSyncMark is returned by SendMarker when sync_mark did not say whether
+// it wrote the marker (a return value it does not have).
+var ErrSyncMark = errors.New("sync marker program returned an unknown value")
+
+// SendMarker puts a *SyncMarker with token into the ring buffer, behind
+// every record the probes reserved before the call: Read returns it once
+// it has returned all of those. It runs sync_mark with BPF_PROG_TEST_RUN
+// (it is never attached). pos is the ring's producer position read right
+// after the attempt: every record reserved before the call, and the
+// marker when sent, ends at or before it. When the ring is full no marker
+// is written (sent is false), and pos is the barrier instead: Read has
+// returned every earlier record once Consumed reaches it. Not for
+// concurrent use.
+func (o *Observer) SendMarker(token uint64) (sent bool, pos uint64, err error) {
+	binary.NativeEndian.PutUint64(o.syncPacket[syncPacketLen-8:], token)
+	ret, err := o.objs.Programs[gen.SeccompProgSyncMark].Run(&ebpf.RunOptions{Data: o.syncPacket[:]})
+	if err != nil {
+		return false, 0, classify("running the sync marker program", err)
+	}
+	switch gen.SeccompStSyncRet(ret) {
+	case gen.SeccompStSyncRetST_SYNC_WRITTEN:
+		sent = true
+	case gen.SeccompStSyncRetST_SYNC_FULL:
+	default:
+		return false, 0, fmt.Errorf("%w: %d", ErrSyncMark, ret)
+	}
+	if err := o.objs.Variables[gen.SeccompVarSyncProdPos].Get(&pos); err != nil {
+		return false, 0, fmt.Errorf("reading the ring's producer position: %w", err)
+	}
+	return sent, pos, nil
+}
+
+// Consumed is the ring buffer's position after the last record Read
+// returned: bytes read since the probes were loaded, the ring's headers
+// and padding included, as the kernel counts them. For the reader's own
+// goroutine.
+func (o *Observer) Consumed() uint64 { return o.consumed }
 
 // Buffered is how many bytes of records wait in the ring buffer: at 0,
 // the next Read blocks until the probes send one.
@@ -598,6 +651,9 @@ type Counters struct {
 	// exe, parent, login or namespaces (Task.Proc is nil). Not in Lost:
 	// no decision is missing for it.
 	DroppedTasks uint64
+	// SyncFull counts SendMarker calls that found the ring full: the
+	// barrier waited by ring position instead. Not a loss.
+	SyncFull uint64
 }
 
 // Lost is the number of records the kernel side could not deliver.
@@ -637,6 +693,7 @@ func (o *Observer) Counters() (Counters, error) {
 		gen.SeccompStCounterST_CNT_RB_DROP_CHAIN:       &c.DroppedChains,
 		gen.SeccompStCounterST_CNT_RB_DROP_TASK:        &c.DroppedTasks,
 		gen.SeccompStCounterST_CNT_ALLOW_FULL:          &c.AllowFull,
+		gen.SeccompStCounterST_CNT_RB_DROP_SYNC:        &c.SyncFull,
 	} {
 		v, err := sum(idx)
 		if err != nil {

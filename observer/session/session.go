@@ -180,12 +180,16 @@ type Session struct {
 	// readBack reads actions_logged after a write of unknown effect (judge.Config.ReadBack).
 	readBack func() (policy.ActionSet, error)
 
-	// The reader goroutine hands control back on every drained ring.
-	drained  chan struct{}
+	// The reader goroutine tells synced when it has passed the barrier
+	// Sync set in want; a barrier of stopReading makes it quit instead.
+	synced   chan struct{}
 	readDone chan struct{}
 	readErr  error
 	stopping atomic.Bool
 	markErr  error // a silent mark the probes refused
+	// sendMarker and flush are the observer's SendMarker and Flush (a fake in tests).
+	sendMarker func(token uint64) (sent bool, pos uint64, err error)
+	flush      func() error
 
 	// progMu guards the probes' counters against Finish closing them
 	// under Progress; final is what Progress returns once they are closed.
@@ -205,6 +209,38 @@ type Session struct {
 	marks map[uint32]SilentMark
 	// finishing: Finish has begun; audit records after it are not the run's.
 	finishing bool
+	// want is the barrier being waited for; token the last marker's;
+	// consumed the ring position of the records judged so far; quit tells
+	// the reader to stop (stopReading's barrier is passed).
+	want     barrier
+	token    uint64
+	consumed uint64
+	quit     bool
+}
+
+// barrier is a point in the ring that Sync waits for the reader to pass:
+// the marker with token, or, when the ring was full and no marker went
+// in, the ring position pos (byPos).
+type barrier struct {
+	active bool
+	token  uint64
+	byPos  bool
+	pos    uint64
+	// stop: stopReading's barrier; the reader quits once past it.
+	stop bool
+}
+
+// passed reports whether the reader is past b once it has read ev, which
+// ends at ring position consumed.
+func (b *barrier) passed(ev observer.Event, consumed uint64) bool {
+	if !b.active {
+		return false
+	}
+	if b.byPos {
+		return consumed >= b.pos
+	}
+	m, ok := ev.(*observer.SyncMarker)
+	return ok && m.Token == b.token
 }
 
 // Start loads and attaches the probes and starts reading, the audit
@@ -228,6 +264,7 @@ func Start(opts Options) (*Session, error) {
 		return nil, err
 	}
 	s.dec = s.obs.Decoder
+	s.sendMarker, s.flush = s.obs.SendMarker, s.obs.Flush
 	s.plan = s.obs.Plan()
 	model := s.plan.Model()
 	if opts.Model != nil {
@@ -242,7 +279,7 @@ func Start(opts Options) (*Session, error) {
 
 func newSession(opts Options) *Session {
 	return &Session{opts: opts, pids: map[uint32]bool{}, rep: &Report{PerAction: map[string]*ActionCount{}}, marked: map[observer.SilentKey]uint32{}, marks: map[uint32]SilentMark{},
-		drained: make(chan struct{}), readDone: make(chan struct{})}
+		synced: make(chan struct{}, 1), readDone: make(chan struct{})}
 }
 
 // wire sets up the judging side of a session (under mu) and takes the
@@ -287,10 +324,10 @@ func (s *Session) read() {
 	for {
 		ev, err := s.obs.Read()
 		if errors.Is(err, observer.ErrDrained) {
+			// Only stopReading flushes.
 			if s.stopping.Load() {
 				return
 			}
-			s.drained <- struct{}{}
 			continue
 		}
 		if err != nil {
@@ -298,27 +335,96 @@ func (s *Session) read() {
 			return
 		}
 		s.mu.Lock()
-		s.add(ev, true)
-		if s.opts.OnIdle != nil && s.obs.Buffered() == 0 {
+		quit := s.readOne(ev, s.obs.Consumed())
+		if !quit && s.opts.OnIdle != nil && s.obs.Buffered() == 0 {
 			// The ring is drained: the next Read blocks.
 			s.queue.idle()
 		}
 		s.mu.Unlock()
+		if quit {
+			return
+		}
 	}
+}
+
+// readOne judges ev, read from the ring up to position consumed, and
+// tells Sync once its barrier is passed (under mu). It reports whether
+// the reader must stop: stopReading's barrier is passed, before ev (which
+// is then not judged) or with it.
+func (s *Session) readOne(ev observer.Event, consumed uint64) (quit bool) {
+	if s.quit {
+		return true
+	}
+	s.consumed = consumed
+	s.add(ev, true)
+	if s.want.passed(ev, consumed) {
+		if s.want.stop {
+			s.quit = true
+		} else {
+			s.synced <- struct{}{} // buffered: one barrier at a time
+		}
+		s.want = barrier{}
+	}
+	return s.quit
 }
 
 // Sync returns once every record the probes sent before the call has
 // been judged: a barrier without sleeps (a child that has exited has sent
-// all its records). Not for concurrent use.
-func (s *Session) Sync() error {
-	if err := s.obs.Flush(); err != nil {
+// all its records). It sends a marker through the ring buffer behind
+// those records (observer.SendMarker) and waits for the reader to judge
+// its way to it; records sent after the call may or may not have been
+// judged, so a target that never stops sending does not hold it up. When
+// the ring is full it waits for the reader to reach the ring position
+// where the marker would have gone. Not for concurrent use.
+func (s *Session) Sync() error { return s.barrier(false) }
+
+// barrier sets a barrier behind every record sent so far and waits for
+// the reader to pass it; with stop, the reader then quits.
+func (s *Session) barrier(stop bool) error {
+	s.mu.Lock()
+	s.token++
+	s.want = barrier{active: true, token: s.token, stop: stop}
+	token := s.token
+	s.mu.Unlock()
+	sent, pos, err := s.sendMarker(token)
+	if err != nil {
+		s.mu.Lock()
+		s.want = barrier{}
+		select {
+		case <-s.synced: // the marker went in after all: not the next Sync's
+		default:
+		}
+		s.mu.Unlock()
 		return err
 	}
+	if !sent {
+		s.mu.Lock()
+		if s.consumed < pos {
+			s.want.byPos, s.want.pos = true, pos
+			s.mu.Unlock()
+		} else {
+			// Passed already: the reader may be blocked on an empty ring.
+			s.want = barrier{}
+			s.quit = stop
+			s.mu.Unlock()
+			if !stop {
+				return nil
+			}
+			_ = s.flush() // it quits at its next Read
+		}
+	}
+	if stop {
+		<-s.readDone
+		return nil
+	}
 	select {
-	case <-s.drained:
+	case <-s.synced:
 		return nil
 	case <-s.readDone:
-		return s.readErr
+		if s.readErr != nil {
+			return s.readErr
+		}
+		return errors.New("syncing: the reader has stopped")
 	}
 }
 
@@ -348,6 +454,8 @@ func (s *Session) Mark() (Mark, error) {
 // decision goes back to it once handed out.
 func (s *Session) add(ev observer.Event, own bool) {
 	switch e := ev.(type) {
+	case *observer.SyncMarker:
+		return // a point in the stream (Sync), not an event
 	case *observer.SysctlWrite:
 		s.pids[e.Tgid] = true
 		jw := s.checker.AddWrite(e)
@@ -490,14 +598,23 @@ func (s *Session) Close() {
 	s.audit.stop()
 }
 
+// stopReading judges every record sent before the call, then stops the
+// reader; records sent after it are not judged. The probes may still be
+// attached and their targets busy: the barrier does not wait for an empty
+// ring. Where the marker cannot be sent (BPF_PROG_TEST_RUN refused), it
+// falls back on Flush, which ends the read once the ring is empty.
 func (s *Session) stopReading() {
 	s.stopping.Store(true)
-	_ = s.obs.Flush()
-	<-s.readDone
+	if s.barrier(true) != nil {
+		_ = s.flush()
+		<-s.readDone
+	}
 }
 
-// Finish judges what is left in the ring, detaches the probes, runs the
-// audit barrier, settles every event still held and returns the report.
+// Finish judges every record the probes sent before the call (a barrier
+// through the ring, as Sync's: records a still-busy target sends after it
+// are not judged), detaches the probes, runs the audit barrier, settles
+// every event still held and returns the report.
 func (s *Session) Finish() (*Report, error) {
 	if s.closed {
 		return nil, errors.New("session already closed")
