@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -197,23 +198,34 @@ func TestForecastDurationVM(t *testing.T) {
 }
 
 // TestForecastMarksVM: decisions counted under a silent mark are forecast
-// by the mark's action, exactly. The child makes one getppid (ERRNO(1))
-// and one getsid (TRAP) from a filter without FLAG_LOG, then waits on a
-// FIFO: once it is there, Sync makes sure the session has judged both,
-// and so marked them silent, before the child goes on with n-1 more of
-// each and n cached getresuid ALLOWs. Every one of those is counted in the
-// kernel, under its mark, not streamed; with FLAG_LOG they would all log.
+// by the mark's action, exactly. The child makes one getppid (ERRNO(1)),
+// one getsid (TRAP) and one getresuid (ALLOW) from a filter without
+// FLAG_LOG, then waits on a FIFO: once it is there, Sync makes sure the
+// session has judged all three, and so marked them silent, before the
+// child goes on with n-1 more of each. Every one of those is counted in
+// the kernel, not streamed: the ERRNOs and TRAPs under their marks (with
+// FLAG_LOG they would all log), the n getresuid ALLOWs by the action cache
+// (5.11+; before it, the filter runs for each and the n-1 after the wait
+// are counted under getresuid's ALLOW mark, the first one streamed).
 func TestForecastMarksVM(t *testing.T) {
 	inVM(t)
+	actionCache := kernelAtLeast(t, 5, 11)
 	fifo := filepath.Join(t.TempDir(), "wait")
 	if err := unix.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	obs := forecast.New()
+	var mu sync.Mutex
+	streamed := map[[2]uint32]uint64{} // decisions streamed, per (tgid, nr)
 	s, err := session.Start(session.Options{Probes: observer.Options{Forecast: true}, FollowSelf: true, Wait: time.Second,
 		OnEvent: func(e session.Event) error {
 			if e.Judged != nil {
 				obs.AddJudged(e.Judged)
+				if d := e.Judged.Decision; d != nil {
+					mu.Lock()
+					streamed[[2]uint32{e.Judged.Pid(), uint32(d.Data.Nr)}]++
+					mu.Unlock()
+				}
 			}
 			return nil
 		}})
@@ -225,9 +237,9 @@ func TestForecastMarksVM(t *testing.T) {
 	cmd, err := workload.Spawn(workload.Scenario{
 		Filters: []workload.FilterSpec{{Rules: []workload.Rule{{Nr: unix.SYS_GETPPID, Action: policy.Errno | 1}, {Nr: unix.SYS_GETSID, Action: policy.Trap}}}},
 		Calls: []workload.Call{
-			{Nr: unix.SYS_GETPPID, Count: 1}, {Nr: unix.SYS_GETSID, Count: 1},
+			{Nr: unix.SYS_GETPPID, Count: 1}, {Nr: unix.SYS_GETSID, Count: 1}, {Nr: unix.SYS_GETRESUID, Count: 1},
 			{WaitFIFO: fifo},
-			{Nr: unix.SYS_GETPPID, Count: n - 1}, {Nr: unix.SYS_GETSID, Count: n - 1}, {Nr: unix.SYS_GETRESUID, Count: n},
+			{Nr: unix.SYS_GETPPID, Count: n - 1}, {Nr: unix.SYS_GETSID, Count: n - 1}, {Nr: unix.SYS_GETRESUID, Count: n - 1},
 		},
 	}, filepath.Join(t.TempDir(), "result.json"))
 	if err != nil {
@@ -251,30 +263,54 @@ func TestForecastMarksVM(t *testing.T) {
 	obs.AddReport(rep)
 	pid := uint32(cmd.Process.Pid)
 	counted := map[string]uint64{}
+	var total, resuidCounted uint64
 	for _, c := range rep.Silent {
 		m, ok := rep.SilentMarks[c.Mark]
-		if c.Tgid != pid || !ok {
-			t.Errorf("count %+v: not the child's (%d), or its mark is unknown", c, pid)
+		if c.Tgid != pid || !ok || m.Nr != c.Nr {
+			t.Errorf("count %+v: not the child's (%d), or its mark %+v is unknown or of another syscall", c, pid, m)
 			continue
 		}
 		counted[policy.CodeName(m.Ret)] += c.Count
+		total += c.Count
+		if c.Nr == unix.SYS_GETRESUID && policy.ActionOnly(m.Ret) == policy.Allow {
+			resuidCounted += c.Count
+		}
 	}
-	if counted["errno"] != n-1 || counted["trap"] != n-1 || rep.Counters.Silent != 2*(n-1) {
-		t.Errorf("counted under marks %v (total %d), want errno and trap %d each", counted, rep.Counters.Silent, n-1)
-	}
+	mu.Lock()
+	resuidStreamed := streamed[[2]uint32{pid, unix.SYS_GETRESUID}]
+	mu.Unlock()
 	var allows uint64
 	for _, c := range rep.CachedAllows {
 		if c.Tgid == pid && c.Nr == unix.SYS_GETRESUID {
 			allows += c.Count
 		}
 	}
-	if allows != n || rep.TaskComms[pid] == "" {
-		t.Errorf("cached getresuid ALLOWs of the child %d, comm %q; want %d and its name", allows, rep.TaskComms[pid], n)
+	if counted["errno"] != n-1 || counted["trap"] != n-1 || rep.Counters.Silent != total {
+		t.Errorf("counted under marks %v (total %d, kernel's %d), want errno and trap %d each", counted, total, rep.Counters.Silent, n-1)
+	}
+	if actionCache {
+		// Only the ERRNOs and TRAPs are counted under marks; every ALLOW of the child is cached.
+		if rep.Counters.Silent != 2*(n-1) || allows != n || resuidStreamed != 0 {
+			t.Errorf("%d counted under marks, %d getresuid ALLOWs cached, %d streamed; want %d, %d and 0",
+				rep.Counters.Silent, allows, resuidStreamed, 2*(n-1), n)
+		}
+	} else {
+		// No action cache before 5.11: the filter runs for every ALLOW, the
+		// Go runtime's too (so their marks count a varying number), and
+		// getresuid's go as every constant-result decision does.
+		if rep.Counters.CachedAllow != 0 || allows != 0 || resuidStreamed != 1 || resuidCounted != n-1 {
+			t.Errorf("%d ALLOWs cached (%d getresuid), getresuid ALLOWs %d streamed and %d counted under a mark; want none cached, 1 and %d",
+				rep.Counters.CachedAllow, allows, resuidStreamed, resuidCounted, n-1)
+		}
+	}
+	if rep.TaskComms[pid] == "" {
+		t.Errorf("child %d not named", pid)
 	}
 	now := obs.Forecast(forecast.Proposal{}, rep.Model, false)
 	all := obs.Forecast(forecast.Proposal{FlagLog: forecast.FlagLogAll}, rep.Model, false)
 	if now.Records != 0 || all.Records != 2*n || all.PerAction["errno"] != n || all.PerAction["trap"] != n {
 		t.Errorf("forecast now %d, with FLAG_LOG %d %v; want 0 and %d errno + %d trap", now.Records, all.Records, all.PerAction, n, n)
 	}
-	t.Logf("streamed 2, counted under marks %v, cached ALLOWs %d; FLAG_LOG on the filter: %d records", counted, allows, all.Records)
+	t.Logf("counted under marks %v, getresuid ALLOWs: %d cached, %d streamed, %d counted under a mark; FLAG_LOG on the filter: %d records",
+		counted, allows, resuidStreamed, resuidCounted, all.Records)
 }

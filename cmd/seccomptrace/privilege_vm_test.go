@@ -26,16 +26,22 @@ import (
 // which perf_event_paranoid=3 leaves to CAP_SYS_ADMIN.
 func kprobesOnly(t *testing.T) bool {
 	t.Helper()
-	if runtime.GOARCH != "arm64" {
-		return false
-	}
+	return runtime.GOARCH == "arm64" && !kernelAtLeast(t, 6, 4)
+}
+
+// kernelAtLeast reports whether the running kernel is major.minor or newer (uname).
+func kernelAtLeast(t *testing.T, major, minor int) bool {
+	t.Helper()
 	var uts unix.Utsname
 	if err := unix.Uname(&uts); err != nil {
 		t.Fatal(err)
 	}
-	var major, minor int
-	fmt.Sscanf(unix.ByteSliceToString(uts.Release[:]), "%d.%d", &major, &minor)
-	return major < 6 || major == 6 && minor < 4
+	release := unix.ByteSliceToString(uts.Release[:])
+	var ma, mi int
+	if _, err := fmt.Sscanf(release, "%d.%d", &ma, &mi); err != nil {
+		t.Fatalf("kernel release %q: %v", release, err)
+	}
+	return ma > major || ma == major && mi >= minor
 }
 
 // unprivilegedUID runs the tool in the privilege tests: not root, not nobody.
