@@ -112,8 +112,9 @@ func drain(t *testing.T, o *observer.Observer, each func(observer.Event)) {
 	}
 }
 
-func TestSpineVM(t *testing.T) {
-	requireBPF(t)
+// eachStrategy runs f in a subtest per attach strategy (the best the
+// kernel offers, then kprobes) on an observer of this process and its forks.
+func eachStrategy(t *testing.T, f func(t *testing.T, o *observer.Observer, forceKprobe bool)) {
 	for _, forceKprobe := range []bool{false, true} {
 		name := "best"
 		if forceKprobe {
@@ -125,19 +126,26 @@ func TestSpineVM(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer o.Close()
-			for _, h := range o.Plan().Hooks {
-				t.Logf("hook %-11s %-20s %-11s %s", h.Name, h.Symbol, h.Strategy, h.Detail)
-			}
-			want := observer.StrategyFentry
-			if forceKprobe {
-				want = observer.StrategyKprobe
-			}
-			if got := o.Plan().Hooks[0].Strategy; got != want {
-				t.Fatalf("decision hook strategy %s, want %s", got, want)
-			}
-			checkSpine(t, o, 5)
+			f(t, o, forceKprobe)
 		})
 	}
+}
+
+func TestSpineVM(t *testing.T) {
+	requireBPF(t)
+	eachStrategy(t, func(t *testing.T, o *observer.Observer, forceKprobe bool) {
+		for _, h := range o.Plan().Hooks {
+			t.Logf("hook %-11s %-20s %-11s %s", h.Name, h.Symbol, h.Strategy, h.Detail)
+		}
+		want := observer.StrategyFentry
+		if forceKprobe {
+			want = observer.StrategyKprobe
+		}
+		if got := o.Plan().Hooks[0].Strategy; got != want {
+			t.Fatalf("decision hook strategy %s, want %s", got, want)
+		}
+		checkSpine(t, o, 5)
+	})
 }
 
 func checkSpine(t *testing.T, o *observer.Observer, n int) {

@@ -3,7 +3,6 @@
 package observer_test
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -24,73 +23,62 @@ import (
 // sync_mark is loaded with either.
 func TestSendMarkerVM(t *testing.T) {
 	requireBPF(t)
-	for _, forceKprobe := range []bool{false, true} {
-		name := "best"
-		if forceKprobe {
-			name = "kprobe"
+	eachStrategy(t, func(t *testing.T, o *observer.Observer, _ bool) {
+		// A failure must not leave Read blocked on an empty ring.
+		o.SetDeadline(time.Now().Add(5 * time.Minute))
+
+		const n = 5
+		pid := runChild(t, spineScenario(n))
+		sent, pos, err := o.SendMarker(1)
+		if err != nil || !sent {
+			t.Fatalf("SendMarker on a ring with room: sent %v, %v", sent, err)
 		}
-		t.Run(name, func(t *testing.T) {
-			o, err := observer.Open(observer.Options{PIDs: []int{os.Getpid()}, FollowForks: true, ForceKprobe: forceKprobe})
-			if err != nil {
-				t.Fatal(err)
+		ours := map[int32]int{}
+		readTo(t, o, pos, func(ev observer.Event) {
+			if d, ok := ev.(*observer.Decision); ok && d.Tgid == uint32(pid) {
+				ours[d.Syscall]++
 			}
-			defer o.Close()
-			// A failure must not leave Read blocked on an empty ring.
-			o.SetDeadline(time.Now().Add(5 * time.Minute))
+		}, []uint64{1})
+		for _, nr := range []int32{unix.SYS_GETPPID, workload.NrGetpgrp, unix.SYS_GETSID} {
+			if ours[nr] != n {
+				t.Errorf("nr %d: %d decisions of the child before its marker, want %d", nr, ours[nr], n)
+			}
+		}
 
-			const n = 5
-			pid := runChild(t, spineScenario(n))
-			sent, pos, err := o.SendMarker(1)
-			if err != nil || !sent {
-				t.Fatalf("SendMarker on a ring with room: sent %v, %v", sent, err)
-			}
-			ours := map[int32]int{}
-			readTo(t, o, pos, func(ev observer.Event) {
-				if d, ok := ev.(*observer.Decision); ok && d.Tgid == uint32(pid) {
-					ours[d.Syscall]++
-				}
-			}, []uint64{1})
-			for _, nr := range []int32{unix.SYS_GETPPID, workload.NrGetpgrp, unix.SYS_GETSID} {
-				if ours[nr] != n {
-					t.Errorf("nr %d: %d decisions of the child before its marker, want %d", nr, ours[nr], n)
-				}
-			}
-
-			// Fill the ring: 40,000 streamed decisions of 184 bytes are
-			// more than its 4 MiB, and nothing reads them meanwhile.
-			before, err := o.Counters()
-			if err != nil {
-				t.Fatal(err)
-			}
-			runChild(t, workload.Scenario{
-				Filters: []workload.FilterSpec{{Rules: []workload.Rule{{Nr: unix.SYS_GETPPID, Action: policy.Errno | 1}}}},
-				Calls:   []workload.Call{{Nr: unix.SYS_GETPPID, Count: 40_000}},
-			})
-			var tokens []uint64
-			for token := uint64(2); ; token++ {
-				if token > 1000 {
-					t.Fatal("1000 markers went into a full ring")
-				}
-				sent, pos, err = o.SendMarker(token)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !sent {
-					break
-				}
-				tokens = append(tokens, token)
-			}
-			after, err := o.Counters()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if after.DroppedDecisions == before.DroppedDecisions || after.SyncFull != before.SyncFull+1 {
-				t.Errorf("the ring was not full: decisions dropped %d -> %d, full markers %d -> %d", before.DroppedDecisions, after.DroppedDecisions, before.SyncFull, after.SyncFull)
-			}
-			readTo(t, o, pos, func(observer.Event) {}, tokens)
-			t.Logf("%d markers fitted after the flood; barrier at ring position %d; counters %+v", len(tokens), pos, after)
+		// Fill the ring: 40,000 streamed decisions of 184 bytes are
+		// more than its 4 MiB, and nothing reads them meanwhile.
+		before, err := o.Counters()
+		if err != nil {
+			t.Fatal(err)
+		}
+		runChild(t, workload.Scenario{
+			Filters: []workload.FilterSpec{{Rules: []workload.Rule{{Nr: unix.SYS_GETPPID, Action: policy.Errno | 1}}}},
+			Calls:   []workload.Call{{Nr: unix.SYS_GETPPID, Count: 40_000}},
 		})
-	}
+		var tokens []uint64
+		for token := uint64(2); ; token++ {
+			if token > 1000 {
+				t.Fatal("1000 markers went into a full ring")
+			}
+			sent, pos, err = o.SendMarker(token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sent {
+				break
+			}
+			tokens = append(tokens, token)
+		}
+		after, err := o.Counters()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.DroppedDecisions == before.DroppedDecisions || after.SyncFull != before.SyncFull+1 {
+			t.Errorf("the ring was not full: decisions dropped %d -> %d, full markers %d -> %d", before.DroppedDecisions, after.DroppedDecisions, before.SyncFull, after.SyncFull)
+		}
+		readTo(t, o, pos, func(observer.Event) {}, tokens)
+		t.Logf("%d markers fitted after the flood; barrier at ring position %d; counters %+v", len(tokens), pos, after)
+	})
 }
 
 // runChild runs s in a child to its end and returns its pid: by then

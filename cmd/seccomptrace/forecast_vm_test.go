@@ -166,16 +166,7 @@ func TestForecastDurationVM(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 50
-	cmd, err := workload.Spawn(workload.Scenario{
-		Filters: []workload.FilterSpec{{Rules: []workload.Rule{{Nr: unix.SYS_GETPPID, Action: policy.Errno | 1}}}},
-		Calls:   []workload.Call{{Nr: unix.SYS_GETPPID, Count: n}},
-	}, filepath.Join(t.TempDir(), "result.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatal(err)
-	}
+	pid := runErrnoChild(t, n)
 	cancel() // as SIGINT would
 	r := <-res
 	var fc forecastJSON
@@ -188,8 +179,8 @@ func TestForecastDurationVM(t *testing.T) {
 			all = &fc.Forecasts[i]
 		}
 	}
-	if all == nil || all.Records != n || all.PerAction["errno"] != n || len(all.Tasks) != 1 || all.Tasks[0].Pid != uint32(cmd.Process.Pid) {
-		t.Fatalf("flag-log=all forecast %+v, want %d errno records, all from pid %d", all, n, cmd.Process.Pid)
+	if all == nil || all.Records != n || all.PerAction["errno"] != n || len(all.Tasks) != 1 || all.Tasks[0].Pid != uint32(pid) {
+		t.Fatalf("flag-log=all forecast %+v, want %d errno records, all from pid %d", all, n, pid)
 	}
 	if fc.Forecasts[0].Records != 0 || len(fc.Command) != 0 || fc.DurationSeconds <= 0 {
 		t.Errorf("current %d records, command %q, %vs observed; want 0, none, the run's length", fc.Forecasts[0].Records, fc.Command, fc.DurationSeconds)
@@ -313,4 +304,21 @@ func TestForecastMarksVM(t *testing.T) {
 	}
 	t.Logf("counted under marks %v, getresuid ALLOWs: %d cached, %d streamed, %d counted under a mark; FLAG_LOG on the filter: %d records",
 		counted, allows, resuidStreamed, resuidCounted, all.Records)
+}
+
+// runErrnoChild runs a child that installs ERRNO(1) for getppid, calls it
+// n times and exits; it returns the child's pid.
+func runErrnoChild(t *testing.T, n int) int {
+	t.Helper()
+	cmd, err := workload.Spawn(workload.Scenario{
+		Filters: []workload.FilterSpec{{Rules: []workload.Rule{{Nr: unix.SYS_GETPPID, Action: policy.Errno | 1}}}},
+		Calls:   []workload.Call{{Nr: unix.SYS_GETPPID, Count: n}},
+	}, filepath.Join(t.TempDir(), "result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("child %d: %v", cmd.Process.Pid, err)
+	}
+	return cmd.Process.Pid
 }

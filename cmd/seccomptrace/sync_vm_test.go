@@ -103,23 +103,14 @@ func TestSyncUnderFloodVM(t *testing.T) {
 			t.Fatal(err)
 		}
 		w.Close()
-		cmd, err := workload.Spawn(workload.Scenario{
-			Filters: []workload.FilterSpec{{Rules: []workload.Rule{{Nr: unix.SYS_GETPPID, Action: policy.Errno | 1}}}},
-			Calls:   []workload.Call{{Nr: unix.SYS_GETPPID, Count: n}},
-		}, filepath.Join(t.TempDir(), "result.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Wait(); err != nil {
-			t.Fatalf("child %d: %v", i, err)
-		}
+		pid := runErrnoChild(t, n)
 		atCall := count(uint32(b.Process.Pid))
 		if i%2 == 0 {
 			within(t, "Sync", s.Sync)
 		} else {
 			within(t, "Mark", func() error { _, err := s.Mark(); return err })
 		}
-		got, atBarrier := count(uint32(cmd.Process.Pid)), count(uint32(b.Process.Pid))
+		got, atBarrier := count(uint32(pid)), count(uint32(b.Process.Pid))
 		if got != n {
 			t.Errorf("child %d: %d getppid decisions judged after the barrier, want %d", i, got, n)
 		}
