@@ -138,7 +138,7 @@ func TestSpineVM(t *testing.T) {
 			t.Logf("hook %-11s %-20s %-11s %s", h.Name, h.Symbol, h.Strategy, h.Detail)
 		}
 		want := observer.StrategyFentry
-		if forceKprobe {
+		if forceKprobe || testutil.KprobesOnly(t) {
 			want = observer.StrategyKprobe
 		}
 		if got := o.Plan().Hooks[0].Strategy; got != want {

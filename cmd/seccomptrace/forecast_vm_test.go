@@ -20,6 +20,7 @@ import (
 	"github.com/seccomptrace/seccomptrace/observer/forecast"
 	"github.com/seccomptrace/seccomptrace/observer/policy"
 	"github.com/seccomptrace/seccomptrace/observer/session"
+	"github.com/seccomptrace/seccomptrace/observer/testutil"
 	"github.com/seccomptrace/seccomptrace/observer/workload"
 )
 
@@ -200,7 +201,7 @@ func TestForecastDurationVM(t *testing.T) {
 // are counted under getresuid's ALLOW mark, the first one streamed).
 func TestForecastMarksVM(t *testing.T) {
 	inVM(t)
-	actionCache := kernelAtLeast(t, 5, 11)
+	actionCache := testutil.KernelAtLeast(t, 5, 11)
 	fifo := filepath.Join(t.TempDir(), "wait")
 	if err := unix.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)

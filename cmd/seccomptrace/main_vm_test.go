@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/seccomptrace/seccomptrace/observer/testutil"
 	"golang.org/x/sys/unix"
 )
 
@@ -138,7 +139,7 @@ func TestDoctorVM(t *testing.T) {
 	}
 	t.Log("\n" + out.String())
 	wants := []string{"hook decision    __seccomp_filter   fentry", "hook emission    audit_seccomp      fentry", "verdict          ready"}
-	if kprobesOnly(t) {
+	if testutil.KprobesOnly(t) {
 		// arm64 before 6.4: no fentry on kernel functions, the kprobes stand in.
 		wants = []string{"hook decision    __seccomp_filter   kprobe      3 parameters, int return; fentry unavailable: attaching fentry probe: create raw tracepoint: not supported",
 			"hook emission    audit_seccomp      kprobe      fentry unavailable: attaching fentry probe: create raw tracepoint: not supported", "verdict          ready"}

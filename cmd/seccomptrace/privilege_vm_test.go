@@ -10,39 +10,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/seccomptrace/seccomptrace/observer/testutil"
 )
-
-// kprobesOnly: arm64 attaches fentry/fexit to kernel functions only from
-// 6.4 (ftrace direct calls; Debian's 6.1 arm64 has no
-// DYNAMIC_FTRACE_WITH_DIRECT_CALLS), so there the probes are kprobes,
-// which perf_event_paranoid=3 leaves to CAP_SYS_ADMIN.
-func kprobesOnly(t *testing.T) bool {
-	t.Helper()
-	return runtime.GOARCH == "arm64" && !kernelAtLeast(t, 6, 4)
-}
-
-// kernelAtLeast reports whether the running kernel is major.minor or newer (uname).
-func kernelAtLeast(t *testing.T, major, minor int) bool {
-	t.Helper()
-	var uts unix.Utsname
-	if err := unix.Uname(&uts); err != nil {
-		t.Fatal(err)
-	}
-	release := unix.ByteSliceToString(uts.Release[:])
-	var ma, mi int
-	if _, err := fmt.Sscanf(release, "%d.%d", &ma, &mi); err != nil {
-		t.Fatalf("kernel release %q: %v", release, err)
-	}
-	return ma > major || ma == major && mi >= minor
-}
 
 // unprivilegedUID runs the tool in the privilege tests: not root, not nobody.
 const unprivilegedUID = 1000
@@ -208,7 +181,7 @@ func TestDoctorUnprivilegedVM(t *testing.T) {
 	inVM(t)
 	bin := testutil.SelfForNobody(t)
 	caps, extra := deployCapabilities(), []string{}
-	if kprobesOnly(t) {
+	if testutil.KprobesOnly(t) {
 		// The deployed set is not enough there: exactly the kprobe refusal, then CAP_SYS_ADMIN on top.
 		out, _, err := runCLIAs(t, setprivPrefix(t, caps), bin, "doctor")
 		t.Logf("doctor with %v (kprobes only):\n%s", caps, out)

@@ -14,7 +14,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // envVM is set by vmtest/run.sh in the guest.
@@ -79,4 +82,28 @@ func SelfForNobody(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return bin
+}
+
+// KprobesOnly reports whether the running kernel attaches the probes as
+// kprobes even at their best: arm64 attaches fentry/fexit to kernel
+// functions only from 6.4 (ftrace direct calls; Debian's 6.1 arm64 has no
+// DYNAMIC_FTRACE_WITH_DIRECT_CALLS, docs/kernel-semantics.md §13).
+func KprobesOnly(t *testing.T) bool {
+	t.Helper()
+	return runtime.GOARCH == "arm64" && !KernelAtLeast(t, 6, 4)
+}
+
+// KernelAtLeast reports whether the running kernel is major.minor or newer (uname).
+func KernelAtLeast(t *testing.T, major, minor int) bool {
+	t.Helper()
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		t.Fatal(err)
+	}
+	release := unix.ByteSliceToString(uts.Release[:])
+	var ma, mi int
+	if _, err := fmt.Sscanf(release, "%d.%d", &ma, &mi); err != nil {
+		t.Fatalf("kernel release %q: %v", release, err)
+	}
+	return ma > major || ma == major && mi >= minor
 }
