@@ -17,6 +17,17 @@ import (
 	"github.com/seccomptrace/seccomptrace/observer/testutil"
 )
 
+// toolCapabilities is contrib's deployed set, plus CAP_SYS_ADMIN where the
+// probes can only be kprobes (TestDoctorUnprivilegedVM checks the refusal
+// and its advice without it).
+func toolCapabilities(t *testing.T) []string {
+	caps := deployCapabilities()
+	if testutil.KprobesOnly(t) {
+		caps = append(caps, "CAP_SYS_ADMIN")
+	}
+	return caps
+}
+
 // unprivilegedUID runs the tool in the privilege tests: not root, not nobody.
 const unprivilegedUID = 1000
 
@@ -90,7 +101,7 @@ func checkAs(t *testing.T, who string, prefix []string, bin, script string) (*ch
 // tool's capabilities.
 func TestCheckUnprivilegedVM(t *testing.T) {
 	inVM(t)
-	prefix := setprivPrefix(t, deployCapabilities())
+	prefix := setprivPrefix(t, toolCapabilities(t))
 	bin, script := privSetup(t, "workload --scenario actions --count 2")
 
 	root, _ := checkAs(t, "root", nil, bin, script)
@@ -146,7 +157,7 @@ func TestCheckUnprivilegedVM(t *testing.T) {
 // with its record delivered.
 func TestWatchUnprivilegedVM(t *testing.T) {
 	inVM(t)
-	prefix := setprivPrefix(t, deployCapabilities())
+	prefix := setprivPrefix(t, toolCapabilities(t))
 	bin, script := privSetup(t, "workload --count 2")
 	out, errOut, err := runCLIAs(t, prefix, bin, "watch --output json -- "+script)
 	t.Logf("stderr:\n%s", errOut)
