@@ -223,12 +223,20 @@ static __always_inline __u8 dead_state(__u32 tid)
 	return st ? *st : 0;
 }
 
-/* tid -> when its write to actions_logged entered the handler. */
+/* A write to actions_logged in the handler: when it entered, and (kprobe
+ * set only: a kretprobe has no arguments) the handler's buffer and lenp. */
+struct sysctl_entry {
+	__u64 start_ns;
+	__u64 buffer;
+	__u64 lenp;
+};
+
+/* tid -> its write to actions_logged in progress. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct sysctl_entry);
 } sysctl_start SEC(".maps");
 
 /* Chains already sent: newest filter's address -> its bpf_prog (a reused address gets a new prog). */
@@ -1198,15 +1206,19 @@ int BPF_PROG(fentry_seccomp_log, unsigned long syscall, long signr, __u32 action
 	return on_emission(ST_REC_SECCOMP_LOG, syscall, signr, action, ARG_BOOL(requested));
 }
 
-/* A write to actions_logged returned; write is 0 when the hook cannot tell (kretprobe). */
+/* A write to actions_logged entered the handler (write is 1; a read is never marked). */
 /* buffer and lenp are kernel memory (proc_sys_call_handler copies the user's
- * bytes and NUL-terminates them, 5.8+); NULL on the kretprobe path. */
-static __always_inline void on_sysctl_enter(void)
+ * bytes and NUL-terminates them, 5.8+); kept for the kretprobe, NULL for the fexit. */
+static __always_inline void on_sysctl_enter(const void *buffer, const void *lenp)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u64 now = bpf_ktime_get_ns();
+	struct sysctl_entry e = {
+		.start_ns = bpf_ktime_get_ns(),
+		.buffer = (__u64)(unsigned long)buffer,
+		.lenp = (__u64)(unsigned long)lenp,
+	};
 
-	if (!bpf_map_update_elem(&sysctl_start, &tid, &now, BPF_ANY))
+	if (!bpf_map_update_elem(&sysctl_start, &tid, &e, BPF_ANY))
 		__sync_fetch_and_add(&sysctl_in_progress, 1);
 	else
 		count(ST_CNT_INFLIGHT_FULL); /* the kretprobe will not send this write */
@@ -1215,11 +1227,12 @@ static __always_inline void on_sysctl_enter(void)
 static __always_inline int on_sysctl(__u32 write, long ret, const char *buffer, const __u64 *lenp)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u64 *start = bpf_map_lookup_elem(&sysctl_start, &tid), start_ns = 0;
+	struct sysctl_entry *start = bpf_map_lookup_elem(&sysctl_start, &tid);
+	__u64 start_ns = 0;
 	struct st_sysctl *s;
 
 	if (start) {
-		start_ns = *start;
+		start_ns = start->start_ns;
 		bpf_map_delete_elem(&sysctl_start, &tid);
 		__sync_fetch_and_add(&sysctl_in_progress, -1);
 	}
@@ -1251,7 +1264,7 @@ SEC("fentry/seccomp_actions_logged_handler")
 int BPF_PROG(fentry_actions_logged, const void *table, int write)
 {
 	if (write)
-		on_sysctl_enter();
+		on_sysctl_enter(NULL, NULL); /* the fexit has the buffer itself */
 	return 0;
 }
 
@@ -1392,25 +1405,27 @@ int BPF_KPROBE(kprobe_prog_destroy, struct bpf_prog *fp)
 }
 
 SEC("kprobe/seccomp_actions_logged_handler")
-int BPF_KPROBE(kprobe_actions_logged, const void *table, int write)
+int BPF_KPROBE(kprobe_actions_logged, const void *table, int write, void *buffer, void *lenp)
 {
 	if (write)
-		on_sysctl_enter();
+		on_sysctl_enter(buffer, lenp);
 	return 0;
 }
 
-/* A kretprobe cannot see `write`: the kprobe marked a write's entry. A read
- * must not be sent: where the policy is read back from the sysctl (no
- * kernel address), the reader's own read-back would come back here, again
- * and again. */
+/* A kretprobe cannot see `write` or the buffer: the kprobe marked a write's
+ * entry and kept them. A read must not be sent: where the policy is read
+ * back from the sysctl (no kernel address), the reader's own read-back
+ * would come back here, again and again. The buffer is still the
+ * handler's at its return (proc_sys_call_handler frees it after). */
 SEC("kretprobe/seccomp_actions_logged_handler")
 int BPF_KRETPROBE(kretprobe_actions_logged, int ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct sysctl_entry *e = bpf_map_lookup_elem(&sysctl_start, &tid);
 
-	if (!bpf_map_lookup_elem(&sysctl_start, &tid))
+	if (!e)
 		return 0;
-	return on_sysctl(1, ret, NULL, NULL);
+	return on_sysctl(1, ret, (const char *)(unsigned long)e->buffer, (const __u64 *)(unsigned long)e->lenp);
 }
 
 SEC("kprobe/seccomp_log")

@@ -298,6 +298,13 @@ type SeccompStTaskInfo struct {
 	Exe       [4096]int8
 }
 
+type SeccompSysctlEntry struct {
+	_       structs.HostLayout
+	StartNs uint64
+	Buffer  uint64
+	Lenp    uint64
+}
+
 type SeccompTaskScratch struct {
 	_     structs.HostLayout
 	Rec   SeccompStTaskInfo

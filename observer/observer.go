@@ -149,7 +149,7 @@ type Plan struct {
 	// hidden (no KALLSYMS_ALL, kptr_restrict).
 	ActionsLoggedAddr, AuditEnabledAddr uint64
 	// SysctlWritten: the sysctl hook copies the string written (its fexit
-	// may read the handler's pointer arguments).
+	// may read the handler's pointer arguments, or it is a kprobe pair).
 	SysctlWritten bool
 }
 
@@ -244,6 +244,10 @@ func Discover(opts Options) (Plan, error) {
 	sc := HookStatus{Name: HookSysctl, Symbol: "seccomp_actions_logged_handler"}
 	sc.pick(opts.ForceKprobe)
 	switch {
+	case sc.Strategy == StrategyKprobe:
+		// The kprobe keeps the handler's buffer and lenp for the kretprobe,
+		// which reads them as kernel memory (no verifier typing involved).
+		plan.SysctlWritten = true
 	case sc.Strategy != StrategyFentry:
 		sc.Detail = strings.TrimPrefix(sc.Detail+"; the string written is not seen", "; ")
 	case haveFexitPointerArgs(sc.Symbol) != nil:

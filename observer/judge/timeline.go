@@ -199,8 +199,9 @@ func (t *Timeline) Settle(w *Write, followed bool, why string) {
 	r := w.Record
 	switch {
 	case r == nil && !w.Write:
-		// kretprobe mode cannot tell a read (no record) from a write.
-		w.Verdict, w.Reason = WriteOK, "no record: a read, or a write the kretprobe could not tell from one"
+		// A read has no record. The probes send only writes; a read can
+		// come from elsewhere (a replayed stream).
+		w.Verdict, w.Reason = WriteOK, "no record: a read"
 	case r == nil && t.rule == RecordsNone:
 		w.Verdict, w.Reason = WriteOK, "no record expected (audit disabled, or a 4.14-4.17 kernel)"
 	case r == nil && !followed:
