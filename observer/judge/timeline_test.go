@@ -95,6 +95,33 @@ func TestTimelineVerdicts(t *testing.T) {
 	}
 }
 
+// TestTimelineReadBack: where neither the probe nor the string written
+// gives the new value, it is read back from the sysctl, maybe after a
+// later write: a record that matches it or not proves nothing either way.
+func TestTimelineReadBack(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		record *audit.ConfigChange
+	}{
+		{"matches the value read back", cc("trap", "errno", 1)},
+		{"does not match it (a later write's value)", cc("log", "errno", 1)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := NewChecker(Config{ActionsLogged: policy.BitErrno, ReadBack: func() (policy.ActionSet, error) { return policy.BitTrap, nil }})
+			tl := NewTimeline(RecordsExpected)
+			s := sysctlWrite(0, 0)
+			s.ValueKnown = false
+			w := addWrite(c, tl, s)
+			tl.AddRecord(tc.record)
+			tl.Finish()
+			tl.Settle(w, true, "")
+			if !w.NewFromSysctl || w.Verdict != WriteInconclusive {
+				t.Errorf("read back %v: verdict %s (%s), want inconclusive", w.NewFromSysctl, w.Verdict, w.Reason)
+			}
+		})
+	}
+}
+
 // TestTimelineSettledEarly: watch settles a write whose record has not come
 // within its wait; a late record is left over, not joined to a printed write.
 func TestTimelineSettledEarly(t *testing.T) {
