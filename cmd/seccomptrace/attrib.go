@@ -249,3 +249,22 @@ func (c *containerList) Set(s string) error {
 	*c = append(*c, id)
 	return nil
 }
+
+// cgroupJSON is who a task belongs to, in the JSON of decisions and of
+// filters' tasks: its cgroup path, container and systemd unit; absent
+// when unknown.
+type cgroupJSON struct {
+	Cgroup      string `json:"cgroup,omitempty"`
+	ContainerID string `json:"container_id,omitempty"`
+	Runtime     string `json:"container_runtime,omitempty"`
+	Unit        string `json:"unit,omitempty"`
+	UserUnit    string `json:"user_unit,omitempty"`
+}
+
+// cgroupJSONOf is c's cgroupJSON; empty when c is nil (not resolved).
+func cgroupJSONOf(c *cgroups.Cgroup) cgroupJSON {
+	if c == nil {
+		return cgroupJSON{}
+	}
+	return cgroupJSON{Cgroup: c.Path, ContainerID: c.ContainerID, Runtime: c.Runtime, Unit: c.Unit, UserUnit: c.UserUnit}
+}

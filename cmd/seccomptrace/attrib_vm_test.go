@@ -217,7 +217,7 @@ func TestAttributionVM(t *testing.T) {
 	want := func(c *attribChild, cgroup, container, runtime, unit string) pairJSON {
 		u := func(v uint32) *uint32 { return &v }
 		return pairJSON{Pid: uint32(c.rep.Pid), Exe: exe, PPid: u(uint32(os.Getpid())), AUID: u(c.loginuid), SessionID: u(c.rep.SessionID),
-			MntNS: u(mntns), PidNS: u(pidns), Cgroup: cgroup, ContainerID: container, Runtime: runtime, Unit: unit}
+			MntNS: u(mntns), PidNS: u(pidns), cgroupJSON: cgroupJSON{Cgroup: cgroup, ContainerID: container, Runtime: runtime, Unit: unit}}
 	}
 	who := func(p pairJSON) string {
 		s := func(v *uint32) string {

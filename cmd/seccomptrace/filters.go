@@ -147,12 +147,8 @@ type taskJSON struct {
 	AuditCtx    bool   `json:"audit_context"`
 	AuditDummy  bool   `json:"audit_context_dummy"`
 	// Who the task belongs to (docs/attribution.md): absent when unknown.
-	CgroupID    uint64 `json:"cgroup_id"`
-	Cgroup      string `json:"cgroup,omitempty"`
-	ContainerID string `json:"container_id,omitempty"`
-	Runtime     string `json:"container_runtime,omitempty"`
-	Unit        string `json:"unit,omitempty"`
-	UserUnit    string `json:"user_unit,omitempty"`
+	CgroupID uint64 `json:"cgroup_id"`
+	cgroupJSON
 }
 
 // ownerJSON is who holds a chain's processes: a container, else a unit.
@@ -264,9 +260,7 @@ func modeName(m int32) string {
 func toTaskJSON(rep *inventory.Report, t observer.SeccompTask) taskJSON {
 	s := rep.State
 	tj := taskJSON{Pid: t.Pid, Tgid: t.Tgid, Comm: t.Comm, Mode: modeName(t.Mode), AuditCtx: t.AuditCtx, AuditDummy: t.AuditDummy, CgroupID: t.CgroupID}
-	if cg := rep.Cgroups[t.CgroupID]; cg != nil {
-		tj.Cgroup, tj.ContainerID, tj.Runtime, tj.Unit, tj.UserUnit = cg.Path, cg.ContainerID, cg.Runtime, cg.Unit, cg.UserUnit
-	}
+	tj.cgroupJSON = cgroupJSONOf(rep.Cgroups[t.CgroupID])
 	if t.FilterCount >= 0 {
 		n := t.FilterCount
 		tj.FilterCount = &n

@@ -33,11 +33,7 @@ type pairJSON struct {
 	UID      uint32 `json:"uid"`
 	CgroupID uint64 `json:"cgroup_id"`
 	// Who the decision belongs to (docs/attribution.md): absent when unknown.
-	Cgroup      string         `json:"cgroup,omitempty"`
-	ContainerID string         `json:"container_id,omitempty"`
-	Runtime     string         `json:"container_runtime,omitempty"`
-	Unit        string         `json:"unit,omitempty"`
-	UserUnit    string         `json:"user_unit,omitempty"`
+	cgroupJSON
 	Exe         string         `json:"exe,omitempty"`
 	PPid        *uint32        `json:"ppid,omitempty"`
 	AUID        *uint32        `json:"auid,omitempty"`
@@ -143,9 +139,7 @@ func toJSON(j *judge.Judged) pairJSON {
 	}
 	out.Time = task.Time.UTC().Format(time.RFC3339Nano)
 	out.Pid, out.Tid, out.Comm, out.UID, out.CgroupID = task.Tgid, task.Tid, task.Comm, task.UID, task.CgroupID
-	if c := task.Cgroup; c != nil {
-		out.Cgroup, out.ContainerID, out.Runtime, out.Unit, out.UserUnit = c.Path, c.ContainerID, c.Runtime, c.Unit, c.UserUnit
-	}
+	out.cgroupJSON = cgroupJSONOf(task.Cgroup)
 	if p := task.Proc; p != nil {
 		ppid, auid, ses, mntns, pidns := p.PPid, p.LoginUID, p.SessionID, p.MntNS, p.PidNS
 		out.Exe, out.PPid, out.AUID, out.SessionID, out.MntNS, out.PidNS = p.Exe, &ppid, &auid, &ses, &mntns, &pidns
